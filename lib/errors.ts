@@ -1,0 +1,85 @@
+/**
+ * One error class per failure. `code` is stable and machine-readable; the gRPC and HTTP
+ * adapters each map it to a status in one place (lib/grpc-status.ts, the dashboard's http errors).
+ */
+export type KubemrErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'UNAUTHENTICATED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+export class KubemrError extends Error {
+  readonly code: KubemrErrorCode = 'INTERNAL';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A job spec, flag or request field has a bad value. The message names the field and the value. */
+export class InvalidJobSpecError extends KubemrError {
+  override readonly code = 'INVALID_ARGUMENT';
+}
+
+/** An input path does not exist, is not a regular file, or a glob matched nothing. */
+export class InputNotFoundError extends KubemrError {
+  override readonly code = 'INVALID_ARGUMENT';
+}
+
+/** No app of that name is bundled, or the module never called registerApp. */
+export class AppNotFoundError extends KubemrError {
+  override readonly code = 'NOT_FOUND';
+}
+
+/** No job with that id. */
+export class JobNotFoundError extends KubemrError {
+  override readonly code = 'NOT_FOUND';
+}
+
+/** A job with that id was already submitted. */
+export class JobExistsError extends KubemrError {
+  override readonly code = 'ALREADY_EXISTS';
+}
+
+/** The output directory already holds results. */
+export class OutputExistsError extends KubemrError {
+  override readonly code = 'FAILED_PRECONDITION';
+}
+
+/** A task failed `maxAttempts` times; the job fails with this error. */
+export class TaskFailedError extends KubemrError {
+  override readonly code = 'FAILED_PRECONDITION';
+}
+
+/** The job was cancelled before it finished. */
+export class JobCancelledError extends KubemrError {
+  override readonly code = 'FAILED_PRECONDITION';
+}
+
+/** A request lacked a valid token. */
+export class UnauthenticatedError extends KubemrError {
+  override readonly code = 'UNAUTHENTICATED';
+}
+
+/** A configured limit (message size, line length, body size) was exceeded. */
+export class LimitExceededError extends KubemrError {
+  override readonly code = 'RESOURCE_EXHAUSTED';
+}
+
+/** The coordinator could not be reached. */
+export class CoordinatorUnavailableError extends KubemrError {
+  override readonly code = 'UNAVAILABLE';
+}
+
+/** A Kubernetes API call failed in a way the caller cannot recover from. */
+export class KubernetesError extends KubemrError {
+  override readonly code = 'UNAVAILABLE';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,62 @@
+/**
+ * The executor seam: how workers for a job come to exist. The coordinator never knows whether
+ * they are child processes, Kubernetes pods or processes someone started by hand.
+ *
+ * Implementations: LocalExecutor (child processes), ExternalExecutor (workers started by hand),
+ * KubernetesExecutor (batch/v1 Jobs). One contract suite (test/executor-contract.ts) runs
+ * against each.
+ */
+
+/** What an executor needs to start workers for one job. */
+export interface LaunchSpec {
+  jobId: string;
+  /** Bundled app name or module path the workers load. Empty for streaming jobs. */
+  app: string;
+  /** Coordinator address workers dial, host:port. */
+  coordinator: string;
+  /** The data directory (shared volume) as the workers see it. */
+  dataDir: string;
+  /** Container image (Kubernetes only). */
+  image?: string;
+  /** Token workers present to the coordinator, when auth is on. */
+  token?: string;
+}
+
+/**
+ * Worker lifecycle as seen by an executor:
+ *   starting -> running -> succeeded | failed
+ * `failed` carries a reason (exit code, signal, OOMKilled, Evicted, ...).
+ */
+export type WorkerState = 'starting' | 'running' | 'succeeded' | 'failed';
+
+export interface WorkerInfo {
+  /** The id the worker reports to the coordinator (pod name, or local-<job>-<n>). */
+  id: string;
+  jobId: string;
+  state: WorkerState;
+  /** Why the worker ended, when it failed. */
+  reason?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Host, node or pid: where it runs. */
+  where?: string;
+}
+
+/** Called by an executor the moment it learns a worker is gone for good. */
+export type WorkerDeathListener = (workerId: string, jobId: string, reason: string) => void;
+
+export interface Executor {
+  readonly kind: 'local' | 'external' | 'kubernetes';
+  /** Start (or ensure) `n` workers for a job. Idempotent for the same job. */
+  launch(spec: LaunchSpec, n: number): Promise<void>;
+  /** Workers known to this executor, optionally for one job. */
+  list(jobId?: string): Promise<WorkerInfo[]>;
+  /** A worker's log so far; with `follow`, an async stream that ends when the worker ends. */
+  logs(workerId: string, options?: { follow?: boolean }): Promise<AsyncIterable<string>>;
+  /** Stop every worker of a job and delete what the executor created for it. */
+  stop(jobId: string): Promise<void>;
+  /** Register the listener told about dead workers. */
+  onWorkerDeath(listener: WorkerDeathListener): void;
+  /** Release watches, timers and children. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,10 @@
+// Original file: proto/kubemr.proto
+
+
+export interface ReportTaskReply {
+  'accepted'?: (boolean);
+}
+
+export interface ReportTaskReply__Output {
+  'accepted': (boolean);
+}

@@ -1,0 +1,21 @@
+// Original file: proto/kubemr.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface TaskAttempt {
+  'attempt'?: (number);
+  'workerId'?: (string);
+  'state'?: (string);
+  'startedAtMs'?: (number | string | Long);
+  'endedAtMs'?: (number | string | Long);
+  'error'?: (string);
+}
+
+export interface TaskAttempt__Output {
+  'attempt': (number);
+  'workerId': (string);
+  'state': (string);
+  'startedAtMs': (number);
+  'endedAtMs': (number);
+  'error': (string);
+}

@@ -1,0 +1,29 @@
+// Original file: proto/kubemr.proto
+
+import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind';
+import type { InputSplit as _kubemr_v1_InputSplit, InputSplit__Output as _kubemr_v1_InputSplit__Output } from '../../kubemr/v1/InputSplit';
+import type { TaskAttempt as _kubemr_v1_TaskAttempt, TaskAttempt__Output as _kubemr_v1_TaskAttempt__Output } from '../../kubemr/v1/TaskAttempt';
+
+export interface TaskStatus {
+  'kind'?: (_kubemr_v1_TaskKind);
+  'index'?: (number);
+  'state'?: (string);
+  'attempts'?: (number);
+  'workerId'?: (string);
+  'inputs'?: (_kubemr_v1_InputSplit)[];
+  'history'?: (_kubemr_v1_TaskAttempt)[];
+  'outputFiles'?: (string)[];
+  'error'?: (string);
+}
+
+export interface TaskStatus__Output {
+  'kind': (_kubemr_v1_TaskKind__Output);
+  'index': (number);
+  'state': (string);
+  'attempts': (number);
+  'workerId': (string);
+  'inputs': (_kubemr_v1_InputSplit__Output)[];
+  'history': (_kubemr_v1_TaskAttempt__Output)[];
+  'outputFiles': (string)[];
+  'error': (string);
+}
