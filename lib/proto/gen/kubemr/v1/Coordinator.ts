@@ -2,22 +2,22 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { CancelJobReply as _kubemr_v1_CancelJobReply, CancelJobReply__Output as _kubemr_v1_CancelJobReply__Output } from '../../kubemr/v1/CancelJobReply';
-import type { CancelJobRequest as _kubemr_v1_CancelJobRequest, CancelJobRequest__Output as _kubemr_v1_CancelJobRequest__Output } from '../../kubemr/v1/CancelJobRequest';
-import type { GetJobRequest as _kubemr_v1_GetJobRequest, GetJobRequest__Output as _kubemr_v1_GetJobRequest__Output } from '../../kubemr/v1/GetJobRequest';
-import type { HeartbeatReply as _kubemr_v1_HeartbeatReply, HeartbeatReply__Output as _kubemr_v1_HeartbeatReply__Output } from '../../kubemr/v1/HeartbeatReply';
-import type { HeartbeatRequest as _kubemr_v1_HeartbeatRequest, HeartbeatRequest__Output as _kubemr_v1_HeartbeatRequest__Output } from '../../kubemr/v1/HeartbeatRequest';
-import type { JobEvent as _kubemr_v1_JobEvent, JobEvent__Output as _kubemr_v1_JobEvent__Output } from '../../kubemr/v1/JobEvent';
-import type { JobStatus as _kubemr_v1_JobStatus, JobStatus__Output as _kubemr_v1_JobStatus__Output } from '../../kubemr/v1/JobStatus';
-import type { ListJobsReply as _kubemr_v1_ListJobsReply, ListJobsReply__Output as _kubemr_v1_ListJobsReply__Output } from '../../kubemr/v1/ListJobsReply';
-import type { ListJobsRequest as _kubemr_v1_ListJobsRequest, ListJobsRequest__Output as _kubemr_v1_ListJobsRequest__Output } from '../../kubemr/v1/ListJobsRequest';
-import type { ReportTaskReply as _kubemr_v1_ReportTaskReply, ReportTaskReply__Output as _kubemr_v1_ReportTaskReply__Output } from '../../kubemr/v1/ReportTaskReply';
-import type { ReportTaskRequest as _kubemr_v1_ReportTaskRequest, ReportTaskRequest__Output as _kubemr_v1_ReportTaskRequest__Output } from '../../kubemr/v1/ReportTaskRequest';
-import type { RequestTaskReply as _kubemr_v1_RequestTaskReply, RequestTaskReply__Output as _kubemr_v1_RequestTaskReply__Output } from '../../kubemr/v1/RequestTaskReply';
-import type { RequestTaskRequest as _kubemr_v1_RequestTaskRequest, RequestTaskRequest__Output as _kubemr_v1_RequestTaskRequest__Output } from '../../kubemr/v1/RequestTaskRequest';
-import type { SubmitJobReply as _kubemr_v1_SubmitJobReply, SubmitJobReply__Output as _kubemr_v1_SubmitJobReply__Output } from '../../kubemr/v1/SubmitJobReply';
-import type { SubmitJobRequest as _kubemr_v1_SubmitJobRequest, SubmitJobRequest__Output as _kubemr_v1_SubmitJobRequest__Output } from '../../kubemr/v1/SubmitJobRequest';
-import type { WatchJobRequest as _kubemr_v1_WatchJobRequest, WatchJobRequest__Output as _kubemr_v1_WatchJobRequest__Output } from '../../kubemr/v1/WatchJobRequest';
+import type { CancelJobReply as _kubemr_v1_CancelJobReply, CancelJobReply__Output as _kubemr_v1_CancelJobReply__Output } from '../../kubemr/v1/CancelJobReply.js';
+import type { CancelJobRequest as _kubemr_v1_CancelJobRequest, CancelJobRequest__Output as _kubemr_v1_CancelJobRequest__Output } from '../../kubemr/v1/CancelJobRequest.js';
+import type { GetJobRequest as _kubemr_v1_GetJobRequest, GetJobRequest__Output as _kubemr_v1_GetJobRequest__Output } from '../../kubemr/v1/GetJobRequest.js';
+import type { HeartbeatReply as _kubemr_v1_HeartbeatReply, HeartbeatReply__Output as _kubemr_v1_HeartbeatReply__Output } from '../../kubemr/v1/HeartbeatReply.js';
+import type { HeartbeatRequest as _kubemr_v1_HeartbeatRequest, HeartbeatRequest__Output as _kubemr_v1_HeartbeatRequest__Output } from '../../kubemr/v1/HeartbeatRequest.js';
+import type { JobEvent as _kubemr_v1_JobEvent, JobEvent__Output as _kubemr_v1_JobEvent__Output } from '../../kubemr/v1/JobEvent.js';
+import type { JobStatus as _kubemr_v1_JobStatus, JobStatus__Output as _kubemr_v1_JobStatus__Output } from '../../kubemr/v1/JobStatus.js';
+import type { ListJobsReply as _kubemr_v1_ListJobsReply, ListJobsReply__Output as _kubemr_v1_ListJobsReply__Output } from '../../kubemr/v1/ListJobsReply.js';
+import type { ListJobsRequest as _kubemr_v1_ListJobsRequest, ListJobsRequest__Output as _kubemr_v1_ListJobsRequest__Output } from '../../kubemr/v1/ListJobsRequest.js';
+import type { ReportTaskReply as _kubemr_v1_ReportTaskReply, ReportTaskReply__Output as _kubemr_v1_ReportTaskReply__Output } from '../../kubemr/v1/ReportTaskReply.js';
+import type { ReportTaskRequest as _kubemr_v1_ReportTaskRequest, ReportTaskRequest__Output as _kubemr_v1_ReportTaskRequest__Output } from '../../kubemr/v1/ReportTaskRequest.js';
+import type { RequestTaskReply as _kubemr_v1_RequestTaskReply, RequestTaskReply__Output as _kubemr_v1_RequestTaskReply__Output } from '../../kubemr/v1/RequestTaskReply.js';
+import type { RequestTaskRequest as _kubemr_v1_RequestTaskRequest, RequestTaskRequest__Output as _kubemr_v1_RequestTaskRequest__Output } from '../../kubemr/v1/RequestTaskRequest.js';
+import type { SubmitJobReply as _kubemr_v1_SubmitJobReply, SubmitJobReply__Output as _kubemr_v1_SubmitJobReply__Output } from '../../kubemr/v1/SubmitJobReply.js';
+import type { SubmitJobRequest as _kubemr_v1_SubmitJobRequest, SubmitJobRequest__Output as _kubemr_v1_SubmitJobRequest__Output } from '../../kubemr/v1/SubmitJobRequest.js';
+import type { WatchJobRequest as _kubemr_v1_WatchJobRequest, WatchJobRequest__Output as _kubemr_v1_WatchJobRequest__Output } from '../../kubemr/v1/WatchJobRequest.js';
 
 export interface CoordinatorClient extends grpc.Client {
   CancelJob(argument: _kubemr_v1_CancelJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubemr_v1_CancelJobReply__Output>): grpc.ClientUnaryCall;

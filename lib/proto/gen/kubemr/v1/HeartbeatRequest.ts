@@ -1,6 +1,6 @@
 // Original file: proto/kubemr.proto
 
-import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind';
+import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind.js';
 
 export interface HeartbeatRequest {
   'workerId'?: (string);

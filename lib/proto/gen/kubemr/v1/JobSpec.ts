@@ -1,6 +1,6 @@
 // Original file: proto/kubemr.proto
 
-import type { StreamingSpec as _kubemr_v1_StreamingSpec, StreamingSpec__Output as _kubemr_v1_StreamingSpec__Output } from '../../kubemr/v1/StreamingSpec';
+import type { StreamingSpec as _kubemr_v1_StreamingSpec, StreamingSpec__Output as _kubemr_v1_StreamingSpec__Output } from '../../kubemr/v1/StreamingSpec.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface JobSpec {

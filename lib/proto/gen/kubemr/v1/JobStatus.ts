@@ -1,7 +1,7 @@
 // Original file: proto/kubemr.proto
 
-import type { JobSpec as _kubemr_v1_JobSpec, JobSpec__Output as _kubemr_v1_JobSpec__Output } from '../../kubemr/v1/JobSpec';
-import type { TaskStatus as _kubemr_v1_TaskStatus, TaskStatus__Output as _kubemr_v1_TaskStatus__Output } from '../../kubemr/v1/TaskStatus';
+import type { JobSpec as _kubemr_v1_JobSpec, JobSpec__Output as _kubemr_v1_JobSpec__Output } from '../../kubemr/v1/JobSpec.js';
+import type { TaskStatus as _kubemr_v1_TaskStatus, TaskStatus__Output as _kubemr_v1_TaskStatus__Output } from '../../kubemr/v1/TaskStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface JobStatus {

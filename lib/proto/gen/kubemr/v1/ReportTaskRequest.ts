@@ -1,7 +1,7 @@
 // Original file: proto/kubemr.proto
 
-import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind';
-import type { TaskCounters as _kubemr_v1_TaskCounters, TaskCounters__Output as _kubemr_v1_TaskCounters__Output } from '../../kubemr/v1/TaskCounters';
+import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind.js';
+import type { TaskCounters as _kubemr_v1_TaskCounters, TaskCounters__Output as _kubemr_v1_TaskCounters__Output } from '../../kubemr/v1/TaskCounters.js';
 
 export interface ReportTaskRequest {
   'workerId'?: (string);

@@ -1,7 +1,7 @@
 // Original file: proto/kubemr.proto
 
-import type { Directive as _kubemr_v1_Directive, Directive__Output as _kubemr_v1_Directive__Output } from '../../kubemr/v1/Directive';
-import type { Task as _kubemr_v1_Task, Task__Output as _kubemr_v1_Task__Output } from '../../kubemr/v1/Task';
+import type { Directive as _kubemr_v1_Directive, Directive__Output as _kubemr_v1_Directive__Output } from '../../kubemr/v1/Directive.js';
+import type { Task as _kubemr_v1_Task, Task__Output as _kubemr_v1_Task__Output } from '../../kubemr/v1/Task.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface RequestTaskReply {

@@ -1,8 +1,8 @@
 // Original file: proto/kubemr.proto
 
-import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind';
-import type { InputSplit as _kubemr_v1_InputSplit, InputSplit__Output as _kubemr_v1_InputSplit__Output } from '../../kubemr/v1/InputSplit';
-import type { StreamingSpec as _kubemr_v1_StreamingSpec, StreamingSpec__Output as _kubemr_v1_StreamingSpec__Output } from '../../kubemr/v1/StreamingSpec';
+import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind.js';
+import type { InputSplit as _kubemr_v1_InputSplit, InputSplit__Output as _kubemr_v1_InputSplit__Output } from '../../kubemr/v1/InputSplit.js';
+import type { StreamingSpec as _kubemr_v1_StreamingSpec, StreamingSpec__Output as _kubemr_v1_StreamingSpec__Output } from '../../kubemr/v1/StreamingSpec.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Task {

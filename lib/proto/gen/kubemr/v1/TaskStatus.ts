@@ -1,8 +1,8 @@
 // Original file: proto/kubemr.proto
 
-import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind';
-import type { InputSplit as _kubemr_v1_InputSplit, InputSplit__Output as _kubemr_v1_InputSplit__Output } from '../../kubemr/v1/InputSplit';
-import type { TaskAttempt as _kubemr_v1_TaskAttempt, TaskAttempt__Output as _kubemr_v1_TaskAttempt__Output } from '../../kubemr/v1/TaskAttempt';
+import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind.js';
+import type { InputSplit as _kubemr_v1_InputSplit, InputSplit__Output as _kubemr_v1_InputSplit__Output } from '../../kubemr/v1/InputSplit.js';
+import type { TaskAttempt as _kubemr_v1_TaskAttempt, TaskAttempt__Output as _kubemr_v1_TaskAttempt__Output } from '../../kubemr/v1/TaskAttempt.js';
 
 export interface TaskStatus {
   'kind'?: (_kubemr_v1_TaskKind);

@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import { KubemrError } from '../../lib/errors.js';
+import { createLogger, type Logger, type LogLevel } from '../../lib/logger.js';
+
+/** Flag parsers that name the flag and the bad value. */
+export function intFlag(flag: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`Expected \`${flag}\` to be an integer >= ${min}, got \`${value}\``);
+    }
+    return n;
+  };
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3 };
+
+/** Sizes like 64M, 256MiB, 1g, 1048576. */
+export function sizeFlag(flag: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*([a-z]*?)(?:b)?$/i.exec(value.trim());
+    const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+    if (!m || unit === undefined || Number(m[1]) <= 0) {
+      throw new InvalidArgumentError(`Expected \`${flag}\` to be a size such as 64M or 1G, got \`${value}\``);
+    }
+    return Math.round(Number(m[1]) * unit);
+  };
+}
+
+export function cliLogger(verbose: boolean | undefined): Logger {
+  const level: LogLevel = verbose ? 'debug' : ((process.env.KUBEMR_LOG_LEVEL as LogLevel | undefined) ?? 'warn');
+  return createLogger({ level, json: process.env.KUBEMR_LOG_FORMAT === 'json' });
+}
+
+/** The data directory: --data, else $KUBEMR_DATA, else ./.kubemr. */
+export function dataDir(flag: string | undefined): string {
+  return path.resolve(flag ?? process.env.KUBEMR_DATA ?? '.kubemr');
+}
+
+/**
+ * The local-mode token: a random secret in a 0600 file under the data directory, shared by
+ * every local client of the coordinator that uses that directory.
+ */
+export function localToken(data: string): string {
+  const file = path.join(data, 'token');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(data, { recursive: true });
+    const token = crypto.randomBytes(24).toString('hex');
+    fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+    return token;
+  }
+}
+
+/** The token a client presents: --token, $KUBEMR_TOKEN, or the local token file. */
+export function clientToken(flag: string | undefined, data: string | undefined): string | undefined {
+  if (flag) return flag;
+  if (process.env.KUBEMR_TOKEN) return process.env.KUBEMR_TOKEN;
+  const file = path.join(dataDir(data), 'token');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
+}
+
+export const defaultWorkers = (): number => Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+
+/** The one place a CLI error becomes a message and an exit code. */
+export function exitWithError(err: unknown): never {
+  const message = err instanceof KubemrError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`kubemr: ${message}\n`);
+  if (!(err instanceof KubemrError) && err instanceof Error && process.env.KUBEMR_DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.exit(err instanceof KubemrError && err.code === 'INVALID_ARGUMENT' ? 2 : 1);
+}

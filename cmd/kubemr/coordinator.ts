@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { Coordinator } from '../../lib/coordinator.js';
+import { ExternalExecutor } from '../../lib/executor/external.js';
+import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
+import { expandInputs } from '../../lib/inputs.js';
+import { JOB_DEFAULTS } from '../../lib/jobspec.js';
+import { cliLogger, dataDir, exitWithError, intFlag } from './common.js';
+import { reportProgress } from './progress.js';
+
+interface CoordinatorFlags {
+  reducers: number;
+  listen: string;
+  out: string;
+  data?: string;
+  app: string;
+  leaseMs: number;
+  maxAttempts: number;
+  token?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+/**
+ * The MIT lab's mrcoordinator: one job over the given inputs, served to workers started by
+ * hand; exits once every output is final.
+ */
+export function coordinatorCommand(): Command {
+  return new Command('coordinator')
+    .description('serve one job to hand-started workers (kubemr worker) and exit when it is done')
+    .argument('<inputs...>', 'input files or glob patterns')
+    .option('-r, --reducers <R>', 'number of reduce partitions', intFlag('--reducers', 1), JOB_DEFAULTS.reducers)
+    .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks one)', '127.0.0.1:7070')
+    .option('-o, --out <dir>', 'directory for mr-out-<r>', 'output')
+    .option('--data <dir>', 'data directory (default $KUBEMR_DATA or ./.kubemr)')
+    .option('--app <name>', 'only serve workers of this app (default: any worker)', '')
+    .option('--lease-ms <ms>', 'a task without a heartbeat for this long is reassigned', intFlag('--lease-ms', 100), JOB_DEFAULTS.leaseMs)
+    .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
+    .option('--token <token>', 'require workers to present this token (default $KUBEMR_TOKEN; none when unset)')
+    .option('-q, --quiet', 'no progress output')
+    .option('-v, --verbose', 'debug logging')
+    .action(async (inputs: string[], flags: CoordinatorFlags) => {
+      try {
+        process.exitCode = await serve(inputs, flags);
+      } catch (err) {
+        exitWithError(err);
+      }
+    });
+}
+
+async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number> {
+  const cwd = process.cwd();
+  const logger = cliLogger(flags.verbose);
+  const token = flags.token ?? process.env.KUBEMR_TOKEN;
+  const files = await expandInputs(inputs, cwd);
+  const coord = new Coordinator({ dataDir: dataDir(flags.data), executor: new ExternalExecutor(), logger, exitWhenIdle: true, recover: false, token });
+  await coord.start();
+  const job = await coord.submit({
+    app: flags.app,
+    inputs: files,
+    reducers: flags.reducers,
+    outputDir: path.resolve(cwd, flags.out),
+    workDir: cwd,
+    leaseMs: flags.leaseMs,
+    maxAttempts: flags.maxAttempts,
+  });
+  const { server, address } = await startCoordinatorServer(coord, flags.listen, { token, logger });
+  coord.advertise = address;
+  // Tests and scripts read the bound address from this line.
+  process.stderr.write(`kubemr coordinator listening on ${address} job ${job.id}\n`);
+  const stopProgress = reportProgress(coord.scheduler, job.id, flags.quiet ?? false);
+  const onSignal = () => coord.cancel(job.id);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const done = await coord.waitFor(job.id);
+  stopProgress();
+  // Stay a moment so waiting workers hear EXIT instead of finding the coordinator gone.
+  await new Promise((r) => setTimeout(r, 1000));
+  await stopServer(server, 500);
+  await coord.close();
+  if (done.phase === 'succeeded') return 0;
+  process.stderr.write(`kubemr: job ${done.id} ${done.phase}: ${done.message}\n`);
+  return 1;
+}

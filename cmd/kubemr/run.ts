@@ -1,0 +1,160 @@
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { Coordinator, checkOutputDir } from '../../lib/coordinator.js';
+import { InvalidJobSpecError, TaskFailedError, JobCancelledError } from '../../lib/errors.js';
+import { LocalExecutor } from '../../lib/executor/local.js';
+import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
+import { expandInputs } from '../../lib/inputs.js';
+import { JOB_DEFAULTS } from '../../lib/jobspec.js';
+import { loadApp } from '../../lib/loader.js';
+import { runSequential } from '../../lib/sequential.js';
+import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, sizeFlag } from './common.js';
+import { reportProgress } from './progress.js';
+import crypto from 'node:crypto';
+
+interface RunFlags {
+  reducers: number;
+  workers: number;
+  out: string;
+  data?: string;
+  sequential?: boolean;
+  mapper?: string;
+  reducer?: string;
+  combiner?: string;
+  leaseMs: number;
+  maxAttempts: number;
+  splitSize: number;
+  memory: number;
+  pack?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  dashboard?: string | boolean;
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('run a job on this machine: an embedded coordinator and local worker processes')
+    .argument('[app]', 'bundled app (wordcount, indexer) or a .js/.mjs/.ts module that calls registerApp; omit with --mapper')
+    .argument('[inputs...]', 'input files or glob patterns; passed to map exactly as given')
+    .option('-r, --reducers <R>', 'number of reduce partitions', intFlag('--reducers', 1), JOB_DEFAULTS.reducers)
+    .option('-w, --workers <N>', 'worker processes', intFlag('--workers', 1), defaultWorkers())
+    .option('-o, --out <dir>', 'directory for mr-out-<r>', 'output')
+    .option('--data <dir>', 'data directory for job state, intermediates and logs (default $KUBEMR_DATA or ./.kubemr)')
+    .option('--sequential', 'run the app in this process with no partitioning (the oracle); writes mr-out-0')
+    .option('--mapper <cmd>', 'streaming mapper command: reads input lines, writes key<TAB>value lines')
+    .option('--reducer <cmd>', 'streaming reducer command: reads sorted key<TAB>value lines')
+    .option('--combiner <cmd>', 'streaming combiner command, run on each map task\'s sorted output')
+    .option('--lease-ms <ms>', 'a task without a heartbeat for this long is reassigned', intFlag('--lease-ms', 100), JOB_DEFAULTS.leaseMs)
+    .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
+    .option('--split-size <size>', 'a file larger than this becomes several map tasks', sizeFlag('--split-size'), JOB_DEFAULTS.splitBytes)
+    .option('--memory <size>', 'map-side buffer per worker before spilling to disk', sizeFlag('--memory'), JOB_DEFAULTS.memoryBytes)
+    .option('--pack', 'pack small files together into map tasks of up to --split-size')
+    .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs'))
+    .option('-q, --quiet', 'no progress output')
+    .option('-v, --verbose', 'debug logging')
+    .action(async (app: string | undefined, inputs: string[], flags: RunFlags) => {
+      try {
+        process.exitCode = await run(app, inputs, flags);
+      } catch (err) {
+        exitWithError(err);
+      }
+    });
+}
+
+async function run(appArg: string | undefined, rest: string[], flags: RunFlags): Promise<number> {
+  const streaming = flags.mapper !== undefined || flags.reducer !== undefined;
+  const inputs = streaming ? [...(appArg ? [appArg] : []), ...rest] : rest;
+  if (!streaming && !appArg) throw new InvalidJobSpecError('Expected an app (wordcount, indexer, or a module path), got none');
+  if (streaming && (!flags.mapper || !flags.reducer)) throw new InvalidJobSpecError('A streaming job needs both --mapper and --reducer');
+  if (inputs.length === 0) throw new InvalidJobSpecError('Expected at least one input file, got none');
+  const cwd = process.cwd();
+  const outDir = path.resolve(cwd, flags.out);
+  checkOutputDir(outDir);
+  const files = await expandInputs(inputs, cwd);
+  const loaded = streaming ? undefined : await loadApp(appArg!, cwd);
+
+  if (flags.sequential) {
+    if (!loaded) throw new InvalidJobSpecError('--sequential runs an app; streaming jobs run with workers');
+    const started = Date.now();
+    const file = await runSequential(loaded.app, files, { cwd, outDir });
+    if (!flags.quiet) process.stderr.write(`sequential run done in ${((Date.now() - started) / 1000).toFixed(2)}s: ${file}\n`);
+    return 0;
+  }
+
+  const logger = cliLogger(flags.verbose);
+  const data = dataDir(flags.data);
+  const token = localToken(data);
+  const executor = new LocalExecutor({ logger });
+  const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000 });
+  await coord.start();
+  const { server, address } = await startCoordinatorServer(coord, '127.0.0.1:0', { token, logger });
+  coord.advertise = address;
+  let dashboard: { close(): Promise<void> } | undefined;
+  let jobId: string | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`\nkubemr: ${sig}: cancelling ${jobId ?? 'the job'} and stopping workers\n`);
+    if (jobId) coord.cancel(jobId);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const job = await coord.submit(
+      {
+        app: appArg && !streaming ? appArg : '',
+        inputs: files,
+        reducers: flags.reducers,
+        workers: flags.workers,
+        outputDir: outDir,
+        workDir: cwd,
+        leaseMs: flags.leaseMs,
+        maxAttempts: flags.maxAttempts,
+        splitBytes: flags.splitSize,
+        memoryBytes: flags.memory,
+        packSmallFiles: flags.pack ?? false,
+        streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer, combiner: flags.combiner ?? '' } : undefined,
+        name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
+      },
+      `${(loaded?.name ?? (streaming ? 'streaming' : 'job')).toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 16)}-${Date.now().toString(36)}-${crypto.randomBytes(2).toString('hex')}`,
+    );
+    jobId = job.id;
+    if (flags.dashboard !== undefined && flags.dashboard !== false) {
+      dashboard = await startLocalDashboard(flags.dashboard, address, token, data, executor);
+    }
+    const stopProgress = reportProgress(coord.scheduler, job.id, flags.quiet ?? false);
+    const done = await coord.waitFor(job.id);
+    stopProgress();
+    if (done.phase === 'succeeded') {
+      if (!flags.quiet) {
+        const secs = ((done.finishedAt! - done.submittedAt) / 1000).toFixed(2);
+        process.stderr.write(`job ${done.id} succeeded in ${secs}s: ${done.reduces.length} files in ${outDir}\n`);
+      }
+      return 0;
+    }
+    const err = done.phase === 'cancelled' ? new JobCancelledError(`job ${done.id} was cancelled`) : new TaskFailedError(`job ${done.id} failed: ${done.message}`);
+    process.stderr.write(`kubemr: ${err.message}\n`);
+    process.stderr.write(`kubemr: logs are in ${coord.layout.job(done.id).logsDir}\n`);
+    return done.phase === 'cancelled' ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await dashboard?.close();
+    await executor.close();
+    await stopServer(server, 500);
+    await coord.close();
+  }
+}
+
+/** The dashboard, when its module is present; loaded lazily so `run` stays light. */
+async function startLocalDashboard(
+  port: string | boolean,
+  coordinator: string,
+  token: string,
+  data: string,
+  executor: LocalExecutor,
+): Promise<{ close(): Promise<void> }> {
+  const mod = await import('../dashboard/server.js');
+  const p = port === true ? 8081 : Number(port);
+  const d = await mod.startDashboard({ coordinator, token, dataDir: data, executor, host: '127.0.0.1', port: p });
+  process.stderr.write(`dashboard: ${d.url}\n`);
+  return d;
+}

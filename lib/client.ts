@@ -1,0 +1,121 @@
+import * as grpc from '@grpc/grpc-js';
+import { CoordinatorUnavailableError, KubemrError, type KubemrErrorCode } from './errors.js';
+import { loadProto, type CoordinatorClient } from './proto.js';
+import type { CancelJobReply__Output } from './proto/gen/kubemr/v1/CancelJobReply.js';
+import type { HeartbeatReply__Output } from './proto/gen/kubemr/v1/HeartbeatReply.js';
+import type { HeartbeatRequest } from './proto/gen/kubemr/v1/HeartbeatRequest.js';
+import type { JobEvent__Output } from './proto/gen/kubemr/v1/JobEvent.js';
+import type { JobSpec } from './proto/gen/kubemr/v1/JobSpec.js';
+import type { JobStatus__Output } from './proto/gen/kubemr/v1/JobStatus.js';
+import type { ReportTaskReply__Output } from './proto/gen/kubemr/v1/ReportTaskReply.js';
+import type { ReportTaskRequest } from './proto/gen/kubemr/v1/ReportTaskRequest.js';
+import type { RequestTaskReply__Output } from './proto/gen/kubemr/v1/RequestTaskReply.js';
+import type { SubmitJobReply__Output } from './proto/gen/kubemr/v1/SubmitJobReply.js';
+import type { SubmitJobRequest } from './proto/gen/kubemr/v1/SubmitJobRequest.js';
+import type { ListJobsReply__Output } from './proto/gen/kubemr/v1/ListJobsReply.js';
+import type { RequestTaskRequest } from './proto/gen/kubemr/v1/RequestTaskRequest.js';
+
+export interface ClientOptions {
+  /** host:port of the coordinator. */
+  address: string;
+  /** Bearer token, when the coordinator requires one. */
+  token?: string | undefined;
+  /** Deadline of each unary call. @default 10000 */
+  deadlineMs?: number;
+  /** Largest message accepted or sent. @default 16 MiB */
+  maxMessageBytes?: number;
+}
+
+/** A gRPC error from the coordinator, with the status code kept. */
+const CODE_BY_STATUS: Partial<Record<grpc.status, KubemrErrorCode>> = {
+  [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [grpc.status.NOT_FOUND]: 'NOT_FOUND',
+  [grpc.status.ALREADY_EXISTS]: 'ALREADY_EXISTS',
+  [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
+  [grpc.status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [grpc.status.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
+  [grpc.status.UNAVAILABLE]: 'UNAVAILABLE',
+};
+
+/** A gRPC error from the coordinator, with the status code kept. */
+export class RpcError extends KubemrError {
+  override readonly code: KubemrErrorCode;
+  constructor(
+    message: string,
+    readonly grpcCode: grpc.status,
+  ) {
+    super(message);
+    this.code = CODE_BY_STATUS[grpcCode] ?? 'INTERNAL';
+  }
+}
+
+function wrap(err: grpc.ServiceError, address: string): KubemrError {
+  if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+    return new CoordinatorUnavailableError(`coordinator ${address} unavailable: ${err.details || err.message}`, { cause: err });
+  }
+  return new RpcError(err.details || err.message, err.code);
+}
+
+/** Promise-returning client for the coordinator protocol; every call carries a deadline. */
+export class KubemrClient {
+  readonly raw: CoordinatorClient;
+  private readonly deadlineMs: number;
+  private readonly metadata: grpc.Metadata;
+
+  constructor(readonly options: ClientOptions) {
+    const proto = loadProto();
+    const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.raw = new proto.kubemr.v1.Coordinator(options.address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': max,
+      'grpc.enable_retries': 0,
+    });
+    this.deadlineMs = options.deadlineMs ?? 10_000;
+    this.metadata = new grpc.Metadata();
+    if (options.token) this.metadata.set('authorization', `Bearer ${options.token}`);
+  }
+
+  // The generated client methods are overloaded, which defeats inference; each public method
+  // below names its request and reply types.
+  private call<Res>(method: unknown, req: object): Promise<Res> {
+    const fn = method as (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+    return new Promise((resolve, reject) => {
+      fn.call(this.raw, req, this.metadata, { deadline: Date.now() + this.deadlineMs }, (err, res) => {
+        if (err) reject(wrap(err, this.options.address));
+        else resolve(res as Res);
+      });
+    });
+  }
+
+  requestTask(req: RequestTaskRequest): Promise<RequestTaskReply__Output> {
+    return this.call<RequestTaskReply__Output>(this.raw.requestTask, req);
+  }
+  reportTask(req: ReportTaskRequest): Promise<ReportTaskReply__Output> {
+    return this.call<ReportTaskReply__Output>(this.raw.reportTask, req);
+  }
+  heartbeat(req: HeartbeatRequest): Promise<HeartbeatReply__Output> {
+    return this.call<HeartbeatReply__Output>(this.raw.heartbeat, req);
+  }
+  async submitJob(spec: JobSpec, jobId = ''): Promise<string> {
+    const res = await this.call<SubmitJobReply__Output>(this.raw.submitJob, { spec, jobId } satisfies SubmitJobRequest);
+    return res.jobId;
+  }
+  getJob(jobId: string): Promise<JobStatus__Output> {
+    return this.call<JobStatus__Output>(this.raw.getJob, { jobId });
+  }
+  async listJobs(): Promise<JobStatus__Output[]> {
+    return (await this.call<ListJobsReply__Output>(this.raw.listJobs, {})).jobs;
+  }
+  cancelJob(jobId: string): Promise<CancelJobReply__Output> {
+    return this.call<CancelJobReply__Output>(this.raw.cancelJob, { jobId });
+  }
+
+  /** Server stream of job events; '' watches every job. Cancel the returned stream to stop. */
+  watchJob(jobId: string): grpc.ClientReadableStream<JobEvent__Output> {
+    return this.raw.watchJob({ jobId }, this.metadata);
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

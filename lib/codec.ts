@@ -1,0 +1,178 @@
+import fs from 'node:fs';
+
+/**
+ * The intermediate encoding: a run is a sequence of records
+ *   varint(keyLength) varint(valueLength) keyBytes valueBytes
+ * Lengths, not separators, so any key or value bytes — spaces, tabs, newlines, NUL, invalid
+ * UTF-8 — survive the shuffle unchanged. Runs are sorted by key in byte order.
+ */
+
+const WRITE_BUFFER = 1 << 20;
+
+/** Buffered synchronous writer. Workers run user code on the main thread anyway, and sync I/O keeps the hot loop simple. */
+export class FileSink {
+  private readonly fd: number;
+  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private pos = 0;
+  bytesWritten = 0;
+
+  constructor(readonly path: string) {
+    this.fd = fs.openSync(path, 'w', 0o644);
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+  }
+
+  flush(): void {
+    let off = 0;
+    while (off < this.pos) off += fs.writeSync(this.fd, this.buf, off, this.pos - off);
+    this.bytesWritten += this.pos;
+    this.pos = 0;
+  }
+
+  writeString(s: string, encoding: BufferEncoding = 'utf8'): void {
+    const max = encoding === 'latin1' ? s.length : s.length * 3;
+    this.room(max);
+    this.pos += this.buf.write(s, this.pos, encoding);
+  }
+
+  writeBytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  private varint(n: number): void {
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  /** One record; key and value given as strings in `encoding` (utf8 for apps, latin1 for raw bytes). */
+  writeRecord(key: string, value: string, encoding: BufferEncoding): void {
+    const kl = Buffer.byteLength(key, encoding);
+    const vl = Buffer.byteLength(value, encoding);
+    this.room(kl + vl + 20);
+    this.varint(kl);
+    this.varint(vl);
+    this.pos += this.buf.write(key, this.pos, encoding);
+    this.pos += this.buf.write(value, this.pos, encoding);
+  }
+
+  /** Flush, fsync and close. */
+  close(): void {
+    this.flush();
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+  }
+
+  /** Close without caring about the contents (error paths). */
+  abort(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+const READ_CHUNK = 1 << 20;
+
+/** Reads a run record by record with bounded memory. Keys and values are views into its buffer, valid until the next `next()`. */
+export class RunReader {
+  private fd: number;
+  private buf: Buffer = Buffer.allocUnsafe(READ_CHUNK);
+  private start = 0;
+  private end = 0;
+  private eof = false;
+  key: Buffer = Buffer.alloc(0);
+  value: Buffer = Buffer.alloc(0);
+
+  constructor(readonly path: string) {
+    this.fd = fs.openSync(path, 'r');
+  }
+
+  private fill(need: number): boolean {
+    if (this.end - this.start >= need) return true;
+    if (this.eof) return false;
+    // Move the unread tail to the front, growing the buffer for records larger than a chunk.
+    const tail = this.end - this.start;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, this.start, this.end);
+      this.buf = bigger;
+    } else {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+    }
+    this.start = 0;
+    this.end = tail;
+    while (this.end - this.start < need && !this.eof) {
+      const n = fs.readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
+      if (n === 0) this.eof = true;
+      this.end += n;
+    }
+    return this.end - this.start >= need;
+  }
+
+  private varint(): number {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      if (!this.fill(1)) throw new Error(`truncated record in ${this.path}`);
+      const b = this.buf[this.start++]!;
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) return n;
+      mul *= 128;
+    }
+  }
+
+  /** Advances to the next record; false at the end of the run. */
+  next(): boolean {
+    if (!this.fill(1)) return false;
+    const kl = this.varint();
+    const vl = this.varint();
+    if (!this.fill(kl + vl)) throw new Error(`truncated record in ${this.path}`);
+    this.key = this.buf.subarray(this.start, this.start + kl);
+    this.value = this.buf.subarray(this.start + kl, this.start + kl + vl);
+    this.start += kl + vl;
+    return true;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/**
+ * Compares two strings by the byte order of their UTF-8 encodings. JavaScript's `<` compares
+ * UTF-16 code units, which agrees with UTF-8 byte order except between a surrogate
+ * (U+D800–U+DFFF, i.e. a code point above U+FFFF) and a code unit in U+E000–U+FFFF.
+ */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+    if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+const compareNative = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const HAS_SURROGATE = /[\ud800-\udfff]/;
+
+/** The cheapest comparator that is exact for these keys: native when no key has a surrogate. */
+export function byteOrderComparator(keys: Iterable<string>, encoding: BufferEncoding): (a: string, b: string) => number {
+  if (encoding === 'latin1') return compareNative;
+  for (const k of keys) if (HAS_SURROGATE.test(k)) return compareUtf8;
+  return compareNative;
+}

@@ -1,0 +1,111 @@
+import type { JobSpec, JobSpecInput } from './jobspec.js';
+import type { JobSpec as PbJobSpec, JobSpec__Output as PbJobSpecOut } from './proto/gen/kubemr/v1/JobSpec.js';
+import type { JobStatus } from './proto/gen/kubemr/v1/JobStatus.js';
+import type { Task } from './proto/gen/kubemr/v1/Task.js';
+import type { TaskStatus } from './proto/gen/kubemr/v1/TaskStatus.js';
+import type { JobRecord, TaskAssignment, TaskKind, TaskRecord } from './scheduler.js';
+
+/** Scheduler records <-> protocol messages. */
+
+export const kindToPb = (k: TaskKind): 'MAP' | 'REDUCE' => (k === 'map' ? 'MAP' : 'REDUCE');
+export const kindFromPb = (k: string): TaskKind | undefined => (k === 'MAP' ? 'map' : k === 'REDUCE' ? 'reduce' : undefined);
+
+export function specToPb(s: JobSpec): PbJobSpec {
+  return {
+    app: s.app,
+    inputs: s.inputs,
+    reducers: s.reducers,
+    workers: s.workers,
+    maxAttempts: s.maxAttempts,
+    leaseMs: s.leaseMs,
+    outputDir: s.outputDir,
+    workDir: s.workDir,
+    splitBytes: s.splitBytes,
+    memoryBytes: s.memoryBytes,
+    streaming: s.streaming,
+    name: s.name,
+    packSmallFiles: s.packSmallFiles,
+    image: s.image,
+  };
+}
+
+/** A submitted spec: zero values mean "use the default". */
+export function specFromPb(p: PbJobSpecOut): JobSpecInput {
+  const opt = (n: number) => (n === 0 ? undefined : n);
+  return {
+    app: p.app,
+    inputs: p.inputs,
+    reducers: opt(p.reducers),
+    workers: opt(p.workers),
+    maxAttempts: opt(p.maxAttempts),
+    leaseMs: opt(p.leaseMs),
+    outputDir: p.outputDir,
+    workDir: p.workDir,
+    splitBytes: opt(p.splitBytes),
+    memoryBytes: opt(p.memoryBytes),
+    streaming: p.streaming ?? undefined,
+    name: p.name,
+    packSmallFiles: p.packSmallFiles,
+    image: p.image,
+  };
+}
+
+export function taskToPb(a: TaskAssignment): Task {
+  const { job, task } = a;
+  return {
+    jobId: job.id,
+    kind: kindToPb(task.kind),
+    index: task.index,
+    attempt: a.attempt,
+    inputs: task.inputs,
+    nMap: job.maps.length,
+    nReduce: job.reduces.length,
+    app: job.spec.app,
+    jobDir: job.jobDir,
+    outputDir: job.outputDir,
+    workDir: job.spec.workDir,
+    leaseMs: job.spec.leaseMs,
+    memoryBytes: job.spec.memoryBytes,
+    streaming: job.spec.streaming,
+  };
+}
+
+export function taskStatusToPb(t: TaskRecord): TaskStatus {
+  const last = t.history.at(-1);
+  return {
+    kind: kindToPb(t.kind),
+    index: t.index,
+    state: t.state,
+    attempts: t.history.length,
+    workerId: last?.workerId ?? '',
+    inputs: t.inputs,
+    history: t.history.map((a) => ({
+      attempt: a.attempt,
+      workerId: a.workerId,
+      state: a.state,
+      startedAtMs: a.startedAt,
+      endedAtMs: a.endedAt ?? 0,
+      error: a.error ?? '',
+    })),
+    outputFiles: t.outputFiles,
+    error: t.error ?? '',
+  };
+}
+
+export function jobStatusToPb(j: JobRecord, withTasks = true): JobStatus {
+  return {
+    jobId: j.id,
+    spec: specToPb(j.spec),
+    phase: j.phase,
+    mapsDone: j.maps.filter((t) => t.state === 'done').length,
+    mapsTotal: j.maps.length,
+    reducesDone: j.reduces.filter((t) => t.state === 'done').length,
+    reducesTotal: j.reduces.length,
+    submittedAtMs: j.submittedAt,
+    startedAtMs: j.startedAt ?? 0,
+    finishedAtMs: j.finishedAt ?? 0,
+    message: j.message,
+    results: j.phase === 'succeeded' ? j.reduces.flatMap((t) => t.outputFiles) : [],
+    tasks: withTasks ? [...j.maps, ...j.reduces].map(taskStatusToPb) : [],
+  };
+}

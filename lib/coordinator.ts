@@ -1,0 +1,243 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { InvalidJobSpecError, OutputExistsError } from './errors.js';
+import type { Executor } from './executor/types.js';
+import { expandInputs, planMapTasks } from './inputs.js';
+import { compileJobSpec, type JobSpecInput } from './jobspec.js';
+import { Journal } from './journal.js';
+import { DataLayout, outputName } from './layout.js';
+import { silentLogger, type Logger } from './logger.js';
+import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type SchedulerEvent } from './scheduler.js';
+
+export interface CoordinatorOptions {
+  /** The data directory (shared volume): jobs/<id>/... live here. */
+  dataDir: string;
+  /** Starts workers for submitted jobs; none for hand-started workers. */
+  executor?: Executor | undefined;
+  logger?: Logger;
+  clock?: Clock;
+  /** Tell job-less workers to exit once every job has finished (single-job mode). @default false */
+  exitWhenIdle?: boolean;
+  /** How often leases are checked. @default 250 */
+  tickMs?: number;
+  /** Resume unfinished jobs found in the data directory's journals. @default true */
+  recover?: boolean;
+  /** Token workers present; passed to the executor for the workers it starts. */
+  token?: string | undefined;
+  /** Kill leftover workers this long after a job succeeds (they normally exit on their own). @default 3000 */
+  workerGraceMs?: number;
+}
+
+const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+/**
+ * The coordinator engine: the scheduler plus the side effects around it — input planning, the
+ * data directory, the journal, RESULT files, the executor. The gRPC server is a thin adapter
+ * over this class, and so is everything in cmd/.
+ */
+export class Coordinator {
+  readonly scheduler: Scheduler;
+  readonly layout: DataLayout;
+  private readonly logger: Logger;
+  private readonly executor: Executor | undefined;
+  private readonly journals = new Map<string, Journal>();
+  private readonly waiters = new Map<string, Array<(j: JobRecord) => void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly killTimers = new Set<NodeJS.Timeout>();
+  /** host:port workers dial; set by whoever binds the server. */
+  advertise = '';
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.logger = (options.logger ?? silentLogger).child({ component: 'coordinator' });
+    this.layout = new DataLayout(path.resolve(options.dataDir));
+    this.executor = options.executor;
+    this.scheduler = new Scheduler({ clock: options.clock ?? systemClock, exitWhenIdle: options.exitWhenIdle ?? false });
+    this.scheduler.subscribe((e) => this.onEvent(e));
+    this.executor?.onWorkerDeath((workerId, jobId, reason) => {
+      this.logger.warn('worker died', { worker: workerId, job: jobId, reason });
+      this.scheduler.workerDied(workerId, reason);
+    });
+  }
+
+  /** Starts the lease clock and resumes unfinished jobs from their journals. */
+  async start(): Promise<void> {
+    fs.mkdirSync(this.layout.jobsDir(), { recursive: true });
+    if (this.options.recover ?? true) await this.recover();
+    this.timer = setInterval(() => this.scheduler.tick(), this.options.tickMs ?? 250);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const t of this.killTimers) clearTimeout(t);
+    for (const j of this.journals.values()) j.close();
+    this.journals.clear();
+    await this.executor?.close();
+  }
+
+  private newJobId(name: string): string {
+    const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 20) || 'job';
+    return `${slug}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
+  }
+
+  /** Validates, plans and queues a job, then asks the executor for its workers. */
+  async submit(input: JobSpecInput, jobId?: string): Promise<JobRecord> {
+    const spec = compileJobSpec(input, { workDir: process.cwd() });
+    if (!path.isAbsolute(spec.workDir)) {
+      throw new InvalidJobSpecError(`Expected \`workDir\` to be an absolute path, got \`${spec.workDir}\``);
+    }
+    const id = jobId || this.newJobId(spec.name);
+    if (!JOB_ID.test(id)) {
+      throw new InvalidJobSpecError(`Expected the job id to be lowercase letters, digits and '-', at most 40 characters, got \`${id}\``);
+    }
+    spec.inputs = await expandInputs(spec.inputs, spec.workDir);
+    const mapInputs = planMapTasks(spec.inputs, spec.workDir, spec.splitBytes, spec.packSmallFiles);
+    const jl = this.layout.job(id);
+    const outputDir = spec.outputDir ? path.resolve(spec.workDir, spec.outputDir) : jl.outputDir;
+    checkOutputDir(outputDir);
+    if (fs.existsSync(jl.dir) || this.scheduler.hasJob(id)) {
+      throw new InvalidJobSpecError(`Job \`${id}\` already exists in ${this.layout.jobsDir()}`);
+    }
+    for (const d of [jl.intermediateDir, jl.logsDir, outputDir]) fs.mkdirSync(d, { recursive: true });
+    writeFileAtomic(jl.spec, JSON.stringify({ id, spec, outputDir, mapInputs }, null, 2) + '\n');
+    const journal = new Journal(jl.journal);
+    this.journals.set(id, journal);
+    journal.append({ t: 'submit', at: Date.now() });
+    const job = this.scheduler.submit({ id, spec, jobDir: jl.dir, outputDir, mapInputs });
+    this.logger.info('job submitted', { job: id, maps: mapInputs.length, reduces: spec.reducers, inputs: spec.inputs.length });
+    await this.launchWorkers(job);
+    return job;
+  }
+
+  private async launchWorkers(job: JobRecord): Promise<void> {
+    if (!this.executor || isFinished(job.phase)) return;
+    await this.executor.launch(
+      {
+        jobId: job.id,
+        app: job.spec.app,
+        coordinator: this.advertise,
+        dataDir: this.layout.root,
+        image: job.spec.image || undefined,
+        token: this.options.token,
+      },
+      job.spec.workers,
+    );
+  }
+
+  cancel(jobId: string): boolean {
+    return this.scheduler.cancel(jobId);
+  }
+
+  /** Resolves when the job has finished, whatever the outcome. */
+  waitFor(jobId: string): Promise<JobRecord> {
+    const job = this.scheduler.getJob(jobId);
+    if (isFinished(job.phase)) return Promise.resolve(job);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(jobId) ?? [];
+      list.push(resolve);
+      this.waiters.set(jobId, list);
+    });
+  }
+
+  private onEvent(e: SchedulerEvent): void {
+    const journal = this.journals.get(e.job.id);
+    if (e.type === 'task') {
+      const last = e.task.history.at(-1);
+      if (e.task.state === 'done') journal?.append({ t: 'done', kind: e.task.kind, index: e.task.index, outputFiles: e.task.outputFiles });
+      else if (e.task.state === 'running' && last) journal?.append({ t: 'attempt', kind: e.task.kind, index: e.task.index, attempt: last.attempt });
+      return;
+    }
+    if (e.type !== 'finished') return;
+    const job = e.job;
+    journal?.append({ t: 'finish', phase: job.phase, message: job.message });
+    journal?.close();
+    this.journals.delete(job.id);
+    this.finishJob(job);
+    for (const w of this.waiters.get(job.id) ?? []) w(job);
+    this.waiters.delete(job.id);
+  }
+
+  private finishJob(job: JobRecord): void {
+    const jl = this.layout.job(job.id);
+    const result = job.phase === 'succeeded' ? 'OK' : job.phase === 'cancelled' ? 'CANCELLED' : `FAILED ${job.message}`;
+    try {
+      writeFileAtomic(jl.result, result + '\n');
+      // Intermediates are kept after a failure, for debugging; otherwise they are garbage.
+      if (job.phase !== 'failed') fs.rmSync(jl.intermediateDir, { recursive: true, force: true });
+    } catch (err) {
+      this.logger.error('could not record the job result', { job: job.id, error: String(err) });
+    }
+    this.logger.info('job finished', { job: job.id, phase: job.phase, message: job.message || undefined });
+    if (!this.executor) return;
+    const stop = () => {
+      this.executor?.stop(job.id).catch((err) => this.logger.warn('stopping workers failed', { job: job.id, error: String(err) }));
+    };
+    if (job.phase === 'succeeded') {
+      // Workers are told EXIT on their next request; stop only stragglers.
+      const t = setTimeout(() => {
+        this.killTimers.delete(t);
+        stop();
+      }, this.options.workerGraceMs ?? 3000);
+      t.unref();
+      this.killTimers.add(t);
+    } else {
+      stop();
+    }
+  }
+
+  /** Re-queues every job whose directory has a spec and a journal but no RESULT. */
+  private async recover(): Promise<void> {
+    const root = this.layout.jobsDir();
+    for (const id of fs.readdirSync(root).sort()) {
+      const jl = this.layout.job(id);
+      if (fs.existsSync(jl.result) || !fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) continue;
+      try {
+        const saved = JSON.parse(fs.readFileSync(jl.spec, 'utf8'));
+        const state = Journal.replay(jl.journal);
+        const journal = new Journal(jl.journal);
+        this.journals.set(id, journal);
+        journal.append({ t: 'recover', at: Date.now() });
+        const job = this.scheduler.restore({
+          id,
+          spec: saved.spec,
+          jobDir: jl.dir,
+          outputDir: saved.outputDir,
+          mapInputs: saved.mapInputs,
+          submittedAt: state.submittedAt,
+          done: state.done,
+          attempts: state.attempts,
+        });
+        this.logger.info('job resumed from journal', { job: id, done: state.done.length });
+        await this.launchWorkers(job);
+      } catch (err) {
+        this.logger.error('could not resume job', { job: id, error: String(err) });
+      }
+    }
+  }
+}
+
+/** Refuses an output directory that already holds results, so no run mixes with an older one. */
+export function checkOutputDir(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new OutputExistsError(`Output path \`${dir}\` is a file, not a directory`);
+    throw err;
+  }
+  const taken = names.filter((n) => n.startsWith('mr-out'));
+  if (taken.length > 0) {
+    throw new OutputExistsError(`Output directory \`${dir}\` already holds results (${taken.slice(0, 3).join(', ')}${taken.length > 3 ? ', ...' : ''}); remove them or choose another directory`);
+  }
+}
+
+/** Writes a whole file under a temp name and renames it, so readers see all of it or none. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = path.join(path.dirname(file), `.tmp-${crypto.randomBytes(4).toString('hex')}-${path.basename(file)}`);
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+export const resultFiles = (job: JobRecord): string[] => job.reduces.map((t) => path.join(job.outputDir, outputName(t.index)));

@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DataLayout } from '../layout.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './types.js';
+
+export interface LocalExecutorOptions {
+  /**
+   * The command that starts one worker; `worker <app> --coordinator ... --job ...` is appended.
+   * @default node running this package's CLI
+   */
+  command?: string[];
+  logger?: Logger;
+  /** Extra environment for workers. */
+  env?: Record<string, string>;
+  /** Restarts of one worker slot before the slot is given up. @default 20 */
+  maxRestarts?: number;
+  /** Delay before restarting a crashed worker. @default 100 */
+  restartDelayMs?: number;
+  /** Time between SIGTERM and SIGKILL when stopping. @default 2000 */
+  killGraceMs?: number;
+}
+
+interface Slot {
+  jobId: string;
+  index: number;
+  restarts: number;
+  child: ChildProcess | undefined;
+  info: WorkerInfo;
+  /** The current incarnation's log. */
+  logFile: string;
+  stopped: boolean;
+}
+
+/** The CLI entry: the built main.js, or the .ts source when running from sources. */
+export function defaultWorkerCommand(): string[] {
+  const here = fileURLToPath(import.meta.url);
+  const root = path.resolve(path.dirname(here), '..', '..');
+  if (here.endsWith('.ts')) return [process.execPath, '--import', 'tsx', path.join(root, 'cmd', 'kubemr', 'main.ts')];
+  return [process.execPath, path.join(root, 'cmd', 'kubemr', 'main.js')];
+}
+
+/**
+ * Workers as child processes of this one. Like a Kubernetes Job, it keeps N workers alive: a
+ * worker that crashes is reported dead at once (so its task is reassigned without waiting for
+ * the lease) and replaced; a worker that exits 0 has finished and is not replaced.
+ */
+export class LocalExecutor implements Executor {
+  readonly kind = 'local' as const;
+  private readonly slots: Slot[] = [];
+  private readonly listeners: WorkerDeathListener[] = [];
+  private readonly logger: Logger;
+  private readonly command: string[];
+  private closed = false;
+
+  constructor(private readonly options: LocalExecutorOptions = {}) {
+    this.logger = (options.logger ?? silentLogger).child({ component: 'local-executor' });
+    this.command = options.command ?? defaultWorkerCommand();
+  }
+
+  onWorkerDeath(listener: WorkerDeathListener): void {
+    this.listeners.push(listener);
+  }
+
+  async launch(spec: LaunchSpec, n: number): Promise<void> {
+    const have = this.slots.filter((s) => s.jobId === spec.jobId).length;
+    for (let i = have; i < n; i++) {
+      const slot: Slot = {
+        jobId: spec.jobId,
+        index: i,
+        restarts: 0,
+        child: undefined,
+        stopped: false,
+        logFile: '',
+        info: { id: '', jobId: spec.jobId, state: 'starting' },
+      };
+      this.slots.push(slot);
+      this.spawn(slot, spec);
+    }
+  }
+
+  private logFile(spec: LaunchSpec, workerId: string): string {
+    const dir = new DataLayout(spec.dataDir).job(spec.jobId).logsDir;
+    fs.mkdirSync(dir, { recursive: true });
+    return path.join(dir, `${workerId}.log`);
+  }
+
+  private spawn(slot: Slot, spec: LaunchSpec): void {
+    if (this.closed || slot.stopped) return;
+    const workerId = `local-${spec.jobId}-w${slot.index}-${slot.restarts}`;
+    const [cmd, ...pre] = this.command;
+    const args = [...pre, 'worker', ...(spec.app ? [spec.app] : ['--streaming']), '--coordinator', spec.coordinator, '--job', spec.jobId, '--worker-id', workerId];
+    slot.logFile = this.logFile(spec, workerId);
+    const log = fs.openSync(slot.logFile, 'a');
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.env };
+    delete env.KUBEMR_TOKEN;
+    if (spec.token) env.KUBEMR_TOKEN = spec.token;
+    const child = spawn(cmd!, args, { stdio: ['ignore', log, log], env });
+    fs.closeSync(log);
+    slot.child = child;
+    slot.info = { id: workerId, jobId: spec.jobId, state: 'running', startedAt: Date.now(), where: `pid ${child.pid}` };
+    this.logger.debug('worker started', { job: spec.jobId, worker: workerId, pid: child.pid });
+    child.on('error', (err) => this.logger.error('worker could not start', { worker: workerId, error: err.message }));
+    child.on('exit', (code, signal) => {
+      slot.child = undefined;
+      slot.info = { ...slot.info, finishedAt: Date.now() };
+      if (code === 0) {
+        slot.info.state = 'succeeded';
+        return;
+      }
+      const reason = signal ? `killed by ${signal}` : `exit code ${code}`;
+      slot.info.state = 'failed';
+      slot.info.reason = reason;
+      if (slot.stopped || this.closed) return;
+      for (const l of this.listeners) l(workerId, spec.jobId, reason);
+      if (slot.restarts >= (this.options.maxRestarts ?? 20)) {
+        this.logger.error('worker keeps failing; not restarting it', { job: spec.jobId, worker: workerId, reason });
+        return;
+      }
+      slot.restarts++;
+      setTimeout(() => this.spawn(slot, spec), this.options.restartDelayMs ?? 100).unref();
+    });
+  }
+
+  async list(jobId?: string): Promise<WorkerInfo[]> {
+    return this.slots.filter((s) => !jobId || s.jobId === jobId).map((s) => ({ ...s.info }));
+  }
+
+  async logs(workerId: string, options: { follow?: boolean } = {}): Promise<AsyncIterable<string>> {
+    const slot = this.slots.find((s) => s.info.id === workerId);
+    if (!slot) throw new Error(`no worker ${workerId}`);
+    const running = () => slot.info.id === workerId && slot.child !== undefined;
+    return followFile(slot.logFile, options.follow ? () => !running() : () => true);
+  }
+
+  async stop(jobId: string): Promise<void> {
+    const mine = this.slots.filter((s) => s.jobId === jobId);
+    await Promise.all(mine.map((s) => this.kill(s)));
+  }
+
+  private kill(slot: Slot): Promise<void> {
+    slot.stopped = true;
+    const child = slot.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs ?? 2000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => this.kill(s)));
+  }
+}
+
+/** Yields a file's contents, then (until `ended()`) whatever is appended to it. */
+async function* followFile(file: string, ended: () => boolean): AsyncIterable<string> {
+  let pos = 0;
+  for (;;) {
+    let chunk = '';
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        if (size > pos) {
+          const buf = Buffer.alloc(size - pos);
+          fs.readSync(fd, buf, 0, buf.length, pos);
+          pos = size;
+          chunk = buf.toString('utf8');
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // not created yet
+    }
+    if (chunk) yield chunk;
+    if (ended()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

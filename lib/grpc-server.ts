@@ -1,0 +1,156 @@
+import crypto from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Coordinator } from './coordinator.js';
+import { jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
+import { InvalidJobSpecError, UnauthenticatedError } from './errors.js';
+import { toServiceError } from './grpc-status.js';
+import { silentLogger, type Logger } from './logger.js';
+import { loadProto, type CoordinatorHandlers } from './proto.js';
+import type { JobEvent } from './proto/gen/kubemr/v1/JobEvent.js';
+import { isFinished, type SchedulerEvent, type TaskRef } from './scheduler.js';
+
+export interface ServerOptions {
+  /** When set, every call must carry `authorization: Bearer <token>`. */
+  token?: string | undefined;
+  /** Largest message accepted or sent. @default 16 MiB */
+  maxMessageBytes?: number;
+  logger?: Logger;
+}
+
+function tokenOk(md: grpc.Metadata, token: string | undefined): boolean {
+  if (!token) return true;
+  const got = md.get('authorization')[0];
+  if (typeof got !== 'string' || !got.startsWith('Bearer ')) return false;
+  const a = Buffer.from(got.slice(7));
+  const b = Buffer.from(token);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+function taskRef(req: { jobId: string; kind: string; index: number; attempt: number; workerId: string }): TaskRef {
+  const kind = kindFromPb(req.kind);
+  if (!kind) throw new InvalidJobSpecError(`Expected \`kind\` to be MAP or REDUCE, got \`${req.kind}\``);
+  if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
+  return { jobId: req.jobId, kind, index: req.index, attempt: req.attempt, workerId: req.workerId };
+}
+
+/**
+ * The gRPC adapter over a Coordinator. Each unary handler answers exactly once: the body runs
+ * in one try, and every exit path goes through `answer`.
+ */
+export function coordinatorHandlers(coord: Coordinator, options: ServerOptions = {}): CoordinatorHandlers {
+  const log = (options.logger ?? silentLogger).child({ component: 'grpc' });
+  const s = coord.scheduler;
+
+  function unary<Req, Res>(name: string, body: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const answer = (err: Partial<grpc.ServiceError> | null, res?: Res) => callback(err, res);
+      if (!tokenOk(call.metadata, options.token)) {
+        answer(toServiceError(new UnauthenticatedError(`${name}: missing or invalid token`)));
+        return;
+      }
+      Promise.resolve()
+        .then(() => body(call.request))
+        .then(
+          (res) => answer(null, res),
+          (err: unknown) => {
+            const se = toServiceError(err);
+            if (se.code === grpc.status.INTERNAL) log.error(`${name} failed`, { error: String(err) });
+            answer(se);
+          },
+        );
+    };
+  }
+
+  return {
+    RequestTask: unary('RequestTask', (req) => {
+      if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
+      const r = s.requestTask({ workerId: req.workerId, app: req.app, jobId: req.jobId || undefined });
+      if (r.directive === 'run') return { directive: 'RUN', task: taskToPb(r.assignment), retryAfterMs: 0 };
+      if (r.directive === 'wait') return { directive: 'WAIT', retryAfterMs: r.retryAfterMs };
+      return { directive: 'EXIT', retryAfterMs: 0 };
+    }),
+    ReportTask: unary('ReportTask', (req) => {
+      const ref = taskRef(req);
+      const accepted = req.success
+        ? s.report(ref, { success: true, outputFiles: req.outputFiles })
+        : s.report(ref, { success: false, error: req.error || 'unknown error' });
+      return { accepted };
+    }),
+    Heartbeat: unary('Heartbeat', (req) => {
+      const ref = taskRef(req);
+      const alive = s.heartbeat(ref);
+      const lease = s.hasJob(ref.jobId) ? s.getJob(ref.jobId).spec.leaseMs : 0;
+      return { abandon: !alive, leaseMs: lease };
+    }),
+    SubmitJob: unary('SubmitJob', async (req) => {
+      if (!req.spec) throw new InvalidJobSpecError('Expected `spec` to be set');
+      const job = await coord.submit(specFromPb(req.spec), req.jobId || undefined);
+      return { jobId: job.id };
+    }),
+    GetJob: unary('GetJob', (req) => jobStatusToPb(s.getJob(req.jobId))),
+    ListJobs: unary('ListJobs', () => ({ jobs: s.listJobs().map((j) => jobStatusToPb(j, false)) })),
+    CancelJob: unary('CancelJob', (req) => ({ cancelled: coord.cancel(req.jobId) })),
+    WatchJob: (call) => {
+      if (!tokenOk(call.metadata, options.token)) {
+        call.destroy(Object.assign(new Error('WatchJob: missing or invalid token'), toServiceError(new UnauthenticatedError('WatchJob: missing or invalid token'))));
+        return;
+      }
+      const jobId = call.request.jobId;
+      if (jobId && !s.hasJob(jobId)) {
+        call.destroy(Object.assign(new Error(`No job \`${jobId}\``), { code: grpc.status.NOT_FOUND, details: `No job \`${jobId}\`` }));
+        return;
+      }
+      const send = (e: SchedulerEvent) => {
+        if (jobId && e.job.id !== jobId) return;
+        const ev: JobEvent = { jobId: e.job.id, type: e.type, atMs: Date.now(), job: jobStatusToPb(e.job, false) };
+        if (e.type === 'task') ev.task = taskStatusToPb(e.task);
+        call.write(ev);
+        if (jobId && e.type === 'finished') {
+          unsubscribe();
+          call.end();
+        }
+      };
+      const unsubscribe = s.subscribe(send);
+      call.on('cancelled', unsubscribe);
+      call.on('close', unsubscribe);
+      // A job that already finished gets its final state and the stream ends.
+      if (jobId) {
+        const job = s.getJob(jobId);
+        if (isFinished(job.phase)) send({ type: 'finished', job });
+      }
+    },
+  };
+}
+
+/** A gRPC server for the coordinator, bound to `address` (port 0 picks a free port). */
+export async function startCoordinatorServer(
+  coord: Coordinator,
+  address: string,
+  options: ServerOptions = {},
+): Promise<{ server: grpc.Server; port: number; address: string }> {
+  const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': max,
+    'grpc.max_send_message_length': max,
+  });
+  server.addService(loadProto().kubemr.v1.Coordinator.service, coordinatorHandlers(coord, options));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = address.slice(0, address.lastIndexOf(':'));
+  const advertiseHost = host === '0.0.0.0' || host === '[::]' || host === '' ? '127.0.0.1' : host;
+  return { server, port, address: `${advertiseHost}:${port}` };
+}
+
+export function stopServer(server: grpc.Server, graceMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

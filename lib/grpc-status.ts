@@ -1,0 +1,19 @@
+import * as grpc from '@grpc/grpc-js';
+import { KubemrError, type KubemrErrorCode } from './errors.js';
+
+/** The one place KubemrError codes become gRPC status codes. */
+const TO_GRPC: Record<KubemrErrorCode, grpc.status> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  if (err instanceof KubemrError) return { code: TO_GRPC[err.code], details: err.message };
+  return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+}

@@ -1,0 +1,47 @@
+/**
+ * kubemr — MapReduce for TypeScript, on a laptop or on Kubernetes.
+ *
+ * ```ts
+ * import { registerApp } from 'kubemr';
+ *
+ * registerApp({
+ *   map: (file, text) => [...text.matchAll(/\p{L}+/gu)].map((m) => ({ key: m[0], value: '1' })),
+ *   reduce: (key, values) => String(values.length),
+ * });
+ * ```
+ *
+ * Then `kubemr run ./my-app.ts books/*.txt` runs it locally, and the same module runs as the
+ * worker of a Kubernetes job.
+ */
+export { registerApp, registeredApp, type App, type KeyValue, type RegisterOptions, type RegisteredApp } from './app.js';
+export { defaultPartition, fnv1a32 } from './partition.js';
+export { compareUtf8 } from './codec.js';
+export {
+  KubemrError,
+  InvalidJobSpecError,
+  InputNotFoundError,
+  AppNotFoundError,
+  JobNotFoundError,
+  JobExistsError,
+  OutputExistsError,
+  TaskFailedError,
+  JobCancelledError,
+  UnauthenticatedError,
+  LimitExceededError,
+  CoordinatorUnavailableError,
+  KubernetesError,
+  type KubemrErrorCode,
+} from './errors.js';
+export { createLogger, silentLogger, type Logger, type LogFields, type LogLevel } from './logger.js';
+export { compileJobSpec, JOB_DEFAULTS, type JobSpec, type JobSpecInput, type StreamingCommands } from './jobspec.js';
+export { Scheduler, systemClock, type Clock, type JobPhase, type JobRecord, type TaskRecord, type TaskState, type AttemptState, type SchedulerEvent } from './scheduler.js';
+export { Coordinator, type CoordinatorOptions } from './coordinator.js';
+export { startCoordinatorServer, stopServer, coordinatorHandlers, type ServerOptions } from './grpc-server.js';
+export { KubemrClient, RpcError, type ClientOptions } from './client.js';
+export { runWorker, type WorkerOptions, type WorkerSummary } from './worker.js';
+export { runSequential } from './sequential.js';
+export { loadApp, resolveAppModule, BUNDLED_APPS } from './loader.js';
+export { DataLayout, JobLayout } from './layout.js';
+export { LocalExecutor, type LocalExecutorOptions } from './executor/local.js';
+export { ExternalExecutor } from './executor/external.js';
+export type { Executor, LaunchSpec, WorkerInfo, WorkerState, WorkerDeathListener } from './executor/types.js';

@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import { InputNotFoundError } from './errors.js';
+import type { InputSplit } from './scheduler.js';
+
+/**
+ * Expands glob patterns (for callers whose shell did not) and checks that every input is a
+ * readable regular file. Paths stay exactly as given: a plain path is not rewritten, and a
+ * glob yields paths relative to `cwd` as the pattern wrote them.
+ */
+export async function expandInputs(patterns: string[], cwd: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of patterns) {
+    if (!fs.existsSync(path.resolve(cwd, p)) && isDynamicPattern(p)) {
+      const matches = (await glob(p, { cwd, onlyFiles: true, expandDirectories: false, absolute: path.isAbsolute(p) })).sort();
+      if (matches.length === 0) throw new InputNotFoundError(`Input pattern \`${p}\` matched no files`);
+      out.push(...matches);
+      continue;
+    }
+    out.push(p);
+  }
+  for (const p of out) checkInputFile(p, cwd);
+  return out;
+}
+
+export function checkInputFile(p: string, cwd: string): number {
+  const abs = path.resolve(cwd, p);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    throw new InputNotFoundError(`Input \`${p}\` does not exist`);
+  }
+  if (!st.isFile()) throw new InputNotFoundError(`Input \`${p}\` is not a regular file`);
+  try {
+    fs.accessSync(abs, fs.constants.R_OK);
+  } catch {
+    throw new InputNotFoundError(`Input \`${p}\` is not readable`);
+  }
+  return st.size;
+}
+
+/**
+ * Plans map tasks: a file larger than `splitBytes` becomes several splits (the reader cuts them
+ * at line boundaries); with `pack`, small files are grouped into tasks of up to `splitBytes`.
+ */
+export function planMapTasks(inputs: string[], cwd: string, splitBytes: number, pack: boolean): InputSplit[][] {
+  const tasks: InputSplit[][] = [];
+  let packed: InputSplit[] = [];
+  let packedBytes = 0;
+  for (const p of inputs) {
+    const size = checkInputFile(p, cwd);
+    if (size > splitBytes) {
+      for (let start = 0; start < size; start += splitBytes) {
+        const end = start + splitBytes >= size ? -1 : start + splitBytes;
+        tasks.push([{ path: p, start, end }]);
+      }
+      continue;
+    }
+    if (!pack) {
+      tasks.push([{ path: p, start: 0, end: -1 }]);
+      continue;
+    }
+    if (packed.length > 0 && packedBytes + size > splitBytes) {
+      tasks.push(packed);
+      packed = [];
+      packedBytes = 0;
+    }
+    packed.push({ path: p, start: 0, end: -1 });
+    packedBytes += size;
+  }
+  if (packed.length > 0) tasks.push(packed);
+  return tasks;
+}
+
+/**
+ * Reads one split as bytes. A line belongs to the split in which it starts (Hadoop's rule): a
+ * split that does not begin at 0 skips the partial line it begins in, and every split reads
+ * past its end to finish its last line.
+ */
+export function readSplitBytes(file: string, split: InputSplit): Buffer {
+  if (split.start === 0 && split.end === -1) return fs.readFileSync(file);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const end = split.end === -1 ? size : Math.min(split.end, size);
+    let begin = split.start;
+    if (begin > 0) {
+      // Start after the first newline at or after start-1.
+      const nl = findNewline(fd, begin - 1, size);
+      begin = nl === -1 ? size : nl + 1;
+    }
+    if (begin >= end) return Buffer.alloc(0);
+    let stop = end;
+    if (stop < size) {
+      // The line starting before `end` runs to its newline.
+      const nl = findNewline(fd, stop - 1, size);
+      stop = nl === -1 ? size : nl + 1;
+    }
+    const buf = Buffer.allocUnsafe(stop - begin);
+    let off = 0;
+    while (off < buf.length) {
+      const n = fs.readSync(fd, buf, off, buf.length - off, begin + off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function findNewline(fd: number, from: number, size: number): number {
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  for (let pos = from; pos < size; ) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, pos);
+    if (n === 0) return -1;
+    const i = chunk.subarray(0, n).indexOf(10);
+    if (i !== -1) return pos + i;
+    pos += n;
+  }
+  return -1;
+}

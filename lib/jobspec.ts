@@ -1,0 +1,117 @@
+import { InvalidJobSpecError } from './errors.js';
+
+/** Streaming (Hadoop Streaming style) commands run through `sh -c`. */
+export interface StreamingCommands {
+  mapper: string;
+  reducer: string;
+  /** Empty: no combiner. */
+  combiner: string;
+}
+
+/** A job as the user describes it; everything but `inputs` has a default. */
+export interface JobSpecInput {
+  /** Bundled app name or module path. Empty for streaming jobs, or "any app" for hand-started workers. */
+  app?: string;
+  /** Input file paths, passed to map exactly as given. */
+  inputs: string[];
+  /** Number of reduce partitions. @default 10 */
+  reducers?: number;
+  /** Workers the executor starts. @default 2 */
+  workers?: number;
+  /** Reported task failures before the job fails. @default 4 */
+  maxAttempts?: number;
+  /**
+   * Lost attempts (worker crashed, lease expired) before the job fails. Counted apart from
+   * failures so that flaky machines do not fail a job, but a task that kills every worker
+   * that runs it still ends. @default 10
+   */
+  maxLostAttempts?: number;
+  /** A running task without a heartbeat for this long goes back to pending. @default 10000 */
+  leaseMs?: number;
+  /** Directory for mr-out-<r>. @default <data>/jobs/<id>/output */
+  outputDir?: string;
+  /** Relative input paths are resolved against it. @default the submitter's working directory */
+  workDir?: string;
+  /** A file larger than this becomes several map tasks. @default 64 MiB */
+  splitBytes?: number;
+  /** Map-side buffer per worker before spilling a sorted run. @default 256 MiB */
+  memoryBytes?: number;
+  /** Pack small files together into map tasks of up to `splitBytes`. @default false */
+  packSmallFiles?: boolean;
+  streaming?: Partial<StreamingCommands>;
+  /** A display name. @default the app name */
+  name?: string;
+  /** Worker image (Kubernetes). */
+  image?: string;
+}
+
+export type JobSpec = Required<Omit<JobSpecInput, 'streaming'>> & { streaming: StreamingCommands };
+
+export const JOB_DEFAULTS = {
+  reducers: 10,
+  workers: 2,
+  maxAttempts: 4,
+  maxLostAttempts: 10,
+  leaseMs: 10_000,
+  splitBytes: 64 * 1024 * 1024,
+  memoryBytes: 256 * 1024 * 1024,
+} as const;
+
+function int(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const bound = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+    throw new InvalidJobSpecError(`Expected \`${field}\` to be an integer ${bound}, got \`${String(value)}\``);
+  }
+  return value;
+}
+
+function str(field: string, value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw new InvalidJobSpecError(`Expected \`${field}\` to be a string, got \`${String(value)}\``);
+  return value;
+}
+
+/** Validates once and fills defaults. Messages name the field and the bad value. */
+export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string }): JobSpec {
+  if (!Array.isArray(input.inputs) || input.inputs.length === 0) {
+    throw new InvalidJobSpecError('Expected `inputs` to list at least one input file, got none');
+  }
+  for (const p of input.inputs) {
+    if (typeof p !== 'string' || p === '' || p.includes('\0')) {
+      throw new InvalidJobSpecError(`Expected every input to be a non-empty path, got \`${JSON.stringify(p)}\``);
+    }
+  }
+  const streaming: StreamingCommands = {
+    mapper: str('streaming.mapper', input.streaming?.mapper),
+    reducer: str('streaming.reducer', input.streaming?.reducer),
+    combiner: str('streaming.combiner', input.streaming?.combiner),
+  };
+  const app = str('app', input.app);
+  if (streaming.mapper !== '' || streaming.reducer !== '') {
+    if (streaming.mapper === '' || streaming.reducer === '') {
+      throw new InvalidJobSpecError('A streaming job needs both `streaming.mapper` and `streaming.reducer`');
+    }
+    if (app !== '') throw new InvalidJobSpecError(`A job has either \`app\` or streaming commands, got app \`${app}\` and a mapper`);
+  }
+  return {
+    app,
+    inputs: [...input.inputs],
+    reducers: int('reducers', input.reducers ?? JOB_DEFAULTS.reducers, 1, 100_000),
+    workers: int('workers', input.workers ?? JOB_DEFAULTS.workers, 1, 10_000),
+    maxAttempts: int('maxAttempts', input.maxAttempts ?? JOB_DEFAULTS.maxAttempts, 1, 1000),
+    maxLostAttempts: int('maxLostAttempts', input.maxLostAttempts ?? JOB_DEFAULTS.maxLostAttempts, 1, 1000),
+    leaseMs: int('leaseMs', input.leaseMs ?? JOB_DEFAULTS.leaseMs, 100),
+    outputDir: str('outputDir', input.outputDir),
+    workDir: str('workDir', input.workDir) || defaults.workDir,
+    splitBytes: int('splitBytes', input.splitBytes ?? JOB_DEFAULTS.splitBytes, 1),
+    memoryBytes: int('memoryBytes', input.memoryBytes ?? JOB_DEFAULTS.memoryBytes, 1024 * 1024),
+    packSmallFiles: Boolean(input.packSmallFiles),
+    streaming,
+    name: str('name', input.name) || app || (streaming.mapper ? 'streaming' : 'job'),
+    image: str('image', input.image),
+  };
+}
+
+export function isStreaming(spec: JobSpec): boolean {
+  return spec.streaming.mapper !== '';
+}

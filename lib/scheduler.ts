@@ -1,0 +1,445 @@
+import { JobExistsError, JobNotFoundError } from './errors.js';
+import type { JobSpec } from './jobspec.js';
+
+/**
+ * The coordinator's core: a pure state machine. No I/O, no timers, no gRPC — time comes from
+ * the injected clock and the adapter calls `tick()` — so every transition is tested exactly.
+ */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export type TaskKind = 'map' | 'reduce';
+
+/**
+ * Task states:
+ *   pending -> running            (assigned to a worker, with a lease)
+ *   running -> done               (first successful report, from any attempt)
+ *   running -> pending            (lease expired, worker died, or a failed report with attempts left)
+ *   running -> failed             (failures reached maxAttempts, or losses reached maxLostAttempts)
+ *   pending | running -> pending  (never leaves done; a late success of an older attempt may
+ *                                  move pending/running straight to done)
+ */
+export type TaskState = 'pending' | 'running' | 'done' | 'failed';
+
+/** How one attempt ended: still running, reported success/failure, lost (died, lease expired), or abandoned (job ended). */
+export type AttemptState = 'running' | 'succeeded' | 'failed' | 'lost' | 'abandoned';
+
+export interface InputSplit {
+  path: string;
+  start: number;
+  /** -1: to the end of the file. */
+  end: number;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  workerId: string;
+  state: AttemptState;
+  startedAt: number;
+  endedAt: number | undefined;
+  leaseExpiresAt: number;
+  error: string | undefined;
+}
+
+export interface TaskRecord {
+  kind: TaskKind;
+  index: number;
+  state: TaskState;
+  inputs: InputSplit[];
+  history: AttemptRecord[];
+  failures: number;
+  losses: number;
+  outputFiles: string[];
+  error: string | undefined;
+}
+
+/**
+ * Job phases:
+ *   queued -> map -> reduce -> succeeded
+ *   queued | map | reduce -> failed | cancelled
+ * A job leaves `queued` when its first task is handed out.
+ */
+export type JobPhase = 'queued' | 'map' | 'reduce' | 'succeeded' | 'failed' | 'cancelled';
+
+export const isFinished = (phase: JobPhase): boolean =>
+  phase === 'succeeded' || phase === 'failed' || phase === 'cancelled';
+
+export interface JobRecord {
+  id: string;
+  spec: JobSpec;
+  /** <data>/jobs/<id> */
+  jobDir: string;
+  /** Where mr-out-<r> go. */
+  outputDir: string;
+  phase: JobPhase;
+  maps: TaskRecord[];
+  reduces: TaskRecord[];
+  submittedAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  message: string;
+}
+
+export interface TaskAssignment {
+  job: JobRecord;
+  task: TaskRecord;
+  attempt: number;
+}
+
+export type RequestResult =
+  | { directive: 'run'; assignment: TaskAssignment }
+  | { directive: 'wait'; retryAfterMs: number }
+  | { directive: 'exit' };
+
+export interface WorkerIdentity {
+  workerId: string;
+  /** The app the worker registered; '' for streaming workers. */
+  app: string;
+  /** Set when the worker was launched for one job. */
+  jobId?: string;
+}
+
+export interface TaskRef {
+  jobId: string;
+  kind: TaskKind;
+  index: number;
+  attempt: number;
+  workerId: string;
+}
+
+export type SchedulerEvent =
+  | { type: 'submitted'; job: JobRecord }
+  | { type: 'phase'; job: JobRecord }
+  | { type: 'task'; job: JobRecord; task: TaskRecord }
+  | { type: 'finished'; job: JobRecord };
+
+export interface SchedulerOptions {
+  clock?: Clock;
+  /**
+   * When every job has finished, tell workers that belong to no job to exit, as the MIT lab's
+   * single-job coordinator does. A long-running service keeps them waiting instead.
+   * @default false
+   */
+  exitWhenIdle?: boolean;
+  /** How long a worker told WAIT sleeps before asking again. @default 200 */
+  waitMs?: number;
+}
+
+export const taskLabel = (t: { kind: TaskKind; index: number }): string => `${t.kind}-${t.index}`;
+
+function describeTask(task: TaskRecord): string {
+  const inputs = task.inputs.map((s) => (s.start === 0 && s.end === -1 ? s.path : `${s.path}[${s.start}..${s.end}]`));
+  return `${task.kind} task ${task.index}${inputs.length ? ` (input ${inputs.join(', ')})` : ''}`;
+}
+
+export class Scheduler {
+  private readonly clock: Clock;
+  private readonly exitWhenIdle: boolean;
+  private readonly waitMs: number;
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly listeners = new Set<(e: SchedulerEvent) => void>();
+
+  constructor(options: SchedulerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.exitWhenIdle = options.exitWhenIdle ?? false;
+    this.waitMs = options.waitMs ?? 200;
+  }
+
+  /** Listen to every state change. Returns a function that removes the listener. */
+  subscribe(listener: (e: SchedulerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: SchedulerEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /**
+   * Adds a job. `mapInputs[m]` are the splits of map task m (planned by the adapter, which can
+   * read the file system).
+   */
+  submit(args: { id: string; spec: JobSpec; jobDir: string; outputDir: string; mapInputs: InputSplit[][] }): JobRecord {
+    if (this.jobs.has(args.id)) throw new JobExistsError(`Job \`${args.id}\` already exists`);
+    const newTask = (kind: TaskKind, index: number, inputs: InputSplit[]): TaskRecord => ({
+      kind,
+      index,
+      state: 'pending',
+      inputs,
+      history: [],
+      failures: 0,
+      losses: 0,
+      outputFiles: [],
+      error: undefined,
+    });
+    const job: JobRecord = {
+      id: args.id,
+      spec: args.spec,
+      jobDir: args.jobDir,
+      outputDir: args.outputDir,
+      phase: 'queued',
+      maps: args.mapInputs.map((inputs, m) => newTask('map', m, inputs)),
+      reduces: Array.from({ length: args.spec.reducers }, (_, r) => newTask('reduce', r, [])),
+      submittedAt: this.clock.now(),
+      startedAt: undefined,
+      finishedAt: undefined,
+      message: '',
+    };
+    this.jobs.set(job.id, job);
+    this.emit({ type: 'submitted', job });
+    if (job.maps.length === 0) this.advance(job);
+    return job;
+  }
+
+  getJob(jobId: string): JobRecord {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new JobNotFoundError(`No job \`${jobId}\``);
+    return job;
+  }
+
+  hasJob(jobId: string): boolean {
+    return this.jobs.has(jobId);
+  }
+
+  listJobs(): JobRecord[] {
+    return [...this.jobs.values()];
+  }
+
+  /** True when no job is queued or running. */
+  idle(): boolean {
+    return this.listJobs().every((j) => isFinished(j.phase));
+  }
+
+  private canServe(job: JobRecord, w: WorkerIdentity): boolean {
+    if (w.jobId) return w.jobId === job.id;
+    return job.spec.app === '' || job.spec.app === w.app || (job.spec.streaming.mapper !== '' && w.app === '');
+  }
+
+  requestTask(w: WorkerIdentity): RequestResult {
+    const now = this.clock.now();
+    if (w.jobId) {
+      const own = this.jobs.get(w.jobId);
+      if (!own || isFinished(own.phase)) return { directive: 'exit' };
+    }
+    let servable = false;
+    for (const job of this.jobs.values()) {
+      if (isFinished(job.phase) || !this.canServe(job, w)) continue;
+      servable = true;
+      const tasks = job.phase === 'reduce' ? job.reduces : job.maps;
+      const task = tasks.find((t) => t.state === 'pending');
+      if (!task) continue;
+      if (job.phase === 'queued') {
+        job.phase = 'map';
+        job.startedAt = now;
+        this.emit({ type: 'phase', job });
+      }
+      const attempt = task.history.length + 1;
+      task.state = 'running';
+      task.history.push({
+        attempt,
+        workerId: w.workerId,
+        state: 'running',
+        startedAt: now,
+        endedAt: undefined,
+        leaseExpiresAt: now + job.spec.leaseMs,
+        error: undefined,
+      });
+      this.emit({ type: 'task', job, task });
+      return { directive: 'run', assignment: { job, task, attempt } };
+    }
+    if (!servable && !w.jobId && this.exitWhenIdle && this.idle()) return { directive: 'exit' };
+    return { directive: 'wait', retryAfterMs: this.waitMs };
+  }
+
+  private findTask(ref: { jobId: string; kind: TaskKind; index: number }): { job: JobRecord; task: TaskRecord } | undefined {
+    const job = this.jobs.get(ref.jobId);
+    if (!job) return undefined;
+    const task = (ref.kind === 'map' ? job.maps : job.reduces)[ref.index];
+    return task ? { job, task } : undefined;
+  }
+
+  private liveAttempt(task: TaskRecord, ref: TaskRef): AttemptRecord | undefined {
+    const a = task.history[ref.attempt - 1];
+    return a && a.state === 'running' && a.workerId === ref.workerId ? a : undefined;
+  }
+
+  /**
+   * Renews the lease of a running attempt. Returns false when the worker should abandon it:
+   * the attempt was reassigned, the task is finished, or the job ended.
+   */
+  heartbeat(ref: TaskRef): boolean {
+    const found = this.findTask(ref);
+    if (!found || isFinished(found.job.phase)) return false;
+    const a = this.liveAttempt(found.task, ref);
+    if (!a || found.task.state !== 'running') return false;
+    a.leaseExpiresAt = this.clock.now() + found.job.spec.leaseMs;
+    return true;
+  }
+
+  /**
+   * A worker's report. The first success of a task wins, from whichever attempt; later reports
+   * are ignored (returns false). A failure counts only for the attempt that still holds the task.
+   */
+  report(ref: TaskRef, result: { success: true; outputFiles: string[] } | { success: false; error: string }): boolean {
+    const found = this.findTask(ref);
+    if (!found) return false;
+    const { job, task } = found;
+    if (isFinished(job.phase) || task.state === 'done' || task.state === 'failed') return false;
+    const now = this.clock.now();
+    const a = task.history[ref.attempt - 1];
+    // A restored attempt has no worker on record: its worker's late success still counts.
+    if (!a || (a.workerId !== ref.workerId && a.workerId !== '')) return false;
+    if (result.success) {
+      if (a.state === 'running') {
+        a.state = 'succeeded';
+        a.endedAt = now;
+      }
+      // Any other attempt still running loses the race.
+      for (const other of task.history) {
+        if (other.state === 'running') {
+          other.state = 'abandoned';
+          other.endedAt = now;
+        }
+      }
+      task.state = 'done';
+      task.outputFiles = result.outputFiles;
+      task.error = undefined;
+      this.emit({ type: 'task', job, task });
+      this.advance(job);
+      return true;
+    }
+    if (a.state !== 'running') return false;
+    a.state = 'failed';
+    a.endedAt = now;
+    a.error = result.error;
+    task.failures++;
+    task.error = result.error;
+    this.endAttempt(job, task, task.failures >= job.spec.maxAttempts, `failed ${task.failures} times`);
+    return true;
+  }
+
+  /** The executor learned that a worker is gone: its running attempts are lost at once. */
+  workerDied(workerId: string, reason: string): void {
+    const now = this.clock.now();
+    for (const job of this.jobs.values()) {
+      if (isFinished(job.phase)) continue;
+      for (const task of [...job.maps, ...job.reduces]) {
+        const a = task.history.at(-1);
+        if (task.state !== 'running' || !a || a.state !== 'running' || a.workerId !== workerId) continue;
+        this.lose(job, task, a, now, `worker ${workerId} died: ${reason}`);
+      }
+    }
+  }
+
+  /** Expires leases. The adapter calls it about once a second. */
+  tick(): void {
+    const now = this.clock.now();
+    for (const job of this.jobs.values()) {
+      if (isFinished(job.phase)) continue;
+      for (const task of [...job.maps, ...job.reduces]) {
+        const a = task.history.at(-1);
+        if (task.state !== 'running' || !a || a.state !== 'running' || a.leaseExpiresAt > now) continue;
+        this.lose(job, task, a, now, `lease expired: no heartbeat from worker ${a.workerId} for ${job.spec.leaseMs} ms`);
+      }
+    }
+  }
+
+  private lose(job: JobRecord, task: TaskRecord, a: AttemptRecord, now: number, why: string): void {
+    a.state = 'lost';
+    a.endedAt = now;
+    a.error = why;
+    task.losses++;
+    task.error = why;
+    this.endAttempt(job, task, task.losses >= job.spec.maxLostAttempts, `was lost ${task.losses} times`);
+  }
+
+  private endAttempt(job: JobRecord, task: TaskRecord, exhausted: boolean, howOften: string): void {
+    if (!exhausted) {
+      task.state = 'pending';
+      this.emit({ type: 'task', job, task });
+      return;
+    }
+    task.state = 'failed';
+    this.emit({ type: 'task', job, task });
+    this.finish(job, 'failed', `${describeTask(task)} ${howOften}; last error: ${task.error ?? 'unknown'}`);
+  }
+
+  cancel(jobId: string): boolean {
+    const job = this.getJob(jobId);
+    if (isFinished(job.phase)) return false;
+    this.finish(job, 'cancelled', 'cancelled by request');
+    return true;
+  }
+
+  private finish(job: JobRecord, phase: 'succeeded' | 'failed' | 'cancelled', message: string): void {
+    const now = this.clock.now();
+    for (const task of [...job.maps, ...job.reduces]) {
+      for (const a of task.history) {
+        if (a.state === 'running') {
+          a.state = 'abandoned';
+          a.endedAt = now;
+        }
+      }
+    }
+    job.phase = phase;
+    job.message = message;
+    job.finishedAt = now;
+    this.emit({ type: 'phase', job });
+    this.emit({ type: 'finished', job });
+  }
+
+  private advance(job: JobRecord): void {
+    if (job.phase === 'queued' || job.phase === 'map') {
+      if (!job.maps.every((t) => t.state === 'done')) return;
+      job.startedAt ??= this.clock.now();
+      job.phase = 'reduce';
+      this.emit({ type: 'phase', job });
+    }
+    if (job.phase === 'reduce' && job.reduces.every((t) => t.state === 'done')) {
+      this.finish(job, 'succeeded', '');
+    }
+  }
+
+  /**
+   * Restores a job from a journal: the spec as submitted and the tasks already done. Running
+   * tasks of the previous incarnation start over as pending; their workers' late reports are
+   * still accepted by attempt number.
+   */
+  restore(args: {
+    id: string;
+    spec: JobSpec;
+    jobDir: string;
+    outputDir: string;
+    mapInputs: InputSplit[][];
+    submittedAt: number;
+    done: Array<{ kind: TaskKind; index: number; outputFiles: string[] }>;
+    attempts: Array<{ kind: TaskKind; index: number; attempts: number }>;
+  }): JobRecord {
+    const job = this.submit(args);
+    job.submittedAt = args.submittedAt;
+    for (const a of args.attempts) {
+      const t = (a.kind === 'map' ? job.maps : job.reduces)[a.index];
+      // Keep attempt numbers increasing across restarts so no two attempts share a number.
+      if (t) {
+        for (let i = t.history.length; i < a.attempts; i++) {
+          t.history.push({ attempt: i + 1, workerId: '', state: 'lost', startedAt: args.submittedAt, endedAt: this.clock.now(), leaseExpiresAt: 0, error: 'coordinator restarted' });
+        }
+      }
+    }
+    for (const d of args.done) {
+      const t = (d.kind === 'map' ? job.maps : job.reduces)[d.index];
+      if (!t) continue;
+      t.state = 'done';
+      t.outputFiles = d.outputFiles;
+    }
+    if (job.maps.some((t) => t.state === 'done') || job.reduces.some((t) => t.state === 'done')) {
+      job.phase = 'map';
+      job.startedAt = args.submittedAt;
+    }
+    this.advance(job);
+    return job;
+  }
+}

@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { App } from './app.js';
+import { byteOrderComparator, FileSink } from './codec.js';
+import { checkOutputDir } from './coordinator.js';
+import { outputName, tempPathFor } from './layout.js';
+
+/**
+ * The oracle: one process, no partitioning, no shuffle files — the MIT lab's mrsequential.
+ * Every distributed run is compared with it. All pairs are held in memory (folded by the
+ * combiner, when the app has one, so a wordcount over large inputs still fits).
+ */
+export async function runSequential(app: App, inputs: string[], options: { cwd: string; outDir: string }): Promise<string> {
+  checkOutputDir(options.outDir);
+  const groups = new Map<string, string[]>();
+  for (const input of inputs) {
+    const contents = fs.readFileSync(path.resolve(options.cwd, input), 'utf8');
+    for (const { key, value } of await app.map(input, contents)) {
+      const vs = groups.get(key);
+      if (!vs) groups.set(key, [value]);
+      else {
+        vs.push(value);
+        if (app.combine && vs.length >= 1024) vs.splice(0, vs.length, app.combine(key, vs));
+      }
+    }
+  }
+  const keys = [...groups.keys()];
+  keys.sort(byteOrderComparator(keys, 'utf8'));
+  fs.mkdirSync(options.outDir, { recursive: true });
+  const finalPath = path.join(options.outDir, outputName(0));
+  const tmp = tempPathFor(finalPath, `seq-${process.pid}`);
+  const sink = new FileSink(tmp);
+  try {
+    for (const k of keys) {
+      const out = await app.reduce(k, groups.get(k)!);
+      sink.writeString(`${k} ${out}\n`);
+    }
+    sink.close();
+    fs.renameSync(tmp, finalPath);
+  } catch (err) {
+    sink.abort();
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  return finalPath;
+}

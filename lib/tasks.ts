@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { App } from './app.js';
+import { FileSink } from './codec.js';
+import { readSplitBytes } from './inputs.js';
+import { intermediateName, outputName, tempPathFor } from './layout.js';
+import { defaultPartition } from './partition.js';
+import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
+import type { TaskCounters } from './proto/gen/kubemr/v1/TaskCounters.js';
+import { MapOutputBuffer, RunMerger } from './shuffle.js';
+
+/** Thrown inside a task when the coordinator took the task away; the attempt ends unreported. */
+export class TaskAbandonedError extends Error {
+  constructor() {
+    super('task abandoned: the coordinator reassigned it or the job ended');
+  }
+}
+
+export interface TaskContext {
+  /** True once the coordinator told this attempt to stop. Cheap; polled in hot loops. */
+  abandoned(): boolean;
+  /** Progress 0..1, carried by the next heartbeat. */
+  progress(fraction: number): void;
+  /** Unique per attempt; keeps temp files of concurrent attempts apart. */
+  tag: string;
+}
+
+export interface TaskResult {
+  outputFiles: string[];
+  counters: TaskCounters;
+}
+
+const CHECK_EVERY = 4096;
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> =>
+  typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
+
+function describe(x: unknown): string {
+  try {
+    return JSON.stringify(x)?.slice(0, 80) ?? String(x);
+  } catch {
+    return String(x);
+  }
+}
+
+export const intermediatePaths = (task: Task__Output, m: number): string[] =>
+  Array.from({ length: task.nReduce }, (_, r) => path.join(task.jobDir, 'intermediate', intermediateName(m, r)));
+
+export async function runMapTask(app: App, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  const buffer = new MapOutputBuffer({
+    nReduce: task.nReduce,
+    partition: app.partition ? app.partition.bind(app) : defaultPartition,
+    combine: app.combine ? app.combine.bind(app) : undefined,
+    memoryBytes: task.memoryBytes,
+    spillDir: path.join(task.jobDir, 'intermediate'),
+    tag: ctx.tag,
+    encoding: 'utf8',
+  });
+  let inputBytes = 0;
+  try {
+    for (const [i, split] of task.inputs.entries()) {
+      const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split);
+      inputBytes += bytes.length;
+      let out = app.map(split.path, bytes.toString('utf8'));
+      if (isThenable(out)) out = await out;
+      if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+        throw new TypeError(`map(${JSON.stringify(split.path)}) returned ${describe(out)}; expected an iterable of { key, value }`);
+      }
+      let n = 0;
+      for (const kv of out) {
+        if (typeof kv?.key !== 'string' || typeof kv.value !== 'string') {
+          throw new TypeError(`map(${JSON.stringify(split.path)}) emitted ${describe(kv)}; expected { key: string, value: string }`);
+        }
+        buffer.add(kv.key, kv.value);
+        if (++n % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
+      }
+      if (ctx.abandoned()) throw new TaskAbandonedError();
+      ctx.progress((i + 1) / task.inputs.length);
+    }
+    const outputFiles = intermediatePaths(task, task.index);
+    const stats = buffer.finish(outputFiles);
+    return {
+      outputFiles,
+      counters: { inputBytes, inputRecords: task.inputs.length, outputRecords: stats.records, outputBytes: stats.outputBytes, spills: stats.spills },
+    };
+  } finally {
+    buffer.removeSpills();
+  }
+}
+
+export async function runReduceTask(app: App, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  const r = task.index;
+  const inputs = Array.from({ length: task.nMap }, (_, m) => path.join(task.jobDir, 'intermediate', intermediateName(m, r)));
+  for (const f of inputs) {
+    if (!fs.existsSync(f)) throw new Error(`intermediate file ${path.basename(f)} is missing`);
+  }
+  const finalPath = path.join(task.outputDir, outputName(r));
+  const tmp = tempPathFor(finalPath, ctx.tag);
+  const merger = new RunMerger(inputs);
+  const sink = new FileSink(tmp);
+  let keys = 0;
+  let records = 0;
+  try {
+    for (const [keyBytes, values] of merger.groups('utf8')) {
+      const key = keyBytes.toString('utf8');
+      let out: unknown = app.reduce(key, values);
+      if (isThenable(out)) out = await out;
+      if (typeof out !== 'string') {
+        throw new TypeError(`reduce(${JSON.stringify(key)}) returned ${describe(out)}; expected a string`);
+      }
+      sink.writeString(key);
+      sink.writeString(' ');
+      sink.writeString(out);
+      sink.writeString('\n');
+      records += values.length;
+      if (++keys % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
+    }
+    sink.close();
+    fs.renameSync(tmp, finalPath);
+  } catch (err) {
+    sink.abort();
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  } finally {
+    merger.close();
+  }
+  return {
+    outputFiles: [finalPath],
+    counters: { inputBytes: 0, inputRecords: records, outputRecords: keys, outputBytes: sink.bytesWritten, spills: 0 },
+  };
+}

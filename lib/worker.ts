@@ -1,0 +1,173 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { RegisteredApp } from './app.js';
+import { KubemrClient } from './client.js';
+import { CoordinatorUnavailableError, errorMessage } from './errors.js';
+import type { HeartbeatMessage, HeartbeatThreadData } from './heartbeat-thread.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
+import { runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
+import { runMapTask, runReduceTask, TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
+
+export interface WorkerOptions {
+  /** host:port of the coordinator. */
+  coordinator: string;
+  /** The registered app; undefined for a worker that only runs streaming jobs. */
+  app: RegisteredApp | undefined;
+  /** The app name this worker reports (bundled name or module path as given). */
+  appName: string;
+  /** Only take tasks of this job; exit when it ends. */
+  jobId?: string | undefined;
+  /** @default `<hostname>-<pid>` */
+  workerId?: string | undefined;
+  token?: string | undefined;
+  logger?: Logger;
+  /**
+   * Give up when the coordinator has been unreachable this long: in single-job mode it has
+   * exited because the job is done (the MIT lab's convention). @default 30000
+   */
+  giveUpMs?: number;
+  /** Stop after this signal fires; the current task is abandoned. */
+  signal?: AbortSignal;
+}
+
+export interface WorkerSummary {
+  tasks: number;
+  reason: 'exit' | 'coordinator-gone' | 'aborted';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The worker loop: ask for a task, run it with a heartbeat thread renewing its lease, write
+ * every output under a temp name and rename it into place, report, repeat until told EXIT.
+ */
+export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
+  const workerId = options.workerId || `${os.hostname()}-${process.pid}`;
+  const log = (options.logger ?? silentLogger).child({ component: 'worker', worker: workerId });
+  const giveUpMs = options.giveUpMs ?? 30_000;
+  const client = new KubemrClient({ address: options.coordinator, token: options.token, deadlineMs: 10_000 });
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const threadFile = new URL(`./heartbeat-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  const hb = new Worker(threadFile, {
+    workerData: { address: options.coordinator, token: options.token, flags } satisfies HeartbeatThreadData,
+  });
+  hb.unref();
+  const post = (m: HeartbeatMessage) => hb.postMessage(m);
+
+  /** Retries a call while the coordinator is unreachable, up to giveUpMs in all. */
+  async function persist<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    const since = Date.now();
+    let delay = 100;
+    for (;;) {
+      if (options.signal?.aborted) return undefined;
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof CoordinatorUnavailableError)) throw err;
+        if (Date.now() - since >= giveUpMs) {
+          log.info(`coordinator unreachable for ${giveUpMs} ms; assuming the work is done`, { call: what });
+          return undefined;
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  let tasks = 0;
+  try {
+    for (;;) {
+      if (options.signal?.aborted) return { tasks, reason: 'aborted' };
+      const reply = await persist('RequestTask', () =>
+        client.requestTask({ workerId, app: options.appName, jobId: options.jobId ?? '' }),
+      );
+      if (!reply) return { tasks, reason: options.signal?.aborted ? 'aborted' : 'coordinator-gone' };
+      if (reply.directive === 'EXIT') {
+        log.info('told to exit', { tasks });
+        return { tasks, reason: 'exit' };
+      }
+      if (reply.directive !== 'RUN' || !reply.task) {
+        await sleep(Number(reply.retryAfterMs) || 200);
+        continue;
+      }
+      const task = reply.task;
+      tasks++;
+      const kind = task.kind === 'MAP' ? 'map' : 'reduce';
+      const ref = { workerId, jobId: task.jobId, kind: task.kind, index: task.index, attempt: task.attempt };
+      const tlog = log.child({ job: task.jobId, task: `${kind}-${task.index}`, attempt: task.attempt });
+      const attemptLog = openAttemptLog(task, kind);
+      Atomics.store(flags, 0, 0);
+      Atomics.store(flags, 1, 0);
+      post({ type: 'start', ref, intervalMs: Math.max(50, Math.floor(Number(task.leaseMs) / 3)) });
+      const ctx: TaskContext = {
+        abandoned: () => Atomics.load(flags, 0) === 1 || options.signal?.aborted === true,
+        progress: (f) => Atomics.store(flags, 1, Math.round(Math.min(1, Math.max(0, f)) * 1e6)),
+        tag: `${workerId}-${task.attempt}-${crypto.randomBytes(3).toString('hex')}`,
+      };
+      const started = Date.now();
+      tlog.info('task started', { inputs: task.inputs.map((s) => s.path) });
+      attemptLog(`start ${kind} task ${task.index} attempt ${task.attempt} on worker ${workerId}`);
+      let result: TaskResult | undefined;
+      let error: string | undefined;
+      try {
+        result = await runTask(options.app, task, ctx);
+      } catch (err) {
+        if (err instanceof TaskAbandonedError) {
+          tlog.warn('task abandoned');
+          attemptLog('abandoned: the coordinator took the task back');
+        } else {
+          error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+          tlog.error('task failed', { error: errorMessage(err) });
+          attemptLog(`failed: ${error}`);
+        }
+      } finally {
+        post({ type: 'stop' });
+      }
+      if (!result && !error) continue;
+      const ms = Date.now() - started;
+      if (result) {
+        tlog.info('task done', { ms, ...result.counters });
+        attemptLog(`done in ${ms} ms: ${JSON.stringify(result.counters)}`);
+      }
+      const ack = await persist('ReportTask', () =>
+        client.reportTask({
+          ...ref,
+          success: result !== undefined,
+          outputFiles: result?.outputFiles ?? [],
+          error: error ?? '',
+          counters: result?.counters ?? {},
+        }),
+      );
+      if (ack === undefined) return { tasks, reason: options.signal?.aborted ? 'aborted' : 'coordinator-gone' };
+      if (!ack.accepted) tlog.info('report not needed: the task was already done or reassigned');
+    }
+  } finally {
+    post({ type: 'close' });
+    await hb.terminate().catch(() => undefined);
+    client.close();
+  }
+}
+
+function runTask(app: RegisteredApp | undefined, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  if (task.streaming?.mapper) {
+    return task.kind === 'MAP' ? runStreamingMapTask(task, ctx) : runStreamingReduceTask(task, ctx);
+  }
+  if (!app) throw new Error(`this worker has no app registered; it cannot run job ${task.jobId} (app ${task.app})`);
+  return task.kind === 'MAP' ? runMapTask(app.app, task, ctx) : runReduceTask(app.app, task, ctx);
+}
+
+/** Appends lines to jobs/<id>/logs/<task>-<attempt>.log, kept after the worker is gone. */
+function openAttemptLog(task: Task__Output, kind: string): (line: string) => void {
+  const file = path.join(task.jobDir, 'logs', `${kind}-${task.index}-${task.attempt}.log`);
+  return (line: string) => {
+    try {
+      fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
+    } catch {
+      // The job directory may be gone (cancelled); logging must not fail the task.
+    }
+  };
+}
