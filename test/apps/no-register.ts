@@ -1,0 +1,2 @@
+/** A module that forgets to call registerApp. */
+export const app = { map: () => [], reduce: () => '' };

@@ -1,0 +1,10 @@
+/** A map that throws on one input, for the failure path. */
+import { registerApp } from 'kubemr';
+
+registerApp({
+  map(filename, contents) {
+    if (filename.includes('bad')) throw new Error(`cannot parse ${filename}`);
+    return [{ key: 'lines', value: String(contents.split('\n').length) }];
+  },
+  reduce: (_k, values) => String(values.length),
+});
