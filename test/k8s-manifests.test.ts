@@ -1,0 +1,358 @@
+/**
+ * Everything kubemr hands to Kubernetes, checked without a cluster: the manifests `k8s/`
+ * renders (`kubectl kustomize k8s/`), the worker Jobs the executor builds, and the
+ * MapReduceJob samples against the CRD's own schema. Official schemas come from
+ * kubernetes-models (validation) and @kubernetes/client-node (known fields).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { V1PodSpec } from '@kubernetes/client-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildWorkerJob,
+  compileWorkerPodOptions,
+  newIncarnation,
+  workerJobName,
+  type WorkerPodOptions,
+} from '../lib/executor/kubernetes-objects.js';
+import { modelTypeName, parseYamlDocs, unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
+import { applyDefaults, checkStructural, validate, type Schema } from './support/structural-schema.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `kubectl kustomize k8s/`; a missing kubectl fails the suite with a message saying so. */
+function renderKustomize(): KubeObject[] {
+  let out: string;
+  try {
+    out = execFileSync('kubectl', ['kustomize', path.join(root, 'k8s')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') {
+      throw new Error('kubectl is not installed (not on PATH): these tests render k8s/ with `kubectl kustomize k8s/`; install kubectl to run them');
+    }
+    throw new Error(`kubectl kustomize k8s/ failed: ${e.stderr ?? e.message}`);
+  }
+  return parseYamlDocs(out);
+}
+
+let docs: KubeObject[];
+beforeAll(() => {
+  docs = renderKustomize();
+});
+
+const find = (kind: string, name: string): KubeObject => {
+  const d = docs.find((x) => x.kind === kind && x.metadata?.name === name);
+  if (!d) throw new Error(`k8s/ renders no ${kind}/${name}`);
+  return d;
+};
+
+/** What the restricted Pod Security Standard and our own rules demand of every pod. */
+function podSpecProblems(spec: V1PodSpec, where: string): string[] {
+  const p: string[] = [];
+  if (spec.securityContext?.runAsNonRoot !== true) p.push(`${where}: pod securityContext.runAsNonRoot must be true`);
+  if (spec.securityContext?.seccompProfile?.type !== 'RuntimeDefault') p.push(`${where}: pod seccompProfile must be RuntimeDefault`);
+  if (spec.hostNetwork || spec.hostPID || spec.hostIPC) p.push(`${where}: no host namespaces`);
+  const tmpVolumes = new Set((spec.volumes ?? []).filter((v) => v.emptyDir !== undefined).map((v) => v.name));
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const at = `${where} container ${c.name}`;
+    const sc = c.securityContext;
+    if (sc?.readOnlyRootFilesystem !== true) p.push(`${at}: readOnlyRootFilesystem must be true`);
+    if (sc?.allowPrivilegeEscalation !== false) p.push(`${at}: allowPrivilegeEscalation must be false`);
+    if (sc?.privileged === true) p.push(`${at}: must not be privileged`);
+    if (JSON.stringify(sc?.capabilities?.drop) !== '["ALL"]') p.push(`${at}: capabilities.drop must be [ALL]`);
+    if (sc?.capabilities?.add?.length) p.push(`${at}: must add no capabilities`);
+    for (const kind of ['requests', 'limits'] as const) {
+      for (const r of ['cpu', 'memory']) if (!c.resources?.[kind]?.[r]) p.push(`${at}: resources.${kind}.${r} missing`);
+    }
+    const tmp = c.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    if (!tmp || !tmpVolumes.has(tmp.name)) p.push(`${at}: needs an emptyDir at /tmp (the root filesystem is read-only)`);
+  }
+  return p;
+}
+
+describe('k8s/ (kubectl kustomize)', () => {
+  it('renders the whole installation', () => {
+    const kinds = docs.map((d) => `${d.kind}/${d.metadata?.name}`).sort();
+    expect(kinds).toEqual(
+      [
+        'CustomResourceDefinition/mapreducejobs.kubemr.io',
+        'Deployment/kubemr-coordinator',
+        'Deployment/kubemr-dashboard',
+        'Job/kubemr-fetch',
+        'Namespace/kubemr',
+        'PersistentVolumeClaim/kubemr-data',
+        'Role/kubemr-coordinator',
+        'RoleBinding/kubemr-coordinator',
+        'Service/kubemr-coordinator',
+        'Service/kubemr-dashboard',
+        'ServiceAccount/kubemr-coordinator',
+        'ServiceAccount/kubemr-dashboard',
+      ].sort(),
+    );
+  });
+
+  it('every object passes the official OpenAPI schema of its kind', async () => {
+    for (const d of docs) await validateOfficial(d);
+  });
+
+  it('no object has a field the Kubernetes API does not know (strict field validation)', () => {
+    for (const d of docs) expect(unknownFields(d, modelTypeName(d)), `${d.kind}/${d.metadata?.name}`).toEqual([]);
+    // The check itself catches a typo:
+    expect(unknownFields({ spec: { containers: [{ name: 'a', readOnlyRootFileSystem: true }] } }, 'V1Pod')).toEqual([
+      'spec.containers[0].readOnlyRootFileSystem',
+    ]);
+  });
+
+  it('puts every namespaced object in the kubemr namespace', () => {
+    for (const d of docs) {
+      if (d.kind === 'Namespace' || d.kind === 'CustomResourceDefinition') continue;
+      expect(d.metadata?.namespace, `${d.kind}/${d.metadata?.name}`).toBe('kubemr');
+    }
+  });
+
+  it('hardens every pod: non-root, read-only root with /tmp emptyDir, no capabilities, seccomp, requests and limits', () => {
+    const pods = docs.filter((d) => d.kind === 'Deployment' || d.kind === 'Job');
+    expect(pods.length).toBe(3);
+    for (const d of pods) {
+      const spec = (d.spec as { template: { spec: V1PodSpec } }).template.spec;
+      expect(podSpecProblems(spec, `${d.kind}/${d.metadata?.name}`)).toEqual([]);
+    }
+  });
+
+  it('runs the coordinator as specified, with /readyz and /healthz probes on 8080', () => {
+    const spec = (find('Deployment', 'kubemr-coordinator').spec as { template: { spec: V1PodSpec } }).template.spec;
+    const c = spec.containers[0]!;
+    expect(c.image).toBe('kubemr:dev');
+    expect(c.command?.join(' ')).toBe(
+      'node dist/cmd/coordinator/main.js --executor kubernetes --listen 0.0.0.0:7070 --http 0.0.0.0:8080 --data /data',
+    );
+    expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
+    expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
+    expect(c.ports?.find((p) => p.name === 'http')?.containerPort).toBe(8080);
+    expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    expect(spec.serviceAccountName).toBe('kubemr-coordinator');
+    expect(spec.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe('kubemr-data');
+    const svc = find('Service', 'kubemr-coordinator').spec as { ports: { name: string; port: number }[] };
+    expect(svc.ports.map((p) => [p.name, p.port])).toEqual([
+      ['grpc', 7070],
+      ['http', 8080],
+    ]);
+  });
+
+  it('runs the dashboard and the fetch Job as specified', () => {
+    const dash = (find('Deployment', 'kubemr-dashboard').spec as { template: { spec: V1PodSpec } }).template.spec;
+    expect(dash.containers[0]!.command?.join(' ')).toBe(
+      'node dist/cmd/dashboard/main.js --coordinator kubemr-coordinator:7070 --listen 0.0.0.0:8081',
+    );
+    expect(dash.containers[0]!.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(dash.automountServiceAccountToken).toBe(false);
+    const svc = find('Service', 'kubemr-dashboard').spec as { type: string; ports: { port: number }[] };
+    expect(svc.type).toBe('NodePort');
+    expect(svc.ports[0]!.port).toBe(8081);
+    const fetch = (find('Job', 'kubemr-fetch').spec as { template: { spec: V1PodSpec } }).template.spec;
+    expect(fetch.containers[0]!.command?.join(' ')).toBe('node dist/cmd/fetch/main.js --data /data gutenberg');
+  });
+
+  it('grants the coordinator least privilege: exactly the verbs it uses, no wildcards, no cluster roles', () => {
+    expect(docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding')).toEqual([]);
+    const rules = (find('Role', 'kubemr-coordinator') as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }).rules;
+    expect(JSON.stringify(rules)).not.toContain('*');
+    const grants = rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g || 'core'}/${res}: ${[...r.verbs].sort().join(',')}`)));
+    expect(grants.sort()).toEqual(
+      [
+        'batch/jobs: create,delete,get,list,watch',
+        'core/pods: get,list,watch',
+        'core/pods/log: get',
+        'kubemr.io/mapreducejobs: get,list,patch,update,watch',
+        'kubemr.io/mapreducejobs/status: get,patch,update',
+      ].sort(),
+    );
+    const binding = find('RoleBinding', 'kubemr-coordinator') as { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] };
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: 'kubemr-coordinator' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'kubemr-coordinator', namespace: 'kubemr' }]);
+  });
+
+  it('claims the shared volume kubemr-data (ReadWriteOnce: minikube hostpath)', () => {
+    const pvc = find('PersistentVolumeClaim', 'kubemr-data').spec as { accessModes: string[] };
+    expect(pvc.accessModes).toEqual(['ReadWriteOnce']);
+  });
+});
+
+describe('CRD mapreducejobs.kubemr.io', () => {
+  let schema: Schema;
+  let crd: KubeObject & { spec: Record<string, any> };
+  beforeAll(() => {
+    crd = find('CustomResourceDefinition', 'mapreducejobs.kubemr.io') as typeof crd;
+    schema = crd.spec.versions[0].schema.openAPIV3Schema as Schema;
+  });
+
+  const resource = (spec: unknown, status?: unknown) => ({
+    apiVersion: 'kubemr.io/v1alpha1',
+    kind: 'MapReduceJob',
+    metadata: { name: 'x', namespace: 'kubemr' },
+    spec,
+    ...(status !== undefined ? { status } : {}),
+  });
+  /** The API server's order: default, then validate. Root metadata is ObjectMeta, checked by the server itself. */
+  const check = (obj: Record<string, unknown>): string[] => {
+    const { metadata: _m, ...rest } = applyDefaults(schema, obj) as Record<string, unknown>;
+    return validate(schema, rest);
+  };
+
+  it('is kubemr.io/v1alpha1 MapReduceJob, namespaced, with status subresource and printer columns', () => {
+    expect(crd.spec.group).toBe('kubemr.io');
+    expect(crd.spec.scope).toBe('Namespaced');
+    expect(crd.spec.names.kind).toBe('MapReduceJob');
+    const v = crd.spec.versions[0];
+    expect(v.name).toBe('v1alpha1');
+    expect(v.subresources).toEqual({ status: {} });
+    expect(v.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(['Phase', 'Progress', 'Job', 'Age']);
+  });
+
+  it('has a structural schema', () => {
+    expect(checkStructural(schema)).toEqual([]);
+    // The checker does catch a non-structural schema:
+    expect(checkStructural({ type: 'object', properties: { a: {} }, oneOf: [{ type: 'object' }] })).toEqual([
+      'a: must specify a type',
+      '<root>.oneOf[0]: `type` is not allowed inside oneOf/anyOf/allOf/not',
+    ]);
+  });
+
+  it('accepts every sample in k8s/samples/', () => {
+    const dir = path.join(root, 'k8s', 'samples');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files).toContain('wordcount.yaml');
+    for (const f of files) {
+      for (const doc of parseYamlDocs(readFileSync(path.join(dir, f), 'utf8'))) {
+        expect(doc.apiVersion, f).toBe('kubemr.io/v1alpha1');
+        expect(doc.kind, f).toBe('MapReduceJob');
+        expect(check(doc), f).toEqual([]);
+      }
+    }
+  });
+
+  it('fills in defaults: reducers 10, workers 2', () => {
+    const d = applyDefaults(schema, resource({ app: 'wordcount', inputs: ['a.txt'] })) as { spec: Record<string, unknown> };
+    expect(d.spec).toMatchObject({ reducers: 10, workers: 2, maxAttempts: 4, leaseSeconds: 10 });
+  });
+
+  it('accepts a full status and rejects a bad phase', () => {
+    const status = {
+      phase: 'Running',
+      jobId: 'wordcount-1',
+      mapsDone: 3,
+      mapsTotal: 8,
+      reducesDone: 0,
+      reducesTotal: 10,
+      progress: 'map 3/8 reduce 0/10',
+      results: ['jobs/wordcount-1/output/mr-out-0'],
+      message: '',
+      startTime: '2024-05-01T10:00:00Z',
+    };
+    expect(check(resource({ app: 'wordcount', inputs: ['a'] }, status))).toEqual([]);
+    expect(check(resource({ app: 'wordcount', inputs: ['a'] }, { ...status, phase: 'Done' })).join('\n')).toMatch(
+      /status\.phase: must be one of "Pending", "Running", "Succeeded", "Failed", "Cancelled", got "Done"/,
+    );
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['no spec', undefined, /spec: Required value/],
+    ['no inputs', { app: 'wordcount' }, /spec\.inputs: Required value/],
+    ['empty inputs', { app: 'wordcount', inputs: [] }, /spec\.inputs: must have at least 1 items/],
+    ['an empty input', { app: 'wordcount', inputs: [''] }, /spec\.inputs\[0\]: must be at least 1 characters/],
+    ['reducers 0', { app: 'wordcount', inputs: ['a'], reducers: 0 }, /spec\.reducers: must be >= 1, got 0/],
+    ['reducers 1001', { app: 'wordcount', inputs: ['a'], reducers: 1001 }, /spec\.reducers: must be <= 1000/],
+    ['reducers as a string', { app: 'wordcount', inputs: ['a'], reducers: '10' }, /spec\.reducers: must be of type integer/],
+    ['reducers 2.5', { app: 'wordcount', inputs: ['a'], reducers: 2.5 }, /spec\.reducers: must be of type integer/],
+    ['workers 0', { app: 'wordcount', inputs: ['a'], workers: 0 }, /spec\.workers: must be >= 1/],
+    ['workers 101', { app: 'wordcount', inputs: ['a'], workers: 101 }, /spec\.workers: must be <= 100/],
+    ['maxAttempts 0', { app: 'wordcount', inputs: ['a'], maxAttempts: 0 }, /spec\.maxAttempts: must be >= 1/],
+    ['leaseSeconds 0', { app: 'wordcount', inputs: ['a'], leaseSeconds: 0 }, /spec\.leaseSeconds: must be >= 1/],
+    ['neither app nor streaming', { inputs: ['a'] }, /spec: must match exactly one of oneOf, matched 0/],
+    ['both app and streaming', { app: 'wordcount', inputs: ['a'], streaming: { mapper: 'cat' } }, /matched 2/],
+    ['streaming without mapper', { inputs: ['a'], streaming: { reducer: 'uniq -c' } }, /spec\.streaming\.mapper: Required value/],
+    ['an empty app', { app: '', inputs: ['a'] }, /spec\.app: must be at least 1 characters/],
+    ['an image with a space', { app: 'wordcount', inputs: ['a'], image: 'my image' }, /spec\.image: must match/],
+    ['a misspelt field', { app: 'wordcount', inputs: ['a'], reducer: 3 }, /spec\.reducer: unknown field/],
+  ];
+  it.each(bad)('rejects a spec with %s', (_name, spec, message) => {
+    const errs = check(resource(spec) as Record<string, unknown>);
+    expect(errs.join('\n')).toMatch(message);
+  });
+
+  it('the CEL rule and the oneOf agree', () => {
+    const cel = (spec: Record<string, unknown>) => validate({ type: 'object', 'x-kubernetes-validations': schema.properties!.spec!['x-kubernetes-validations'] } as Schema, spec, 'spec', true);
+    expect(cel({ app: 'a' })).toEqual([]);
+    expect(cel({ streaming: { mapper: 'cat' } })).toEqual([]);
+    expect(cel({})).toEqual(['spec: exactly one of spec.app or spec.streaming.mapper must be set']);
+    expect(cel({ app: 'a', streaming: { mapper: 'cat' } })).toHaveLength(1);
+  });
+});
+
+describe('worker Jobs built by the executor', () => {
+  const spec = { jobId: 'wordcount-42', app: 'wordcount', coordinator: 'kubemr-coordinator:7070', dataDir: '/data' };
+  const variants: [string, WorkerPodOptions, Partial<typeof spec> & { token?: string; image?: string }][] = [
+    ['defaults', {}, {}],
+    ['auth token, owner, deadline', {
+      ownerReferences: [{ apiVersion: 'kubemr.io/v1alpha1', kind: 'MapReduceJob', name: 'wordcount', uid: 'c0ffee00-0000-4000-8000-000000000001', controller: true }],
+      activeDeadlineSeconds: 3600,
+      serviceAccountName: 'kubemr-worker',
+    }, { token: 't' }],
+    ['streaming, custom image and resources', {
+      imagePullPolicy: 'Always',
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi', 'ephemeral-storage': '1Gi' } },
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: 0,
+    }, { app: '', image: 'registry.example.com/team/mr-python:1.2' }],
+    ['a long, odd job id', {}, { jobId: `Index_Build/${'y'.repeat(120)}` }],
+  ];
+
+  it.each(variants)('%s: passes the official schema, knows no unknown field, is hardened', async (_name, options, over) => {
+    const job = buildWorkerJob({
+      spec: { ...spec, ...over },
+      workers: 4,
+      namespace: 'kubemr',
+      incarnation: newIncarnation(),
+      options: compileWorkerPodOptions(options),
+    }) as unknown as KubeObject & { spec: { template: { spec: V1PodSpec; metadata: { labels: Record<string, string> } } } };
+    await validateOfficial(job);
+    expect(unknownFields(job, 'V1Job')).toEqual([]);
+    expect(podSpecProblems(job.spec.template.spec, 'worker Job')).toEqual([]);
+    expect(job.metadata!.name!.length).toBeLessThanOrEqual(63);
+    expect(job.metadata!.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    for (const [k, v] of Object.entries(job.spec.template.metadata.labels)) {
+      expect(v.length, k).toBeLessThanOrEqual(63);
+      expect(v, k).toMatch(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
+    }
+  });
+
+  it('names are deterministic per job and incarnation, and differ across incarnations', () => {
+    expect(workerJobName('wordcount-42', 'abc123')).toBe(workerJobName('wordcount-42', 'abc123'));
+    expect(workerJobName('wordcount-42', 'abc123')).not.toBe(workerJobName('wordcount-42', 'def456'));
+    expect(workerJobName('Job_1', 'abc123')).not.toBe(workerJobName('job-1', 'abc123'));
+    expect(newIncarnation('3f1b2c4d-0000-4000-8000-000000000000')).toBe('3f1b2c4d');
+  });
+});
+
+describe('scripts', () => {
+  it('every shell script parses (bash -n)', () => {
+    const dir = path.join(root, 'scripts');
+    const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh'));
+    expect(scripts).toEqual(expect.arrayContaining(['minikube-up.sh', 'minikube-down.sh', 'e2e-cluster.sh']));
+    for (const s of scripts) {
+      const r = spawnSync('bash', ['-n', path.join(dir, s)], { encoding: 'utf8' });
+      if (r.error) throw new Error(`bash is needed to check ${s}: ${r.error.message}`);
+      expect(r.status, `${s}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('e2e-cluster.sh skips loudly, with exit 0, when no cluster is configured', () => {
+    const env = { ...process.env };
+    delete env.KUBECONFIG;
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'e2e-cluster.sh')], { encoding: 'utf8', env, cwd: root });
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toContain('skipped: KUBECONFIG not set');
+  });
+});
