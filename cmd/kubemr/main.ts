@@ -16,4 +16,8 @@ const program = new Command('kubemr')
   .addCommand(statusCommand())
   .addCommand(cancelCommand());
 
+// Usage errors read like every other error: `kubemr: <what is wrong>`, exit code 2.
+const output = { outputError: (text: string, write: (s: string) => void) => write(`kubemr: ${text.replace(/^error: /, '')}`) };
+for (const c of [program, ...program.commands]) c.configureOutput(output);
+
 await program.parseAsync(process.argv);

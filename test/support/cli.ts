@@ -103,7 +103,7 @@ export function sortedOutput(dir: string): string {
     if (start < data.length) lines.push(data.subarray(start));
   }
   lines.sort(Buffer.compare);
-  return Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])).toString('latin1');
+  return Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])).toString('utf8');
 }
 
 /** The oracle: `kubemr run --sequential`, sorted the same way. */

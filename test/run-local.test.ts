@@ -1,0 +1,140 @@
+/**
+ * `kubemr run` end to end: text the lab never tried, and bad input. Every successful result is
+ * compared with the sequential run; every failure must name the problem, exit non-zero and
+ * leave no output file behind.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, BOOKS, kubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp } from './support/cli.js';
+
+beforeAll(() => assertBuilt());
+
+function awkwardInputs(dir: string): string[] {
+  const files: Array<[string, Buffer | string]> = [
+    ['non-ascii.txt', 'Größe straße ÉCOLE école naïve Ελληνικά русский 日本語 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ﬁ Zürich zürich\nçà et là\n'],
+    ['crlf.txt', 'one two\r\nthree one\r\ntwo\r\n'],
+    ['bom.txt', '\ufeffBOM at the start of the file\nthe end\n'],
+    ['invalid-utf8.bin', Buffer.concat([Buffer.from('good words '), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1]), Buffer.from(' more good\n')])],
+    ['empty.txt', ''],
+    ['no-final-newline.txt', 'last line without a newline'],
+    ['name with spaces.txt', 'spaces in the name of the file\n'],
+    ['ünïcødé-näme.txt', 'the name is not ascii\n'],
+  ];
+  for (const [name, body] of files) fs.writeFileSync(path.join(dir, name), body);
+  return files.map(([name]) => name);
+}
+
+describe('kubemr run on awkward text', () => {
+  for (const app of ['wordcount', 'indexer']) {
+    it(`${app}: matches the sequential run on non-ASCII, CRLF, BOM, invalid UTF-8, empty, unterminated and oddly named files`, () => {
+      const dir = tempDir('awkward');
+      const inputs = awkwardInputs(dir);
+      const r = kubemr(['run', app, ...inputs, '--workers', '2', '--reducers', '3', '--out', 'out', '--data', 'data', '-q'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(outputFiles(path.join(dir, 'out'))).toEqual(['mr-out-0', 'mr-out-1', 'mr-out-2']);
+      const got = sortedOutput(path.join(dir, 'out'));
+      expect(got).toBe(sequentialOutput(dir, app, inputs));
+      // Spot checks that the oracle is not trivially empty.
+      if (app === 'wordcount') {
+        expect(got).toContain('Größe 1\n');
+        expect(got).toContain('𝔘𝔫𝔦𝔠𝔬𝔡𝔢 1\n');
+        expect(got).toMatch(/^one 2$/m);
+      } else {
+        expect(got).toContain('spaces 1 name with spaces.txt\n');
+      }
+    });
+  }
+
+  it('a TypeScript app module runs without a build step, input paths reach map exactly as given', () => {
+    const dir = tempDir('tsapp');
+    fs.writeFileSync(path.join(dir, 'a b.txt'), 'x\n');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'sub', 'c.txt'), 'y\n');
+    const r = kubemr(['run', testApp('crash-app.ts'), 'a b.txt', './sub/c.txt', '-w', '2', '-r', '2', '--out', 'out', '--data', 'data', '-q'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const got = sortedOutput(path.join(dir, 'out'));
+    expect(got).toContain('a ./sub/c.txt a b.txt\n');
+    expect(got).toBe(sequentialOutput(dir, testApp('crash-app.ts'), ['a b.txt', './sub/c.txt']));
+  });
+
+  it('expands a quoted glob itself, passing the matched paths as written', () => {
+    const dir = tempDir('glob');
+    fs.mkdirSync(path.join(dir, 'in'));
+    for (const b of BOOKS.slice(0, 3)) fs.copyFileSync(b, path.join(dir, 'in', path.basename(b)));
+    const r = kubemr(['run', 'indexer', 'in/*.txt', '-w', '2', '--out', 'out', '--data', 'data', '-q'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const got = sortedOutput(path.join(dir, 'out'));
+    expect(got).toMatch(/^Dorian 1 in\/pg-dorian_gray\.txt$/m);
+    const files = fs.readdirSync(path.join(dir, 'in')).map((f) => `in/${f}`);
+    expect(got).toBe(sequentialOutput(dir, 'indexer', files));
+  });
+});
+
+describe('kubemr run with bad input', () => {
+  function expectFailure(args: string[], message: RegExp, setup?: (dir: string) => void) {
+    const dir = tempDir('bad');
+    setup?.(dir);
+    const before = outputFiles(path.join(dir, 'out'));
+    const r = kubemr(['run', ...args, '--out', 'out', '--data', 'data', '-q'], { cwd: dir, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.code).not.toBeNull();
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/^kubemr: /m);
+    // No partial output: nothing new appeared.
+    expect(outputFiles(path.join(dir, 'out'))).toEqual(before);
+    return { dir, r };
+  }
+
+  it('a missing input path', () => {
+    expectFailure(['wordcount', 'no-such-file.txt'], /Input `no-such-file.txt` does not exist/);
+  });
+
+  it('a glob that matches nothing', () => {
+    expectFailure(['wordcount', 'nothing-*.txt'], /Input pattern `nothing-\*\.txt` matched no files/);
+  });
+
+  it('a directory given as input', () => {
+    expectFailure(['wordcount', 'adir'], /Input `adir` is not a regular file/, (d) => fs.mkdirSync(path.join(d, 'adir')));
+  });
+
+  it('an app that does not exist', () => {
+    expectFailure(['no-such-app', BOOKS[0]!], /App `no-such-app` is neither a bundled app \(wordcount, indexer\) nor an existing module file/);
+  });
+
+  it('an app module that never calls registerApp', () => {
+    expectFailure([testApp('no-register.ts'), BOOKS[0]!], /never called registerApp/);
+  });
+
+  it('--reducers 0', () => {
+    expectFailure(['wordcount', BOOKS[0]!, '--reducers', '0'], /Expected `--reducers` to be an integer >= 1, got `0`/);
+  });
+
+  it('--workers not a number', () => {
+    expectFailure(['wordcount', BOOKS[0]!, '--workers', 'two'], /Expected `--workers` to be an integer >= 1, got `two`/);
+  });
+
+  it('an output directory that already holds results', () => {
+    const { dir } = expectFailure(['wordcount', BOOKS[0]!], /Output directory `.*out` already holds results \(mr-out-0\)/, (d) => {
+      fs.mkdirSync(path.join(d, 'out'));
+      fs.writeFileSync(path.join(d, 'out', 'mr-out-0'), 'old result\n');
+    });
+    expect(fs.readFileSync(path.join(dir, 'out', 'mr-out-0'), 'utf8')).toBe('old result\n');
+  });
+
+  it('a map that throws: the job fails naming the task, the input and the error', () => {
+    const { r } = expectFailure(
+      [testApp('throws.ts'), 'good.txt', 'bad.txt', '--workers', '2', '--max-attempts', '2'],
+      /map task 1 \(input bad\.txt\) failed 2 times; last error: Error: cannot parse bad\.txt/,
+      (d) => {
+        fs.writeFileSync(path.join(d, 'good.txt'), 'fine\n');
+        fs.writeFileSync(path.join(d, 'bad.txt'), 'broken\n');
+      },
+    );
+    expect(r.stderr).toMatch(/logs are in /);
+  });
+
+  it('no app and no inputs', () => {
+    expectFailure([], /Expected an app/);
+  });
+});
