@@ -293,10 +293,10 @@ export class Scheduler {
     // A restored attempt has no worker on record: its worker's late success still counts.
     if (!a || (a.workerId !== ref.workerId && a.workerId !== '')) return false;
     if (result.success) {
-      if (a.state === 'running') {
-        a.state = 'succeeded';
-        a.endedAt = now;
-      }
+      // A lost attempt that finishes after all still wins: its outputs are complete.
+      a.state = 'succeeded';
+      a.endedAt = now;
+      a.error = undefined;
       // Any other attempt still running loses the race.
       for (const other of task.history) {
         if (other.state === 'running') {

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { compileJobSpec, type JobSpecInput } from './jobspec.js';
+import { Scheduler, type SchedulerEvent, type TaskRef } from './scheduler.js';
+
+class FakeClock {
+  t = 1_000_000;
+  now = () => this.t;
+  advance(ms: number) {
+    this.t += ms;
+  }
+}
+
+function setup(spec: Partial<JobSpecInput> = {}, maps = 2, opts: { exitWhenIdle?: boolean } = {}) {
+  const clock = new FakeClock();
+  const s = new Scheduler({ clock, ...opts });
+  const events: SchedulerEvent[] = [];
+  s.subscribe((e) => events.push(e));
+  const compiled = compileJobSpec({ inputs: ['a', 'b'], reducers: 2, leaseMs: 1000, ...spec }, { workDir: '/w' });
+  const mapInputs = Array.from({ length: maps }, (_, i) => [{ path: `in-${i}`, start: 0, end: -1 }]);
+  const job = s.submit({ id: 'j1', spec: compiled, jobDir: '/d/jobs/j1', outputDir: '/d/out', mapInputs });
+  return { clock, s, job, events };
+}
+
+function take(s: Scheduler, workerId: string, jobId?: string): TaskRef {
+  const r = s.requestTask({ workerId, app: '', jobId });
+  if (r.directive !== 'run') throw new Error(`expected a task, got ${r.directive}`);
+  return { jobId: r.assignment.job.id, kind: r.assignment.task.kind, index: r.assignment.task.index, attempt: r.assignment.attempt, workerId };
+}
+
+const ok = { success: true as const, outputFiles: ['f'] };
+
+describe('Scheduler', () => {
+  it('hands out every map, then every reduce, then tells workers to exit', () => {
+    const { s, job } = setup({}, 2, { exitWhenIdle: true });
+    const m0 = take(s, 'w1');
+    const m1 = take(s, 'w2');
+    expect([m0.kind, m0.index, m1.kind, m1.index]).toEqual(['map', 0, 'map', 1]);
+    // No reduce before every map is done.
+    expect(s.requestTask({ workerId: 'w3', app: '' }).directive).toBe('wait');
+    expect(s.report(m0, ok)).toBe(true);
+    expect(s.requestTask({ workerId: 'w3', app: '' }).directive).toBe('wait');
+    s.report(m1, ok);
+    expect(job.phase).toBe('reduce');
+    const r0 = take(s, 'w1');
+    const r1 = take(s, 'w2');
+    expect([r0.kind, r1.kind]).toEqual(['reduce', 'reduce']);
+    s.report(r0, ok);
+    s.report(r1, ok);
+    expect(job.phase).toBe('succeeded');
+    expect(s.requestTask({ workerId: 'w1', app: '' }).directive).toBe('exit');
+  });
+
+  it('reassigns a task whose lease expired, and heartbeats keep a lease alive', () => {
+    const { s, clock, job } = setup({}, 1);
+    const a = take(s, 'w1');
+    clock.advance(900);
+    expect(s.heartbeat(a)).toBe(true);
+    clock.advance(900);
+    s.tick();
+    expect(job.maps[0]!.state).toBe('running');
+    clock.advance(1001);
+    s.tick();
+    expect(job.maps[0]!.state).toBe('pending');
+    expect(job.maps[0]!.history[0]!.state).toBe('lost');
+    expect(s.heartbeat(a)).toBe(false); // the old attempt is told to abandon
+    const b = take(s, 'w2');
+    expect(b.attempt).toBe(2);
+  });
+
+  it('the first successful report wins, from whichever attempt; later ones are ignored', () => {
+    const { s, clock, job, events } = setup({}, 1);
+    const a = take(s, 'w1');
+    clock.advance(2000);
+    s.tick();
+    const b = take(s, 'w2');
+    // The slow first attempt finishes after all: its output is complete, so it counts.
+    expect(s.report(a, { success: true, outputFiles: ['from-a'] })).toBe(true);
+    expect(s.report(b, { success: true, outputFiles: ['from-b'] })).toBe(false);
+    expect(job.maps[0]!.outputFiles).toEqual(['from-a']);
+    expect(job.maps[0]!.history.map((h) => h.state)).toEqual(['succeeded', 'abandoned']);
+    expect(events.filter((e) => e.type === 'task' && e.task.state === 'done')).toHaveLength(1);
+  });
+
+  it('a dead worker loses its task at once, without waiting for the lease', () => {
+    const { s, job } = setup({}, 1);
+    take(s, 'w1');
+    s.workerDied('w1', 'OOMKilled');
+    expect(job.maps[0]!.state).toBe('pending');
+    expect(job.maps[0]!.history[0]!.error).toMatch(/worker w1 died: OOMKilled/);
+  });
+
+  it('fails the job after maxAttempts reported failures, naming task, input and error', () => {
+    const { s, job } = setup({ maxAttempts: 3 }, 1);
+    for (let i = 0; i < 3; i++) s.report(take(s, `w${i}`), { success: false, error: `boom ${i}` });
+    expect(job.phase).toBe('failed');
+    expect(job.message).toBe('map task 0 (input in-0) failed 3 times; last error: boom 2');
+    expect(s.requestTask({ workerId: 'w9', app: '', jobId: 'j1' }).directive).toBe('exit');
+  });
+
+  it('counts lost attempts apart from failures, and ends a task that kills every worker', () => {
+    const { s, job } = setup({ maxAttempts: 1, maxLostAttempts: 3 }, 1);
+    take(s, 'w1');
+    s.workerDied('w1', 'exit code 1');
+    take(s, 'w2');
+    s.workerDied('w2', 'exit code 1');
+    expect(job.phase).toBe('map');
+    take(s, 'w3');
+    s.workerDied('w3', 'OOMKilled');
+    expect(job.phase).toBe('failed');
+    expect(job.message).toMatch(/was lost 3 times; last error: worker w3 died: OOMKilled/);
+  });
+
+  it('a failure report from a superseded attempt does not count', () => {
+    const { s, clock, job } = setup({ maxAttempts: 1 }, 1);
+    const a = take(s, 'w1');
+    clock.advance(5000);
+    s.tick();
+    take(s, 'w2');
+    expect(s.report(a, { success: false, error: 'late' })).toBe(false);
+    expect(job.phase).toBe('map');
+  });
+
+  it('cancel abandons running attempts and finishes the job', () => {
+    const { s, job } = setup({}, 2);
+    const a = take(s, 'w1');
+    expect(s.cancel('j1')).toBe(true);
+    expect(job.phase).toBe('cancelled');
+    expect(s.heartbeat(a)).toBe(false);
+    expect(s.report(a, ok)).toBe(false);
+    expect(s.cancel('j1')).toBe(false);
+  });
+
+  it('serves jobs in submission order and only to workers of the right app or job', () => {
+    const clock = new FakeClock();
+    const s = new Scheduler({ clock });
+    const spec = (app: string) => compileJobSpec({ app, inputs: ['x'], reducers: 1 }, { workDir: '/w' });
+    s.submit({ id: 'wc', spec: spec('wordcount'), jobDir: '/d', outputDir: '/o', mapInputs: [[{ path: 'x', start: 0, end: -1 }]] });
+    s.submit({ id: 'ix', spec: spec('indexer'), jobDir: '/d', outputDir: '/o', mapInputs: [[{ path: 'x', start: 0, end: -1 }]] });
+    const r = s.requestTask({ workerId: 'w', app: 'indexer' });
+    expect(r.directive === 'run' && r.assignment.job.id).toBe('ix');
+    const q = s.requestTask({ workerId: 'w2', app: 'other', jobId: 'wc' });
+    expect(q.directive === 'run' && q.assignment.job.id).toBe('wc');
+    expect(s.requestTask({ workerId: 'w3', app: 'other' }).directive).toBe('wait');
+  });
+
+  it('restores a journaled job: done tasks stay done, attempt numbers keep growing', () => {
+    const clock = new FakeClock();
+    const s = new Scheduler({ clock });
+    const spec = compileJobSpec({ inputs: ['a', 'b'], reducers: 1 }, { workDir: '/w' });
+    const job = s.restore({
+      id: 'r',
+      spec,
+      jobDir: '/d',
+      outputDir: '/o',
+      mapInputs: [[{ path: 'a', start: 0, end: -1 }], [{ path: 'b', start: 0, end: -1 }]],
+      submittedAt: 5,
+      done: [{ kind: 'map', index: 0, outputFiles: ['m0'] }],
+      attempts: [
+        { kind: 'map', index: 0, attempts: 1 },
+        { kind: 'map', index: 1, attempts: 2 },
+      ],
+    });
+    expect(job.maps.map((t) => t.state)).toEqual(['done', 'pending']);
+    const next = take(s, 'w');
+    expect([next.index, next.attempt]).toEqual([1, 3]);
+    // A worker of the old coordinator reporting attempt 2 late is still accepted.
+    expect(s.report({ ...next, attempt: 2, workerId: 'old' }, ok)).toBe(true);
+    expect(job.phase).toBe('reduce');
+  });
+
+  it('rejects a second job with the same id', () => {
+    const { s, job } = setup();
+    expect(() => s.submit({ id: 'j1', spec: job.spec, jobDir: '', outputDir: '', mapInputs: [] })).toThrow(/already exists/);
+  });
+});
+
+describe('compileJobSpec', () => {
+  it('names the field and the bad value', () => {
+    expect(() => compileJobSpec({ inputs: ['a'], reducers: 0 }, { workDir: '/' })).toThrow('Expected `reducers` to be an integer between 1 and 100000, got `0`');
+    expect(() => compileJobSpec({ inputs: [] }, { workDir: '/' })).toThrow(/at least one input/);
+    expect(() => compileJobSpec({ inputs: ['a'], leaseMs: 1.5 }, { workDir: '/' })).toThrow('Expected `leaseMs` to be an integer >= 100, got `1.5`');
+    expect(() => compileJobSpec({ inputs: ['a'], streaming: { mapper: 'cat' } }, { workDir: '/' })).toThrow(/both `streaming.mapper` and `streaming.reducer`/);
+  });
+});
