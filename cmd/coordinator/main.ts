@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * The coordinator as a long-running service (in the cluster, or on a machine): accepts jobs
+ * over gRPC, starts their workers through an executor, resumes unfinished jobs from the data
+ * directory's journals on start, and shuts down gracefully on SIGTERM.
+ *
+ *   node dist/cmd/coordinator/main.js --executor kubernetes --listen 0.0.0.0:7070 --http 0.0.0.0:8080 --data /data
+ */
+import { Command, Option } from 'commander';
+import { Coordinator } from '../../lib/coordinator.js';
+import type { Executor } from '../../lib/executor/types.js';
+import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
+import { startHealthServer } from '../../lib/health.js';
+import { cliLogger, dataDir, exitWithError, localToken } from '../kubemr/common.js';
+
+interface Flags {
+  listen: string;
+  http?: string;
+  data?: string;
+  executor: 'local' | 'kubernetes' | 'external';
+  advertise?: string;
+  operator: boolean;
+  verbose?: boolean;
+}
+
+function hostPort(flag: string, value: string): { host: string; port: number } {
+  const i = value.lastIndexOf(':');
+  const port = Number(value.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`Expected \`${flag}\` to be HOST:PORT, got \`${value}\``);
+  }
+  return { host: value.slice(0, i) || '0.0.0.0', port };
+}
+
+async function makeExecutor(kind: Flags['executor'], logger: ReturnType<typeof cliLogger>): Promise<Executor> {
+  if (kind === 'local') return new (await import('../../lib/executor/local.js')).LocalExecutor({ logger });
+  if (kind === 'external') return new (await import('../../lib/executor/external.js')).ExternalExecutor();
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { KubernetesExecutor } = await import('../../lib/executor/kubernetes.js');
+  const { newIncarnation } = await import('../../lib/executor/kubernetes-objects.js');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const podName = process.env.KUBEMR_POD_NAME;
+  const podUid = process.env.KUBEMR_POD_UID;
+  return new KubernetesExecutor({
+    kubeConfig,
+    namespace: process.env.KUBEMR_NAMESPACE,
+    incarnation: newIncarnation(podUid),
+    image: process.env.KUBEMR_WORKER_IMAGE,
+    ownerReferences: podName && podUid ? [{ apiVersion: 'v1', kind: 'Pod', name: podName, uid: podUid, blockOwnerDeletion: false }] : [],
+    logger,
+  });
+}
+
+async function main(flags: Flags): Promise<void> {
+  const logger = cliLogger(flags.verbose);
+  const data = dataDir(flags.data);
+  const listen = hostPort('--listen', flags.listen);
+  // In the cluster the token comes from a Secret; on a machine, from the data directory.
+  const token = process.env.KUBEMR_TOKEN || (flags.executor === 'kubernetes' ? undefined : localToken(data));
+  const executor = await makeExecutor(flags.executor, logger);
+  const coord = new Coordinator({ dataDir: data, executor, logger, token });
+  const { server, address } = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger });
+  coord.advertise = flags.advertise ?? process.env.KUBEMR_ADVERTISE ?? address;
+  await coord.start();
+  let operator: { close(): Promise<void> } | undefined;
+  if (flags.operator) {
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const { startOperator } = await import('../../lib/operator.js');
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+    operator = await startOperator({ coordinator: coord, kubeConfig, namespace: process.env.KUBEMR_NAMESPACE, logger });
+  }
+  let ready = true;
+  const health = flags.http ? await startHealthServer(hostPort('--http', flags.http).host, hostPort('--http', flags.http).port, () => ready) : undefined;
+  process.stderr.write(`kubemr coordinator listening on ${address} (executor ${flags.executor}, data ${data})\n`);
+
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    logger.info('shutting down', { component: 'coordinator', signal: sig });
+    // Unfinished jobs stay in their journals; the next coordinator on this data resumes them.
+    await operator?.close();
+    await stopServer(server, 5000);
+    await coord.close();
+    await health?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+const program = new Command('kubemr-coordinator')
+  .description('the kubemr coordinator service')
+  .option('--listen <host:port>', 'gRPC address', '0.0.0.0:7070')
+  .option('--http <host:port>', 'serve /healthz and /readyz here')
+  .option('--data <dir>', 'data directory (default $KUBEMR_DATA or ./.kubemr)')
+  .addOption(new Option('--executor <kind>', 'how workers are started').choices(['local', 'kubernetes', 'external']).default('local'))
+  .option('--advertise <host:port>', 'the address workers dial (default $KUBEMR_ADVERTISE or the bound address)')
+  .option('--operator', 'run MapReduceJob resources as jobs (needs --executor kubernetes)', false)
+  .option('-v, --verbose', 'debug logging')
+  .action(async (flags: Flags) => {
+    try {
+      await main(flags);
+    } catch (err) {
+      exitWithError(err);
+    }
+  });
+
+program.configureOutput({ outputError: (text, write) => write(`kubemr-coordinator: ${text.replace(/^error: /, '')}`) });
+await program.parseAsync(process.argv);
