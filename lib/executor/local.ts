@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,8 @@ export class LocalExecutor implements Executor {
   private readonly logger: Logger;
   private readonly command: string[];
   private closed = false;
+  /** Distinguishes this executor's workers from those of an earlier coordinator on the same data. */
+  private readonly incarnation = crypto.randomBytes(2).toString('hex');
 
   constructor(private readonly options: LocalExecutorOptions = {}) {
     this.logger = (options.logger ?? silentLogger).child({ component: 'local-executor' });
@@ -89,7 +92,7 @@ export class LocalExecutor implements Executor {
 
   private spawn(slot: Slot, spec: LaunchSpec): void {
     if (this.closed || slot.stopped) return;
-    const workerId = `local-${spec.jobId}-w${slot.index}-${slot.restarts}`;
+    const workerId = `local-${spec.jobId}-${this.incarnation}-w${slot.index}-${slot.restarts}`;
     const [cmd, ...pre] = this.command;
     const args = [...pre, 'worker', ...(spec.app ? [spec.app] : ['--streaming']), '--coordinator', spec.coordinator, '--job', spec.jobId, '--worker-id', workerId];
     slot.logFile = this.logFile(spec, workerId);
