@@ -1,15 +1,168 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
+import express from 'express';
+import { KubemrClient } from '../../lib/client.js';
+import { InvalidJobSpecError } from '../../lib/errors.js';
 import type { Executor } from '../../lib/executor/types.js';
+import { silentLogger, type Logger } from '../../lib/logger.js';
+import { apiRouter } from './api.js';
+import { Auth } from './auth.js';
+import { DashboardBackend } from './backend.js';
+import { EventHub } from './events.js';
+import { apiErrorHandler, NotFoundError } from './http-errors.js';
+import { pageErrorHandler, pagesRouter } from './pages.js';
 
 export interface DashboardOptions {
+  /** Coordinator gRPC address, host:port. */
   coordinator: string;
+  /**
+   * Token the coordinator requires, and that submit/cancel require here. With a token, the
+   * returned `url` carries `?token=` so opening it signs the browser in.
+   */
   token?: string | undefined;
+  /** The data volume: attempt logs and result files are read from it. */
   dataDir: string;
+  /** Local mode: the executor whose list/logs show the workers. */
   executor?: Executor | undefined;
+  /** Interface to bind. Local mode binds loopback only. @default '127.0.0.1' */
   host: string;
+  /** Port; 0 picks a free one. */
   port: number;
+  /** Largest request body accepted, in bytes; larger is 413. @default 1 MiB */
+  bodyLimit?: number;
+  /** Relative inputs of jobs submitted from the form resolve against it. @default process.cwd() */
+  workDir?: string;
+  logger?: Logger;
 }
 
-/** Replaced by the dashboard's own issue; until then --dashboard says it is not available. */
-export async function startDashboard(_options: DashboardOptions): Promise<{ url: string; close(): Promise<void> }> {
-  throw new Error('the dashboard is not part of this build yet');
+export interface Dashboard {
+  /** What to open: the origin, plus `/?token=` when a token is configured. */
+  url: string;
+  /** The bare origin, http://host:port. */
+  origin: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The package root (where package.json is), from src (cmd/dashboard) or dist (dist/cmd/dashboard). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'cmd', 'dashboard', 'views'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error('kubemr dashboard: cannot find cmd/dashboard/views beside package.json');
+}
+
+/** Views and assets are not compiled; they are read from the source tree, from src or dist alike. */
+export const ASSETS = (() => {
+  const root = packageRoot();
+  return { views: path.join(root, 'cmd', 'dashboard', 'views'), public: path.join(root, 'cmd', 'dashboard', 'public') };
+})();
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function createDashboardApp(options: DashboardOptions & { client: KubemrClient; hub: EventHub }): express.Express {
+  const logger = (options.logger ?? silentLogger).child({ component: 'dashboard' });
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const workDir = path.resolve(options.workDir ?? process.cwd());
+  const auth = new Auth(options.token);
+  const backend = new DashboardBackend({ client: options.client, dataDir: options.dataDir, executor: options.executor, logger });
+  // local: workers are this machine's processes; otherwise what the attempts and the volume tell.
+  const mode = options.executor?.kind === 'local' ? 'local' : options.executor ? options.executor.kind : 'remote';
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.engine('ejs', (file, data, cb) => ejs.renderFile(file, data as ejs.Data, {}, cb as (err: Error | null, html?: string) => void));
+  app.set('view engine', 'ejs');
+  app.set('views', ASSETS.views);
+  app.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+    next();
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, coordinator: options.coordinator, connected: options.hub.connected });
+  });
+  app.use('/static', express.static(ASSETS.public, { index: false, dotfiles: 'deny', maxAge: '1m' }));
+  app.use('/api', apiRouter({ backend, hub: options.hub, auth, bodyLimit, workDir }), apiErrorHandler(logger, bodyLimit));
+  const pctx = { backend, hub: options.hub, auth, mode, coordinator: options.coordinator, workDir } as const;
+  app.use(
+    (_req, res, next) => {
+      res.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+      next();
+    },
+    auth.login(),
+    pagesRouter(pctx),
+  );
+  app.use((req) => {
+    throw new NotFoundError(`No page at ${req.path}`);
+  });
+  app.use(pageErrorHandler(pctx, bodyLimit));
+  return app;
+}
+
+/** Serves the dashboard until `close()`; talks to the coordinator only through gRPC. */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const logger = (options.logger ?? silentLogger).child({ component: 'dashboard' });
+  const client = new KubemrClient({ address: options.coordinator, token: options.token });
+  const hub = new EventHub(client, logger);
+  hub.start();
+  const app = createDashboardApp({ ...options, client, hub });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+  const origin = `http://${host}:${port}`;
+  if (!LOOPBACK.has(options.host)) logger.info('dashboard listening beyond loopback', { host: options.host, port });
+  let closed = false;
+  return {
+    url: options.token ? `${origin}/?token=${encodeURIComponent(options.token)}` : `${origin}/`,
+    origin,
+    port,
+    async close() {
+      if (closed) return;
+      closed = true;
+      hub.close();
+      // Event streams and followed logs never end on their own.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      client.close();
+    },
+  };
+}
+
+/** For mains: serve until SIGINT/SIGTERM, then close cleanly. */
+export async function serveUntilSignal(options: DashboardOptions, write: (line: string) => void): Promise<void> {
+  const d = await startDashboard(options);
+  write(`kubemr dashboard on ${d.url} (coordinator ${options.coordinator}, data ${options.dataDir})`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await d.close();
+}
+
+/** host:port, [v6]:port or a bare port -> { host, port }. */
+export function parseListen(value: string, defaultHost: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidJobSpecError(`Expected \`--listen\` to be HOST:PORT, got \`${value}\``);
+  }
+  return { host: m[1] || m[2] || defaultHost, port };
 }

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BadRequestError, NotFoundError } from './http-errors.js';
+
+/**
+ * Every file the dashboard serves goes through here. A name is one path segment from a
+ * closed alphabet (so `..`, `%2e%2e`, `/etc/passwd` and `a/b` never reach the filesystem), and
+ * the file must be a regular file — not a symlink — whose real path lies inside the real path
+ * of the directory it was asked from.
+ */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+
+export function checkName(field: string, value: string): string {
+  if (!NAME.test(value) || value.includes('..')) {
+    throw new BadRequestError(`Expected \`${field}\` to be a plain file name (letters, digits, '.', '_', '-'), got \`${value}\``);
+  }
+  return value;
+}
+
+/** The real path of `dir/name`, or NotFoundError; never a path outside `dir`. */
+export function resolveInside(dir: string, name: string, what: string): { file: string; size: number; mtimeMs: number } {
+  let realDir: string;
+  try {
+    realDir = fs.realpathSync(dir);
+  } catch {
+    throw new NotFoundError(`No ${what}: its directory does not exist`);
+  }
+  const file = path.join(realDir, name);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    throw new NotFoundError(`No ${what}`);
+  }
+  if (!st.isFile()) throw new NotFoundError(`No ${what}`);
+  const real = fs.realpathSync(file);
+  if (path.dirname(real) !== realDir) throw new NotFoundError(`No ${what}`);
+  return { file: real, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/** Regular files (no symlinks, no temp files) in `dir` whose names match `pattern`. */
+export function listFiles(dir: string, pattern: RegExp): Array<{ name: string; size: number; modifiedAt: number }> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: Array<{ name: string; size: number; modifiedAt: number }> = [];
+  for (const name of names) {
+    if (!pattern.test(name) || !NAME.test(name)) continue;
+    try {
+      const st = fs.lstatSync(path.join(dir, name));
+      if (st.isFile()) out.push({ name, size: st.size, modifiedAt: st.mtimeMs });
+    } catch {
+      // vanished between readdir and lstat
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+/** At most `max` bytes from the start of a file. */
+export function readHead(file: string, max: number): { text: string; truncated: boolean } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, max));
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    return { text: buf.subarray(0, n).toString('utf8'), truncated: size > max };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A file's contents, then what is appended to it until `ended()` or `signal` aborts. */
+export async function* followFile(file: string, ended: () => boolean | Promise<boolean>, signal: AbortSignal, pollMs = 300): AsyncIterable<string> {
+  let pos = 0;
+  const decoder = new TextDecoder();
+  for (;;) {
+    let chunk = '';
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        if (size > pos) {
+          const buf = Buffer.alloc(size - pos);
+          const n = fs.readSync(fd, buf, 0, buf.length, pos);
+          pos += n;
+          chunk = decoder.decode(buf.subarray(0, n), { stream: true });
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // not created yet
+    }
+    if (chunk) yield chunk;
+    if (signal.aborted) return;
+    // Read once more after the end is known, so nothing written just before it is lost.
+    if (await ended()) {
+      if (!chunk) return;
+      continue;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, pollMs);
+      signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
+  }
+}
