@@ -176,3 +176,12 @@ export function byteOrderComparator(keys: Iterable<string>, encoding: BufferEnco
   for (const k of keys) if (HAS_SURROGATE.test(k)) return compareUtf8;
   return compareNative;
 }
+
+/**
+ * Sorts keys in place by byte order. Without a comparator V8 compares strings natively, several
+ * times faster than calling one; that order is byte order unless a key has a surrogate.
+ */
+export function sortByteOrder(keys: string[], encoding: BufferEncoding): string[] {
+  const cmp = byteOrderComparator(keys, encoding);
+  return cmp === compareNative ? keys.sort() : keys.sort(cmp);
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { byteOrderComparator, FileSink, RunReader } from './codec.js';
+import { FileSink, RunReader, sortByteOrder } from './codec.js';
 import { tempPathFor } from './layout.js';
 
 /**
@@ -35,7 +35,6 @@ export interface MapOutputStats {
 }
 
 export class MapOutputBuffer {
-  private readonly plain: Array<{ keys: string[]; values: string[] }> = [];
   private readonly grouped: Array<Map<string, string[]>> = [];
   private bytes = 0;
   private readonly runs: string[][] = [];
@@ -44,7 +43,6 @@ export class MapOutputBuffer {
 
   constructor(private readonly o: MapOutputOptions) {
     for (let r = 0; r < o.nReduce; r++) {
-      this.plain.push({ keys: [], values: [] });
       this.grouped.push(new Map());
       this.runs.push([]);
     }
@@ -56,29 +54,24 @@ export class MapOutputBuffer {
       throw new RangeError(`partition(${JSON.stringify(key)}, ${this.o.nReduce}) returned ${r}; expected an integer in [0, ${this.o.nReduce})`);
     }
     this.records++;
-    const combine = this.o.combine;
-    if (combine) {
-      const g = this.grouped[r]!;
-      const vs = g.get(key);
-      if (vs === undefined) {
-        g.set(key, [value]);
-        this.bytes += 2 * (key.length + value.length) + ENTRY_OVERHEAD;
-      } else {
-        vs.push(value);
-        this.bytes += 2 * value.length + 16;
-        if (vs.length >= COMBINE_EVERY) {
-          for (const v of vs) this.bytes -= 2 * v.length + 16;
-          const folded = combine(key, vs);
-          vs.length = 0;
-          vs.push(folded);
-          this.bytes += 2 * folded.length + 16;
-        }
-      }
-    } else {
-      const p = this.plain[r]!;
-      p.keys.push(key);
-      p.values.push(value);
+    // Grouped by key even without a combiner: a spill then sorts distinct keys only, and the
+    // values of a key stay in emit order, which is what a stable sort of all pairs would give.
+    const g = this.grouped[r]!;
+    const vs = g.get(key);
+    if (vs === undefined) {
+      g.set(key, [value]);
       this.bytes += 2 * (key.length + value.length) + ENTRY_OVERHEAD;
+    } else {
+      vs.push(value);
+      this.bytes += 2 * value.length + 16;
+      const combine = this.o.combine;
+      if (combine && vs.length >= COMBINE_EVERY) {
+        for (const v of vs) this.bytes -= 2 * v.length + 16;
+        const folded = combine(key, vs);
+        vs.length = 0;
+        vs.push(folded);
+        this.bytes += 2 * folded.length + 16;
+      }
     }
     if (this.bytes > this.o.memoryBytes) this.spill();
   }
@@ -86,22 +79,13 @@ export class MapOutputBuffer {
   /** Sorted (key, value) pairs of one partition's buffer; the combiner folds each key once more. */
   private *sortedPartition(r: number): Generator<[string, string]> {
     const combine = this.o.combine;
-    if (combine) {
-      const g = this.grouped[r]!;
-      const keys = [...g.keys()];
-      keys.sort(byteOrderComparator(keys, this.o.encoding));
-      for (const k of keys) {
-        const vs = g.get(k)!;
-        yield [k, vs.length === 1 ? vs[0]! : combine(k, vs)];
-      }
-      return;
+    const g = this.grouped[r]!;
+    const keys = sortByteOrder([...g.keys()], this.o.encoding);
+    for (const k of keys) {
+      const vs = g.get(k)!;
+      if (combine) yield [k, vs.length === 1 ? vs[0]! : combine(k, vs)];
+      else for (const v of vs) yield [k, v];
     }
-    const { keys, values } = this.plain[r]!;
-    const order = Array.from({ length: keys.length }, (_, i) => i);
-    const cmp = byteOrderComparator(keys, this.o.encoding);
-    // Stable: equal keys keep emit order, so reduce sees values in the order map produced them.
-    order.sort((a, b) => cmp(keys[a]!, keys[b]!) || a - b);
-    for (const i of order) yield [keys[i]!, values[i]!];
   }
 
   private writeRun(r: number, file: string): number {
@@ -118,7 +102,6 @@ export class MapOutputBuffer {
 
   private clear(): void {
     for (let r = 0; r < this.o.nReduce; r++) {
-      this.plain[r] = { keys: [], values: [] };
       this.grouped[r]!.clear();
     }
     this.bytes = 0;

@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileSink, RunReader } from './codec.js';
+import { defaultPartition } from './partition.js';
+import { MapOutputBuffer, RunMerger, type MapOutputOptions } from './shuffle.js';
+import { dumpRun } from './streaming.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemr-shuffle-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const sum = (_k: string, vs: string[]) => String(vs.reduce((a, v) => a + Number(v), 0));
+
+/** Deterministic pairs: many repeats of few keys, awkward keys among them. */
+function pairs(n: number): Array<[string, string]> {
+  const awkward = ['a b', 'tab\there', 'nl\nkey', 'nul\0', 'é', '\u{1F600}', '\uffff', ''];
+  let seed = 7;
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const key = i % 10 === 0 ? awkward[(i / 10) % awkward.length]! : `k${(seed >> 8) % 997}`;
+    out.push([key, String((i % 5) + 1)]);
+  }
+  return out;
+}
+
+function run(input: Array<[string, string]>, o: Partial<MapOutputOptions>) {
+  const nReduce = o.nReduce ?? 3;
+  const buf = new MapOutputBuffer({
+    nReduce,
+    partition: defaultPartition,
+    memoryBytes: 1 << 30,
+    spillDir: path.join(dir, 'spill'),
+    tag: 't1',
+    encoding: 'utf8',
+    ...o,
+  });
+  for (const [k, v] of input) buf.add(k, v);
+  const finals = Array.from({ length: nReduce }, (_, r) => path.join(dir, `mr-0-${r}`));
+  const stats = buf.finish(finals);
+  const parts = finals.map(readRun);
+  return { stats, parts };
+}
+
+function readRun(file: string): Array<[string, string]> {
+  const rd = new RunReader(file);
+  const out: Array<[string, string]> = [];
+  while (rd.next()) out.push([rd.key.toString('utf8'), rd.value.toString('utf8')]);
+  rd.close();
+  return out;
+}
+
+/** What a shuffle must produce: per partition, pairs stably sorted by the UTF-8 bytes of the key. */
+function expected(input: Array<[string, string]>, nReduce: number, combine: boolean): Array<Array<[string, string]>> {
+  const parts: Array<Array<[string, string]>> = Array.from({ length: nReduce }, () => []);
+  for (const kv of input) parts[defaultPartition(kv[0], nReduce)]!.push(kv);
+  return parts.map((p) => {
+    const sorted = [...p].sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
+    if (!combine) return sorted;
+    const out: Array<[string, string]> = [];
+    for (const [k, v] of sorted) {
+      const last = out[out.length - 1];
+      if (last && last[0] === k) last[1] = String(Number(last[1]) + Number(v));
+      else out.push([k, v]);
+    }
+    return out;
+  });
+}
+
+describe('MapOutputBuffer', () => {
+  const input = pairs(20_000);
+
+  it('sorts each partition in byte order and keeps values in emit order (no spill)', () => {
+    const { stats, parts } = run(input, {});
+    expect(stats.spills).toBe(0);
+    expect(stats.records).toBe(input.length);
+    expect(parts).toEqual(expected(input, 3, false));
+    expect(new Set(input.map(([k]) => k))).toContain('tab\there');
+    expect(new Set(input.map(([k]) => k))).toContain('\u{1F600}');
+  });
+
+  it('spills past a tiny memory budget and merges to the same result', () => {
+    const { stats, parts } = run(input, { memoryBytes: 16 * 1024 });
+    expect(stats.spills).toBeGreaterThan(5);
+    expect(parts).toEqual(expected(input, 3, false));
+    // Spill runs are removed once merged.
+    expect(fs.readdirSync(path.join(dir, 'spill'))).toEqual([]);
+  });
+
+  it('folds with the combiner, with and without spills, to the combined result', () => {
+    const want = expected(input, 3, true);
+    expect(run(input, { combine: sum }).parts).toEqual(want);
+    const spilled = run(input, { combine: sum, memoryBytes: 4 * 1024 });
+    expect(spilled.stats.spills).toBeGreaterThan(2);
+    expect(spilled.parts).toEqual(want);
+  });
+
+  it('writes every partition, empty ones included, under the final names only', () => {
+    const { parts } = run([['only', '1']], { nReduce: 4 });
+    expect(parts.flat()).toEqual([['only', '1']]);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('mr-')).sort()).toEqual(['mr-0-0', 'mr-0-1', 'mr-0-2', 'mr-0-3']);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('tmp'))).toEqual([]);
+  });
+
+  it('keeps raw bytes of streaming keys (latin1) exact and in byte order', () => {
+    const raw = (...xs: number[]) => Buffer.from(xs).toString('latin1');
+    const keys = [raw(0xff), raw(0x00), raw(0xc3, 0x28), 'a b', raw(0x0a), raw(0x80)];
+    const buf = new MapOutputBuffer({ nReduce: 1, partition: () => 0, memoryBytes: 64, spillDir: dir, tag: 'b', encoding: 'latin1' });
+    for (const k of keys) buf.add(k, k);
+    const stats = buf.finish([path.join(dir, 'out')]);
+    expect(stats.spills).toBeGreaterThan(0);
+    const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
+    expect(dumpRun(path.join(dir, 'out'))).toEqual(sorted.map((k) => `${k}\t${k}`));
+  });
+
+  it('rejects a partitioner that returns a bad partition, naming the key', () => {
+    const buf = new MapOutputBuffer({ nReduce: 2, partition: () => 2, memoryBytes: 1 << 20, spillDir: dir, tag: 'x', encoding: 'utf8' });
+    expect(() => buf.add('k', 'v')).toThrow(/partition\("k", 2\) returned 2/);
+  });
+
+  it('removeSpills cleans up after an abandoned attempt', () => {
+    const spillDir = path.join(dir, 'spill');
+    const buf = new MapOutputBuffer({ nReduce: 2, partition: defaultPartition, memoryBytes: 256, spillDir, tag: 'x', encoding: 'utf8' });
+    for (const [k, v] of input.slice(0, 500)) buf.add(k, v);
+    expect(fs.readdirSync(spillDir).length).toBeGreaterThan(0);
+    buf.removeSpills();
+    expect(fs.readdirSync(spillDir)).toEqual([]);
+  });
+});
+
+describe('RunMerger', () => {
+  function writeRun(name: string, records: Array<[string, string]>): string {
+    const file = path.join(dir, name);
+    const sink = new FileSink(file);
+    for (const [k, v] of records) sink.writeRecord(k, v, 'latin1');
+    sink.close();
+    return file;
+  }
+
+  it('merges k sorted runs, grouping equal keys with values in run order', () => {
+    const files = [
+      writeRun('a', [['a', '1'], ['c', '1'], ['c', '2']]),
+      writeRun('b', []),
+      writeRun('c', [['', 'e'], ['b', '3'], ['c', '3']]),
+      writeRun('d', [['c', '4'], ['z', '5']]),
+    ];
+    const m = new RunMerger(files);
+    const got = [...m.groups('latin1')].map(([k, vs]) => [k.toString('latin1'), vs]);
+    m.close();
+    expect(got).toEqual([['', ['e']], ['a', ['1']], ['b', ['3']], ['c', ['1', '2', '3', '4']], ['z', ['5']]]);
+  });
+
+  it('merges many runs into one byte-ordered stream', () => {
+    const all: string[] = [];
+    const files: string[] = [];
+    for (let f = 0; f < 40; f++) {
+      const keys = Array.from({ length: 200 }, (_, i) => Buffer.from([(i * 37 + f) % 256, f]).toString('latin1'));
+      keys.sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
+      all.push(...keys);
+      files.push(writeRun(`r${f}`, keys.map((k) => [k, 'v'])));
+    }
+    const m = new RunMerger(files);
+    const got = [...m.groups('latin1')].flatMap(([k, vs]) => vs.map(() => k.toString('latin1')));
+    m.close();
+    all.sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
+    expect(got).toEqual(all);
+  });
+});
