@@ -165,13 +165,18 @@ export class Coordinator {
       writeFileAtomic(jl.result, result + '\n');
       // Intermediates are kept after a failure, for debugging; otherwise they are garbage.
       if (job.phase !== 'failed') fs.rmSync(jl.intermediateDir, { recursive: true, force: true });
+      removeTempFiles(job.outputDir);
     } catch (err) {
       this.logger.error('could not record the job result', { job: job.id, error: String(err) });
     }
     this.logger.info('job finished', { job: job.id, phase: job.phase, message: job.message || undefined });
     if (!this.executor) return;
     const stop = () => {
-      this.executor?.stop(job.id).catch((err) => this.logger.warn('stopping workers failed', { job: job.id, error: String(err) }));
+      this.executor
+        ?.stop(job.id)
+        // A worker killed mid-write leaves its temp file; no worker of the job is left to finish it.
+        .then(() => removeTempFiles(job.outputDir))
+        .catch((err) => this.logger.warn('stopping workers failed', { job: job.id, error: String(err) }));
     };
     if (job.phase === 'succeeded') {
       // Workers are told EXIT on their next request; stop only stragglers.
@@ -231,6 +236,17 @@ export function checkOutputDir(dir: string): void {
   if (taken.length > 0) {
     throw new OutputExistsError(`Output directory \`${dir}\` already holds results (${taken.slice(0, 3).join(', ')}${taken.length > 3 ? ', ...' : ''}); remove them or choose another directory`);
   }
+}
+
+/** Removes temp files left in an output directory by workers killed mid-write. */
+function removeTempFiles(dir: string): void {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith('.tmp-')) fs.rmSync(path.join(dir, n), { force: true });
 }
 
 /** Writes a whole file under a temp name and renames it, so readers see all of it or none. */

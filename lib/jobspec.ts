@@ -107,7 +107,7 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     memoryBytes: int('memoryBytes', input.memoryBytes ?? JOB_DEFAULTS.memoryBytes, 1024 * 1024),
     packSmallFiles: Boolean(input.packSmallFiles),
     streaming,
-    name: str('name', input.name) || app || (streaming.mapper ? 'streaming' : 'job'),
+    name: str('name', input.name) || app.split('/').pop()!.replace(/\.[^.]*$/, '') || (streaming.mapper ? 'streaming' : 'job'),
     image: str('image', input.image),
   };
 }

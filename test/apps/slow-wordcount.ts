@@ -1,0 +1,23 @@
+/**
+ * wordcount, slowed down by KUBEMR_TEST_DELAY_MS per map and reduce call (blocking the
+ * thread, like CPU-bound code), so a chaos driver has time to kill things mid-task.
+ */
+import { registerApp } from 'kubemr';
+import { sleepSync } from './timing.js';
+
+const delay = Number(process.env.KUBEMR_TEST_DELAY_MS ?? 0);
+
+registerApp(
+  {
+    map(_file, contents) {
+      if (delay) sleepSync(delay);
+      const counts = new Map<string, number>();
+      for (const m of contents.matchAll(/\p{L}+/gu)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
+      return [...counts].map(([key, n]) => ({ key, value: String(n) }));
+    },
+    reduce(_key, values) {
+      return String(values.reduce((a, v) => a + Number(v), 0));
+    },
+  },
+  { name: 'slow-wordcount' },
+);

@@ -1,0 +1,154 @@
+/**
+ * Chaos: a wordcount over the lab's books while a driver kill -9s random workers and the
+ * coordinator service at random moments, restarting the coordinator on the same data
+ * directory each time. The output must equal the sequential run, no output file may ever be
+ * seen partial or changing, and nothing may be lost.
+ *
+ * CI runs a short version; `npm run test:chaos` (KUBEMR_CHAOS=long) a longer one.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import { KubemrClient } from '../lib/client.js';
+import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir, testApp, type Proc } from './support/cli.js';
+import { spawn } from 'node:child_process';
+
+const LONG = process.env.KUBEMR_CHAOS === 'long';
+const MIN_KILLS = LONG ? 40 : 8;
+const DELAY_MS = LONG ? '150' : '60';
+
+const procs: Proc[] = [];
+beforeAll(() => assertBuilt());
+afterEach(() => {
+  for (const p of procs.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Processes whose command line mentions `marker` (the test's own data directory). */
+function pidsWith(marker: string, kind: string): number[] {
+  const pids: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (cmd.includes(kind) && cmd.some((a) => a.includes(marker))) pids.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills) and loses nothing`, async () => {
+  const dir = tempDir('chaos');
+  const data = path.join(dir, 'data');
+  const out = path.join(dir, 'out');
+  const port = await freePort();
+  const env = { KUBEMR_TEST_DELAY_MS: DELAY_MS };
+  const startCoordinator = async (): Promise<Proc> => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cmd/coordinator/main.js'), '--executor', 'local', '--listen', `127.0.0.1:${port}`, '--data', data], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const proc: Proc = { child, exited: new Promise((r) => child.on('close', (code, signal) => r({ code, signal, stdout: '', stderr }))), stderr: () => stderr };
+    procs.push(proc);
+    for (let i = 0; !/listening on/.test(stderr); i++) {
+      if (i > 300 || child.exitCode !== null) throw new Error(`coordinator did not start: ${stderr}`);
+      await sleep(50);
+    }
+    return proc;
+  };
+
+  let coordinator = await startCoordinator();
+  const token = fs.readFileSync(path.join(data, 'token'), 'utf8').trim();
+  const client = new KubemrClient({ address: `127.0.0.1:${port}`, token, deadlineMs: 3000 });
+  const jobId = await client.submitJob({
+    app: testApp('slow-wordcount.ts'),
+    inputs: BOOKS,
+    reducers: 7,
+    workers: 3,
+    splitBytes: 96 * 1024,
+    outputDir: out,
+    workDir: dir,
+    leaseMs: 3000,
+  });
+
+  const seen = new Map<string, string>();
+  const checkOutputs = () => {
+    if (!fs.existsSync(out)) return;
+    for (const f of fs.readdirSync(out)) {
+      if (!f.startsWith('mr-out')) continue;
+      const body = fs.readFileSync(path.join(out, f), 'utf8');
+      const before = seen.get(f);
+      // An output appears whole and never changes afterwards.
+      if (before !== undefined) expect(body, `${f} changed after it appeared`).toBe(before);
+      expect(body.endsWith('\n') || body === '', `${f} is partial`).toBe(true);
+      seen.set(f, body);
+    }
+  };
+
+  let workerKills = 0;
+  let coordinatorKills = 0;
+  let phase = '';
+  const deadline = Date.now() + (LONG ? 300_000 : 100_000);
+  while (Date.now() < deadline) {
+    await sleep(150 + Math.random() * (LONG ? 600 : 350));
+    checkOutputs();
+    try {
+      phase = (await client.getJob(jobId)).phase;
+    } catch {
+      phase = 'unreachable';
+    }
+    if (['succeeded', 'failed', 'cancelled'].includes(phase)) break;
+    if (workerKills + coordinatorKills >= MIN_KILLS * 3) continue; // enough chaos; let it finish
+    if (Math.random() < 0.25) {
+      coordinator.child.kill('SIGKILL');
+      await coordinator.exited;
+      coordinatorKills++;
+      await sleep(Math.random() * 500);
+      coordinator = await startCoordinator();
+    } else {
+      const workers = pidsWith(jobId, 'worker');
+      const victim = workers[Math.floor(Math.random() * workers.length)];
+      if (victim) {
+        try {
+          process.kill(victim, 'SIGKILL');
+          workerKills++;
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+  checkOutputs();
+  client.close();
+  const kills = workerKills + coordinatorKills;
+  console.log(`chaos: survived ${kills} kills (${workerKills} workers, ${coordinatorKills} coordinator restarts); phase ${phase}`);
+  expect(phase).toBe('succeeded');
+  expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
+  expect(coordinatorKills).toBeGreaterThanOrEqual(1);
+  expect(fs.readFileSync(path.join(data, 'jobs', jobId, 'RESULT'), 'utf8')).toBe('OK\n');
+  expect(fs.readdirSync(out).filter((f) => f.startsWith('mr-out')).sort()).toEqual(Array.from({ length: 7 }, (_, r) => `mr-out-${r}`).sort());
+  expect(fs.readdirSync(out).filter((f) => !f.startsWith('mr-out'))).toEqual([]);
+  expect(sortedOutput(out)).toBe(sequentialOutput(dir, testApp('slow-wordcount.ts'), BOOKS));
+
+  coordinator.child.kill('SIGTERM');
+  await coordinator.exited;
+  // Orphaned workers of killed coordinators exit on their own once the job is over.
+  for (let i = 0; i < 100 && pidsWith(jobId, 'worker').length > 0; i++) await sleep(100);
+  for (const pid of pidsWith(jobId, 'worker')) process.kill(pid, 'SIGKILL');
+}, LONG ? 420_000 : 150_000);
