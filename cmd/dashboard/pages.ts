@@ -73,6 +73,7 @@ export function pagesRouter(ctx: PagesContext): Router {
       state: worker.state,
       logUrl: `/api/jobs/${helpers.enc(job.id)}/workers/${helpers.enc(worker.id)}/log${live ? '?follow=1' : ''}`,
       follow: live,
+      workerPage: true,
       attempts,
     });
   });
@@ -93,6 +94,7 @@ export function pagesRouter(ctx: PagesContext): Router {
       state: attempt?.state ?? '',
       logUrl: `/api/jobs/${helpers.enc(id)}/tasks/${taskId}/attempts/${n}/log${live ? '?follow=1' : ''}`,
       follow: live,
+      workerPage: false,
       attempts: (task?.history ?? []).map((a) => ({ ...a, task: taskId, current: a.attempt === n })),
     });
   });

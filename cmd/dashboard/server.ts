@@ -93,7 +93,7 @@ export function createDashboardApp(options: DashboardOptions & { client: KubemrC
   const pctx = { backend, hub: options.hub, auth, mode, coordinator: options.coordinator, workDir } as const;
   app.use(
     (_req, res, next) => {
-      res.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+      res.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
       next();
     },
     auth.login(),

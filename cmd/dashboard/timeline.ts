@@ -21,6 +21,7 @@ function tickStep(spanS: number): number {
 }
 
 export function fmtSeconds(s: number): string {
+  if (s === 0) return '0';
   if (s < 1) return `${Math.round(s * 1000)}ms`;
   if (s < 60) return `${Number.isInteger(s) ? s : s.toFixed(1)}s`;
   const m = Math.floor(s / 60);

@@ -49,7 +49,8 @@ export async function startHarness(options: { token?: boolean; dashboard?: Parti
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kubemr-dash-'));
   const dataDir = path.join(dir, 'data');
   const token = options.token === false ? undefined : crypto.randomBytes(16).toString('hex');
-  const executor = new LocalExecutor({ command: [process.execPath, WORKER_MAIN], killGraceMs: 500 });
+  // Workers log at info, so each worker's own log says which tasks it ran.
+  const executor = new LocalExecutor({ command: [process.execPath, WORKER_MAIN], killGraceMs: 500, env: { KUBEMR_LOG_LEVEL: 'info' } });
   const coord = new Coordinator({ dataDir, executor, recover: false, token, workerGraceMs: 500, tickMs: 100 });
   await coord.start();
   const { server, address } = await startCoordinatorServer(coord, '127.0.0.1:0', { token });

@@ -40,6 +40,11 @@ function liveRegions() {
       if (s.connected) schedule();
     });
     events.onerror = () => connBanner(false);
+    // Workers come and go without a job event (a process exits after its last task): while the
+    // page shows something unfinished, refresh now and then as well.
+    if (region.dataset.finished !== 'true') {
+      setInterval(() => { if (!document.hidden) schedule(); }, 3000);
+    }
     events.onopen = () => connBanner(true);
     window.addEventListener('beforeunload', () => events.close());
   }
