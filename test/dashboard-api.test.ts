@@ -283,6 +283,28 @@ describe('dashboard API', () => {
     expect(health).toMatchObject({ ok: true, connected: true });
   });
 
+  it('without an executor (the cluster), tells workers from task attempts and reads their logs from the data volume', async () => {
+    h = await startHarness();
+    const id = uniqueJobId('remote');
+    expect((await submit(h, { app: 'wordcount', inputs: corpusFiles().slice(0, 2), reducers: 2, workers: 2, jobId: id })).status).toBe(201);
+    await waitFinished(h, id);
+    const d = await startDashboard({ coordinator: h.grpcAddress, token: h.token, dataDir: h.dataDir, host: '127.0.0.1', port: 0 });
+    try {
+      const { workers } = await (await fetch(`${d.origin}/api/jobs/${id}/workers`)).json();
+      expect(workers.length).toBeGreaterThan(0);
+      for (const w of workers) expect(w).toMatchObject({ source: 'attempts', state: 'gone', jobId: id });
+      expect(workers.reduce((n: number, w: { attempts: number }) => n + w.attempts, 0)).toBe(4);
+      // The worker's own log, as saved on the volume (local-*.log here; pod-*.log in a cluster).
+      const log = await fetch(`${d.origin}/api/jobs/${id}/workers/${workers[0].id}/log`);
+      expect(log.status).toBe(200);
+      expect(await log.text()).toContain('task done');
+      const page = await (await fetch(`${d.origin}/jobs/${id}`)).text();
+      expect(page).toContain('remote · ');
+    } finally {
+      await d.close();
+    }
+  });
+
   it('says 503 when the coordinator is unreachable, and binds loopback by default', async () => {
     const d = await startDashboard({ coordinator: '127.0.0.1:1', dataDir: '/nonexistent', host: '127.0.0.1', port: 0 });
     try {
