@@ -8,6 +8,14 @@
  * It plays the Job controller only as far as tests need: creating a Job creates `parallelism`
  * Pending pods; deleting a Job deletes its pods. Everything else (a pod running, failing, being
  * OOM-killed or evicted) is driven by the test through `updatePod` / `deletePod`.
+ *
+ * Custom resources (`serveCustomResource`, e.g. MapReduceJob) are served as the API server serves
+ * a CRD with a status subresource: create, get, list and watch (label selectors, resourceVersions,
+ * 410 Gone), merge-patch and update of the object (spec changes bump metadata.generation; status
+ * is ignored there) and of `/status` (only status changes there), delete. Objects and every
+ * status written are checked with the definition's `validate` (422 when invalid, except for
+ * problems the stored object already had: validation ratcheting), and every status written is
+ * kept in `statusWrites`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -15,13 +23,68 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 
-type Kind = 'pods' | 'jobs';
+/** 'pods', 'jobs', or `<group>/<plural>` for a custom resource. */
+type Kind = string;
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 interface StoredEvent {
   rv: number;
   kind: Kind;
   type: EventType;
-  object: V1Pod | V1Job;
+  object: V1Pod | V1Job | CustomObject;
+}
+
+/** A custom resource as stored: any JSON object with metadata. */
+export interface CustomObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    creationTimestamp?: string | Date;
+    deletionTimestamp?: string | Date;
+    [k: string]: unknown;
+  };
+  spec?: unknown;
+  status?: unknown;
+  [k: string]: unknown;
+}
+
+/** How to serve one custom resource. */
+export interface CustomResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  /** The API server's defaulting from the CRD schema, applied on create and update. */
+  applyDefaults?: (obj: CustomObject) => CustomObject;
+  /** Problems with an object (the CRD schema, say); any answers 422. */
+  validate?: (obj: CustomObject) => string[];
+}
+
+export interface StatusWrite {
+  plural: string;
+  namespace: string;
+  name: string;
+  method: 'PATCH' | 'PUT';
+  contentType: string;
+  /** The whole status after the write. */
+  status: unknown;
+}
+
+/** RFC 7386 JSON merge patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
 }
 interface Watcher {
   kind: Kind;
@@ -36,6 +99,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  contentType: string;
   body?: unknown;
 }
 
@@ -92,6 +156,13 @@ export class FakeKubeApiServer {
   private failNextWatchWith410 = false;
   /** When set, the next Job delete is answered with this status (e.g. 404: someone beat us to it). */
   nextJobDeleteStatus: number | undefined;
+  /** Custom resources by `<plural>/<namespace>/<name>`. */
+  readonly customObjects = new Map<string, CustomObject>();
+  /** Every accepted status write of a custom resource, in order. */
+  readonly statusWrites: StatusWrite[] = [];
+  /** When set, the next status write is answered with this status code (e.g. 500), once. */
+  nextStatusWriteStatus: number | undefined;
+  private readonly customTypes = new Map<string, CustomResourceType>();
 
   private constructor(
     private readonly server: http.Server,
@@ -135,6 +206,41 @@ export class FakeKubeApiServer {
 
   podsOfJob(jobName: string): V1Pod[] {
     return [...this.pods.values()].filter((p) => p.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName);
+  }
+
+  /** Serve a custom resource type under /apis/<group>/<version>/namespaces/<ns>/<plural>. */
+  serveCustomResource(type: CustomResourceType): void {
+    this.customTypes.set(`${type.group}/${type.version}/${type.plural}`, type);
+  }
+
+  /** A custom resource as stored now. */
+  getCustomObject(plural: string, name: string, namespace = 'kubemr'): CustomObject | undefined {
+    const o = this.customObjects.get(`${plural}/${namespace}/${name}`);
+    return o === undefined ? undefined : clone(o);
+  }
+
+  /**
+   * Store a custom resource as if a client had created it, skipping `validate` when asked (an
+   * object that predates a stricter schema, or a CRD applied without one).
+   */
+  addCustomObject(plural: string, obj: CustomObject, options: { validate?: boolean } = {}): CustomObject {
+    const type = [...this.customTypes.values()].find((t) => t.plural === plural);
+    if (!type) throw new Error(`fake apiserver: no custom resource ${plural} served`);
+    const o = this.admitCustom(type, clone(obj));
+    const problems = options.validate === false ? [] : (type.validate?.(o) ?? []);
+    if (problems.length > 0) throw new Error(`fake apiserver: invalid ${type.kind}: ${problems.join('; ')}`);
+    return this.storeNewCustom(type, o.metadata?.namespace ?? 'kubemr', o);
+  }
+
+  /** Delete a custom resource as `kubectl delete` would; emits DELETED. */
+  deleteCustomObject(plural: string, name: string, namespace = 'kubemr'): boolean {
+    const key = `${plural}/${namespace}/${name}`;
+    const o = this.customObjects.get(key);
+    if (!o) return false;
+    this.customObjects.delete(key);
+    const type = [...this.customTypes.values()].find((t) => t.plural === plural)!;
+    this.emit(`${type.group}/${plural}`, 'DELETED', o);
+    return true;
   }
 
   /** Add a pod as if some controller had created it. */
@@ -216,7 +322,7 @@ export class FakeKubeApiServer {
     return `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
   }
 
-  private emit(kind: Kind, type: EventType, object: V1Pod | V1Job): void {
+  private emit(kind: Kind, type: EventType, object: V1Pod | V1Job | CustomObject): void {
     const rv = ++this.rv;
     object.metadata = { ...object.metadata, resourceVersion: String(rv) };
     const ev: StoredEvent = { rv, kind, type, object: clone(object) };
@@ -253,7 +359,8 @@ export class FakeKubeApiServer {
     const query = Object.fromEntries(url.searchParams.entries());
     const method = req.method ?? 'GET';
     const body = await this.readBody(req);
-    this.requests.push({ method, path: url.pathname, query, ...(body !== undefined ? { body } : {}) });
+    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    this.requests.push({ method, path: url.pathname, query, contentType, ...(body !== undefined ? { body } : {}) });
     if (req.headers.authorization !== 'Bearer fake-token') {
       this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
@@ -281,7 +388,113 @@ export class FakeKubeApiServer {
       const [, ns, name] = m as [string, string, string];
       return this.podLog(ns, name, query, res);
     }
+    if ((m = url.pathname.match(/^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+)(\/status)?)?$/))) {
+      const [, group, version, ns, plural, name, sub] = m as [string, string, string, string, string, string | undefined, string | undefined];
+      const type = this.customTypes.get(`${group}/${version}/${plural}`);
+      if (type) return this.custom(type, ns, name, sub !== undefined, method, query, contentType, body, res);
+    }
     this.send(res, 404, status(404, 'NotFound', `the fake apiserver does not serve ${method} ${url.pathname}`));
+  }
+
+  private customKey(type: CustomResourceType, ns: string, name: string): string {
+    return `${type.plural}/${ns}/${name}`;
+  }
+
+  private admitCustom(type: CustomResourceType, obj: CustomObject): CustomObject {
+    return type.applyDefaults ? type.applyDefaults(obj) : obj;
+  }
+
+  private storeNewCustom(type: CustomResourceType, ns: string, obj: CustomObject): CustomObject {
+    const stored = clone(obj);
+    stored.apiVersion = `${type.group}/${type.version}`;
+    stored.kind = type.kind;
+    stored.metadata = { ...stored.metadata, namespace: ns, uid: randomUUID(), generation: 1, creationTimestamp: new Date().toISOString() };
+    this.customObjects.set(this.customKey(type, ns, stored.metadata.name ?? ''), stored);
+    this.emit(`${type.group}/${type.plural}`, 'ADDED', stored);
+    return stored;
+  }
+
+  private custom(
+    type: CustomResourceType,
+    ns: string,
+    name: string | undefined,
+    isStatus: boolean,
+    method: string,
+    query: Record<string, string>,
+    contentType: string,
+    body: unknown,
+    res: http.ServerResponse,
+  ): void {
+    const kind = `${type.group}/${type.plural}`;
+    const notFound = () => this.send(res, 404, status(404, 'NotFound', `${type.plural}.${type.group} "${name}" not found`));
+    if (name === undefined) {
+      if (method === 'GET' && (query.watch === 'true' || query.watch === '1')) return this.watch(kind, ns, query, res);
+      if (method === 'GET') {
+        const selector = parseLabelSelector(query.labelSelector);
+        const items = [...this.customObjects.entries()]
+          .filter(([k, o]) => k.startsWith(`${type.plural}/${ns}/`) && selector(o.metadata?.labels))
+          .map(([, o]) => o);
+        return this.send(res, 200, { apiVersion: `${type.group}/${type.version}`, kind: `${type.kind}List`, metadata: { resourceVersion: String(this.rv) }, items });
+      }
+      if (method === 'POST') {
+        const obj = this.admitCustom(type, clone(body as CustomObject));
+        const n = obj?.metadata?.name ?? '';
+        const problems = type.validate?.(obj) ?? [];
+        if (problems.length > 0) return this.send(res, 422, status(422, 'Invalid', `${type.kind}.${type.group} "${n}" is invalid: ${problems.join('; ')}`));
+        if (this.customObjects.has(this.customKey(type, ns, n))) {
+          return this.send(res, 409, status(409, 'AlreadyExists', `${type.plural}.${type.group} "${n}" already exists`));
+        }
+        delete obj.status; // the status subresource ignores status on create
+        return this.send(res, 201, this.storeNewCustom(type, ns, obj));
+      }
+    } else {
+      const key = this.customKey(type, ns, name);
+      const current = this.customObjects.get(key);
+      if (!current) return notFound();
+      if (method === 'GET') return this.send(res, 200, current);
+      if (method === 'DELETE') {
+        this.deleteCustomObject(type.plural, name, ns);
+        return this.send(res, 200, current);
+      }
+      if (method === 'PATCH' || method === 'PUT') {
+        if (isStatus && this.nextStatusWriteStatus !== undefined) {
+          const code = this.nextStatusWriteStatus;
+          this.nextStatusWriteStatus = undefined;
+          return this.send(res, code, status(code, 'InternalError', `status write refused (${code})`));
+        }
+        let next: CustomObject;
+        if (method === 'PATCH') {
+          if (contentType !== 'application/merge-patch+json') {
+            return this.send(res, 415, status(415, 'UnsupportedMediaType', `the fake apiserver only takes merge patches, got ${contentType}`));
+          }
+          next = mergePatch(current, body) as CustomObject;
+        } else {
+          const b = body as CustomObject;
+          const rv = b?.metadata?.resourceVersion;
+          if (rv !== undefined && rv !== current.metadata?.resourceVersion) {
+            return this.send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural}.${type.group} "${name}": the object has been modified`));
+          }
+          next = clone(b);
+        }
+        // The status subresource: writes to /status change only status, writes to the object never do.
+        const updated: CustomObject = isStatus
+          ? { ...clone(current), status: next.status }
+          : { ...this.admitCustom(type, { ...next, status: current.status }), metadata: { ...current.metadata, labels: next.metadata?.labels ?? current.metadata?.labels } };
+        if (updated.status === undefined) delete updated.status;
+        // Validation ratcheting: what was already wrong with the stored object does not block an update.
+        const before = new Set(type.validate?.(current) ?? []);
+        const problems = (type.validate?.(updated) ?? []).filter((p) => !before.has(p));
+        if (problems.length > 0) return this.send(res, 422, status(422, 'Invalid', `${type.kind}.${type.group} "${name}" is invalid: ${problems.join('; ')}`));
+        if (!isStatus && JSON.stringify(updated.spec) !== JSON.stringify(current.spec)) {
+          updated.metadata = { ...updated.metadata, generation: (current.metadata?.generation ?? 1) + 1 };
+        }
+        this.customObjects.set(key, updated);
+        if (isStatus) this.statusWrites.push({ plural: type.plural, namespace: ns, name, method, contentType, status: clone(updated.status) });
+        this.emit(kind, 'MODIFIED', updated);
+        return this.send(res, 200, updated);
+      }
+    }
+    this.send(res, 405, status(405, 'MethodNotAllowed', `the fake apiserver does not allow ${method} here`));
   }
 
   private createJob(ns: string, job: V1Job, res: http.ServerResponse): void {

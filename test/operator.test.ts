@@ -1,0 +1,444 @@
+/**
+ * The MapReduceJob operator driven through the real @kubernetes/client-node against the fake API
+ * server, which serves the CRD from k8s/crd.yaml: every object created and every status the
+ * operator writes is defaulted and validated with the CRD's own schema (422 otherwise), and the
+ * test checks each recorded status against it once more.
+ *
+ * Most cases use a real Coordinator (real data directory, journal, RESULT files) with a
+ * recording executor and play the workers by calling the scheduler; one case runs real worker
+ * processes from dist/ over the Gutenberg books and compares with the sequential run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { loadAll } from 'js-yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Coordinator } from '../lib/coordinator.js';
+import { LocalExecutor } from '../lib/executor/local.js';
+import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from '../lib/executor/types.js';
+import { startCoordinatorServer, stopServer } from '../lib/grpc-server.js';
+import { MAPREDUCEJOB, mapReduceJobId, ResourceOwners, startOperator, type MapReduceJobStatus, type OperatorOptions } from '../lib/operator.js';
+import type { JobRecord } from '../lib/scheduler.js';
+import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
+import { FakeKubeApiServer, type CustomObject } from './support/fake-kube-apiserver.js';
+import { applyDefaults, validate, type Schema } from './support/structural-schema.js';
+
+const crd = loadAll(fs.readFileSync(path.join(ROOT, 'k8s', 'crd.yaml'), 'utf8'))[0] as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
+const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
+const NS = 'kubemr';
+const { group, version, plural } = MAPREDUCEJOB;
+
+/** Launches nothing; remembers what it was asked. */
+class RecordingExecutor implements Executor {
+  readonly kind = 'external' as const;
+  readonly launches: { spec: LaunchSpec; n: number }[] = [];
+  readonly stops: string[] = [];
+  private readonly listeners: WorkerDeathListener[] = [];
+  async launch(spec: LaunchSpec, n: number): Promise<void> {
+    this.launches.push({ spec, n });
+  }
+  async list(): Promise<WorkerInfo[]> {
+    return [];
+  }
+  async logs(): Promise<AsyncIterable<string>> {
+    return (async function* () {})();
+  }
+  async stop(jobId: string): Promise<void> {
+    this.stops.push(jobId);
+  }
+  onWorkerDeath(l: WorkerDeathListener): void {
+    this.listeners.push(l);
+  }
+  async close(): Promise<void> {}
+}
+
+/** The API server checks metadata as ObjectMeta itself; the CRD's schema covers the rest. */
+const checkAgainstCrd = (o: CustomObject): string[] => validate(schema, { ...o, metadata: {} });
+
+let server: FakeKubeApiServer;
+let dataDir: string;
+let cleanups: (() => Promise<void>)[];
+let seq = 0;
+
+beforeEach(async () => {
+  server = await FakeKubeApiServer.start();
+  server.serveCustomResource({
+    group,
+    version,
+    plural,
+    kind: MAPREDUCEJOB.kind,
+    applyDefaults: (o) => applyDefaults(schema, o) as CustomObject,
+    validate: checkAgainstCrd,
+  });
+  dataDir = tempDir('operator');
+  fs.mkdirSync(path.join(dataDir, 'inputs', 'small'), { recursive: true });
+  for (const [n, text] of [['a', 'the cat sat\n'], ['b', 'on the mat\n'], ['c', 'the end\n']] as const) {
+    fs.writeFileSync(path.join(dataDir, 'inputs', 'small', `${n}.txt`), text);
+  }
+  cleanups = [];
+});
+
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await server.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+const api = () => server.kubeConfig(NS).makeApiClient(CustomObjectsApi);
+const newName = (prefix = 'wc') => `${prefix}-${process.pid}-${++seq}`;
+
+async function createResource(name: string, spec: Record<string, unknown>, labels?: Record<string, string>): Promise<CustomObject> {
+  return (await api().createNamespacedCustomObject({
+    group,
+    version,
+    namespace: NS,
+    plural,
+    body: { apiVersion: MAPREDUCEJOB.apiVersion, kind: MAPREDUCEJOB.kind, metadata: { name, ...(labels ? { labels } : {}) }, spec },
+  })) as CustomObject;
+}
+
+async function deleteResource(name: string): Promise<void> {
+  await api().deleteNamespacedCustomObject({ group, version, namespace: NS, plural, name });
+}
+
+interface Harness {
+  coordinator: Coordinator;
+  executor: RecordingExecutor;
+  owners: ResourceOwners;
+  operator: { close(): Promise<void> };
+  /** Stops the operator and the coordinator, as a coordinator shutting down does. */
+  stop(): Promise<void>;
+}
+
+async function startHarness(options: Partial<OperatorOptions> = {}): Promise<Harness> {
+  const executor = new RecordingExecutor();
+  const coordinator = new Coordinator({ dataDir, executor, tickMs: 20 });
+  await coordinator.start();
+  const owners = new ResourceOwners(dataDir);
+  const operator = await startOperator({
+    coordinator,
+    kubeConfig: server.kubeConfig(NS),
+    namespace: NS,
+    owners,
+    statusIntervalMs: 50,
+    watchRetryMs: 50,
+    ...options,
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await operator.close();
+    await coordinator.close();
+  };
+  cleanups.push(stop);
+  return { coordinator, executor, owners, operator, stop };
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const statusOf = (name: string) => server.getCustomObject(plural, name, NS)?.status as MapReduceJobStatus | undefined;
+const waitPhase = (name: string, phase: string, timeoutMs?: number) =>
+  waitFor(`${name} to be ${phase} (now ${JSON.stringify(statusOf(name))})`, () => (statusOf(name)?.phase === phase ? statusOf(name) : undefined), timeoutMs);
+const writesOf = (name: string) => server.statusWrites.filter((w) => w.name === name).map((w) => w.status as MapReduceJobStatus);
+const phasesOf = (name: string) => writesOf(name).map((s) => s.phase).filter((p, i, a) => i === 0 || a[i - 1] !== p);
+
+/** Plays one worker: takes every task there is and reports it done. */
+function runTasks(coordinator: Coordinator, jobId: string, kind?: 'map' | 'reduce', max = Infinity): number {
+  let n = 0;
+  while (n < max) {
+    if (kind === 'map' && coordinator.scheduler.getJob(jobId).phase === 'reduce') break;
+    const r = coordinator.scheduler.requestTask({ workerId: `w-${jobId}`, app: 'wordcount', jobId });
+    if (r.directive !== 'run') break;
+    const { task, attempt } = r.assignment;
+    if (kind !== undefined && task.kind !== kind) throw new Error(`expected a ${kind} task, got ${task.kind}`);
+    coordinator.scheduler.report({ jobId, kind: task.kind, index: task.index, attempt, workerId: `w-${jobId}` }, { success: true, outputFiles: [] });
+    n++;
+  }
+  return n;
+}
+
+/** Every status ever written must satisfy the CRD's status schema (the fake already refuses any that does not). */
+function expectValidStatuses(): void {
+  expect(server.statusWrites.length).toBeGreaterThan(0);
+  for (const w of server.statusWrites) {
+    expect(validate(schema.properties!.status!, w.status, 'status'), JSON.stringify(w.status)).toEqual([]);
+    expect(w.contentType).toBe('application/merge-patch+json');
+  }
+}
+
+describe('MapReduceJob operator', () => {
+  it('submits a new resource as a job and keeps its status current: Pending -> Running -> Succeeded', async () => {
+    const h = await startHarness();
+    const name = newName();
+    const created = await createResource(name, { app: 'wordcount', inputs: ['inputs/small/*.txt'], reducers: 2, workers: 3, leaseSeconds: 7 });
+    const jobId = mapReduceJobId(name, created.metadata!.uid!);
+    const pending = await waitPhase(name, 'Pending');
+    expect(pending).toMatchObject({ jobId, mapsDone: 0, mapsTotal: 3, reducesDone: 0, reducesTotal: 2, progress: 'map 0/3 reduce 0/2', results: [], observedGeneration: 1 });
+
+    // The job: inputs on the data volume, relative as written; defaults from the CRD; one launch.
+    const job: JobRecord = h.coordinator.scheduler.getJob(jobId);
+    expect(job.spec).toMatchObject({ app: 'wordcount', name, reducers: 2, workers: 3, maxAttempts: 4, leaseMs: 7000, workDir: path.resolve(dataDir) });
+    expect(job.spec.inputs).toEqual(['inputs/small/a.txt', 'inputs/small/b.txt', 'inputs/small/c.txt']);
+    expect(h.executor.launches).toHaveLength(1);
+    expect(h.executor.launches[0]).toMatchObject({ spec: { jobId, app: 'wordcount' }, n: 3 });
+    // Its worker Jobs are owned by the resource, now and after a restart (from the job directory).
+    const ref = { apiVersion: 'kubemr.io/v1alpha1', kind: 'MapReduceJob', name, uid: created.metadata!.uid };
+    expect(h.owners.ownerReferences(jobId)).toEqual([expect.objectContaining(ref)]);
+    expect(new ResourceOwners(dataDir).ownerReferences(jobId)).toEqual([expect.objectContaining(ref)]);
+    expect(h.owners.ownerReferences('submitted-over-grpc')).toBeUndefined();
+
+    runTasks(h.coordinator, jobId, 'map', 1);
+    await waitFor('map 1/3', () => statusOf(name)?.progress === 'map 1/3 reduce 0/2');
+    expect(statusOf(name)).toMatchObject({ phase: 'Running', mapsDone: 1 });
+    expect(statusOf(name)?.startTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(statusOf(name)?.completionTime).toBeUndefined();
+    runTasks(h.coordinator, jobId, 'map');
+    await waitFor('the reduce phase', () => statusOf(name)?.progress === 'map 3/3 reduce 0/2');
+    runTasks(h.coordinator, jobId, 'reduce');
+    const done = await waitPhase(name, 'Succeeded');
+    expect(done).toMatchObject({
+      jobId,
+      mapsDone: 3,
+      mapsTotal: 3,
+      reducesDone: 2,
+      reducesTotal: 2,
+      progress: 'map 3/3 reduce 2/2',
+      results: [`jobs/${jobId}/output/mr-out-0`, `jobs/${jobId}/output/mr-out-1`],
+      message: '',
+    });
+    expect(done.completionTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(phasesOf(name)).toEqual(['Pending', 'Running', 'Succeeded']);
+    expect(fs.readFileSync(path.join(dataDir, 'jobs', jobId, 'RESULT'), 'utf8')).toBe('OK\n');
+    // The spec was never touched by the operator; only /status was written.
+    expect(server.requestsMatching('PATCH', /\/mapreducejobs\/[^/]+$/)).toEqual([]);
+    expect(server.requestsMatching('PUT', /\/mapreducejobs\//)).toEqual([]);
+    expectValidStatuses();
+  });
+
+  it('throttles status writes to about one per interval, but writes every phase change at once', async () => {
+    const h = await startHarness({ statusIntervalMs: 400 });
+    const name = newName();
+    fs.mkdirSync(path.join(dataDir, 'inputs', 'many'));
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dataDir, 'inputs', 'many', `f${i}.txt`), `word${i}\n`);
+    const created = await createResource(name, { app: 'wordcount', inputs: ['inputs/many/*.txt'], reducers: 1 });
+    const jobId = mapReduceJobId(name, created.metadata!.uid!);
+    await waitPhase(name, 'Pending');
+    const before = writesOf(name).length;
+    const start = Date.now();
+    for (let i = 0; i < 39; i++) {
+      runTasks(h.coordinator, jobId, 'map', 1);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await waitFor('the last progress', () => statusOf(name)?.mapsDone === 39);
+    const elapsed = Date.now() - start;
+    const writes = writesOf(name).length - before;
+    // 39 task completions: the phase change to Running at once, then at most one per 400 ms.
+    expect(writes).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 400));
+    expect(writes).toBeLessThan(15);
+    runTasks(h.coordinator, jobId);
+    await waitPhase(name, 'Succeeded');
+    expectValidStatuses();
+  });
+
+  it('fails a resource with an invalid spec with a message naming the field, and keeps running others', async () => {
+    const h = await startHarness();
+    // Valid for the CRD's schema, but not a job: a streaming mapper without a reducer.
+    const streaming = newName('stream');
+    await createResource(streaming, { inputs: ['inputs/small/a.txt'], streaming: { mapper: 'cat' } });
+    // Stored before the schema was strict (or with a CRD applied without one).
+    const zero = newName('zero');
+    server.addCustomObject(plural, { metadata: { name: zero, namespace: NS }, spec: { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 0 } }, { validate: false });
+    const noSpec = newName('nospec');
+    server.addCustomObject(plural, { metadata: { name: noSpec, namespace: NS } }, { validate: false });
+    const escape = newName('escape');
+    await createResource(escape, { app: 'wordcount', inputs: ['../../etc/passwd'] });
+    const nothing = newName('nothing');
+    await createResource(nothing, { app: 'wordcount', inputs: ['inputs/none/*.txt'] });
+
+    expect((await waitPhase(streaming, 'Failed')).message).toBe('A streaming job needs both `streaming.mapper` and `streaming.reducer`');
+    expect((await waitPhase(zero, 'Failed')).message).toMatch(/^Expected `reducers` to be an integer between 1 and \d+, got `0`$/);
+    expect((await waitPhase(noSpec, 'Failed')).message).toBe('Expected `spec` to be an object, got `nothing`');
+    expect((await waitPhase(escape, 'Failed')).message).toContain('Expected `inputs[0]` to be a path on the data volume');
+    expect((await waitPhase(nothing, 'Failed')).message).toBe('Input pattern `inputs/none/*.txt` matched no files');
+    expect(statusOf(streaming)?.jobId).toBeUndefined();
+    expect(h.executor.launches).toEqual([]);
+    expect(h.coordinator.scheduler.listJobs()).toEqual([]);
+
+    // Nothing crashed: a good resource still runs.
+    const good = newName();
+    await createResource(good, { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1 });
+    await waitPhase(good, 'Pending');
+
+    // Fixing a rejected spec (a new generation) runs it.
+    await api().patchNamespacedCustomObject(
+      { group, version, namespace: NS, plural, name: streaming, body: { spec: { streaming: { mapper: 'cat', reducer: 'uniq -c' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const fixed = await waitPhase(streaming, 'Pending');
+    expect(fixed).toMatchObject({ observedGeneration: 2, mapsTotal: 1, message: '' });
+    expect(h.executor.launches).toHaveLength(2);
+    expectValidStatuses();
+  });
+
+  it('cancels the job and stops its workers when the resource is deleted', async () => {
+    const h = await startHarness();
+    const name = newName();
+    const created = await createResource(name, { app: 'wordcount', inputs: ['inputs/small/*.txt'], reducers: 2 });
+    const jobId = mapReduceJobId(name, created.metadata!.uid!);
+    await waitPhase(name, 'Pending');
+    runTasks(h.coordinator, jobId, 'map', 1);
+    await waitPhase(name, 'Running');
+    const writes = server.statusWrites.length;
+    await deleteResource(name);
+    const result = path.join(dataDir, 'jobs', jobId, 'RESULT');
+    await waitFor('RESULT', () => fs.existsSync(result));
+    expect(fs.readFileSync(result, 'utf8')).toBe('CANCELLED\n');
+    expect(h.coordinator.scheduler.getJob(jobId).phase).toBe('cancelled');
+    await waitFor('the workers stopped', () => h.executor.stops.includes(jobId));
+    // No status is written for a resource that is gone.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(server.statusWrites.length).toBe(writes);
+  });
+
+  it('relists on 410 Gone without submitting anything twice, and sees deletions it missed', async () => {
+    const h = await startHarness();
+    const a = newName();
+    const b = newName();
+    const ra = await createResource(a, { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1 });
+    const rb = await createResource(b, { app: 'wordcount', inputs: ['inputs/small/b.txt'], reducers: 1 });
+    await waitPhase(a, 'Pending');
+    await waitPhase(b, 'Pending');
+    const lists = () => server.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/mapreducejobs') && r.query.watch !== 'true').length;
+
+    // A 410 as a watch event: the informer relists and watches again.
+    let before = lists();
+    server.expireWatches('event');
+    await waitFor('a relist', () => lists() > before);
+    await waitFor('a new watch', () => server.openWatches > 0);
+
+    // A 410 answering the watch request itself; meanwhile `b` is deleted behind the watch's back.
+    before = lists();
+    server.expireWatches('http');
+    server.deleteCustomObject(plural, b, NS);
+    await waitFor('a relist', () => lists() > before);
+
+    const jobB = mapReduceJobId(b, rb.metadata!.uid!);
+    await waitFor('b cancelled', () => h.coordinator.scheduler.getJob(jobB).phase === 'cancelled');
+    const jobA = mapReduceJobId(a, ra.metadata!.uid!);
+    expect(h.coordinator.scheduler.getJob(jobA).phase).toBe('queued');
+    expect(h.coordinator.scheduler.listJobs()).toHaveLength(2);
+    expect(h.executor.launches.map((l) => l.spec.jobId)).toEqual([jobA, jobB]);
+
+    // Still watching: progress keeps arriving.
+    runTasks(h.coordinator, jobA);
+    await waitPhase(a, 'Succeeded');
+    expectValidStatuses();
+  });
+
+  it('after a restart, tracks resumed jobs instead of resubmitting, reports jobs finished meanwhile, and cancels jobs whose resource went away', async () => {
+    const first = await startHarness();
+    const running = newName('running');
+    const finished = newName('finished');
+    const orphan = newName('orphan');
+    const rr = await createResource(running, { app: 'wordcount', inputs: ['inputs/small/*.txt'], reducers: 1 });
+    const rf = await createResource(finished, { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1 });
+    const ro = await createResource(orphan, { app: 'wordcount', inputs: ['inputs/small/b.txt'], reducers: 1 });
+    for (const n of [running, finished, orphan]) await waitPhase(n, 'Pending');
+    const jobRunning = mapReduceJobId(running, rr.metadata!.uid!);
+    const jobFinished = mapReduceJobId(finished, rf.metadata!.uid!);
+    const jobOrphan = mapReduceJobId(orphan, ro.metadata!.uid!);
+    runTasks(first.coordinator, jobRunning, 'map', 1);
+    await waitFor('map 1/3', () => statusOf(running)?.mapsDone === 1);
+    // The operator stops first: `finished` ends with nobody left to write its status.
+    await first.operator.close();
+    runTasks(first.coordinator, jobFinished);
+    expect(first.coordinator.scheduler.getJob(jobFinished).phase).toBe('succeeded');
+    await first.stop();
+    expect(statusOf(finished)?.phase).toBe('Pending');
+    // Deleted while no coordinator was watching.
+    server.deleteCustomObject(plural, orphan, NS);
+
+    const second = await startHarness();
+    // Resumed from the journal by the coordinator (one launch each), not submitted again.
+    expect(second.executor.launches.map((l) => l.spec.jobId).sort()).toEqual([jobOrphan, jobRunning].sort());
+    await waitFor('the orphan cancelled', () => second.coordinator.scheduler.getJob(jobOrphan).phase === 'cancelled');
+    expect(fs.readFileSync(path.join(dataDir, 'jobs', jobOrphan, 'RESULT'), 'utf8')).toBe('CANCELLED\n');
+    const reported = await waitPhase(finished, 'Succeeded');
+    expect(reported).toMatchObject({ jobId: jobFinished, mapsDone: 1, mapsTotal: 1, results: [`jobs/${jobFinished}/output/mr-out-0`] });
+    expect(second.coordinator.scheduler.hasJob(jobFinished)).toBe(false);
+    runTasks(second.coordinator, jobRunning);
+    const done = await waitPhase(running, 'Succeeded');
+    expect(done).toMatchObject({ jobId: jobRunning, mapsDone: 3, reducesDone: 1 });
+    expect(second.coordinator.scheduler.listJobs()).toHaveLength(2);
+    expectValidStatuses();
+  });
+
+  it('runs only resources matching its label selector', async () => {
+    const h = await startHarness({ labelSelector: 'team=search' });
+    const mine = newName('mine');
+    const other = newName('other');
+    await createResource(other, { app: 'wordcount', inputs: ['inputs/small/a.txt'] }, { team: 'ads' });
+    await createResource(mine, { app: 'wordcount', inputs: ['inputs/small/a.txt'] }, { team: 'search' });
+    await waitPhase(mine, 'Pending');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(statusOf(other)).toBeUndefined();
+    expect(h.executor.launches).toHaveLength(1);
+  });
+
+  it('retries a status write the API server refused', async () => {
+    await startHarness();
+    const name = newName();
+    server.nextStatusWriteStatus = 500;
+    await createResource(name, { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1 });
+    await waitPhase(name, 'Pending');
+    expect(server.requestsMatching('PATCH', new RegExp(`/mapreducejobs/${name}/status$`)).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses to start when MapReduceJobs cannot be listed (no CRD), naming the cause', async () => {
+    const coordinator = new Coordinator({ dataDir, executor: new RecordingExecutor() });
+    await coordinator.start();
+    cleanups.push(() => coordinator.close());
+    const bare = await FakeKubeApiServer.start();
+    cleanups.push(() => bare.close());
+    await expect(startOperator({ coordinator, kubeConfig: bare.kubeConfig(NS), namespace: NS })).rejects.toThrow(/Could not list MapReduceJobs in namespace kubemr .*HTTP 404/);
+  });
+
+  it('runs a wordcount MapReduceJob end to end with real workers; the output equals the sequential run', async () => {
+    assertBuilt();
+    const books = path.join(dataDir, 'inputs', 'gutenberg');
+    fs.mkdirSync(books, { recursive: true });
+    for (const b of BOOKS) fs.copyFileSync(b, path.join(books, path.basename(b)));
+    const executor = new LocalExecutor({ command: [process.execPath, path.join(ROOT, 'dist', 'cmd', 'kubemr', 'main.js')] });
+    const coordinator = new Coordinator({ dataDir, executor, tickMs: 50 });
+    const { server: grpcServer, address } = await startCoordinatorServer(coordinator, '127.0.0.1:0');
+    coordinator.advertise = address;
+    await coordinator.start();
+    const operator = await startOperator({ coordinator, kubeConfig: server.kubeConfig(NS), namespace: NS, statusIntervalMs: 100 });
+    cleanups.push(async () => {
+      await operator.close();
+      await stopServer(grpcServer, 2000);
+      await coordinator.close();
+    });
+    const name = newName('gutenberg');
+    const created = await createResource(name, { app: 'wordcount', inputs: ['inputs/gutenberg/pg-*.txt'], reducers: 4, workers: 3 });
+    const status = await waitPhase(name, 'Succeeded', 120_000);
+    const jobId = mapReduceJobId(name, created.metadata!.uid!);
+    expect(status).toMatchObject({ jobId, mapsDone: 8, mapsTotal: 8, reducesDone: 4, reducesTotal: 4, progress: 'map 8/8 reduce 4/4' });
+    expect(status.results).toHaveLength(4);
+    for (const f of status.results!) expect(fs.existsSync(path.join(dataDir, f))).toBe(true);
+    const inputs = BOOKS.map((b) => path.join('inputs', 'gutenberg', path.basename(b)));
+    expect(sortedOutput(path.join(dataDir, 'jobs', jobId, 'output'))).toBe(sequentialOutput(dataDir, 'wordcount', inputs));
+    expect(phasesOf(name)[0]).toBe('Pending');
+    expect(phasesOf(name).at(-1)).toBe('Succeeded');
+    expectValidStatuses();
+  });
+});
