@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Coordinator } from './coordinator.js';
 import { jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
-import { InvalidJobSpecError, UnauthenticatedError } from './errors.js';
+import { InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError } from './errors.js';
 import { toServiceError } from './grpc-status.js';
 import { silentLogger, type Logger } from './logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
@@ -91,13 +91,15 @@ export function coordinatorHandlers(coord: Coordinator, options: ServerOptions =
     ListJobs: unary('ListJobs', () => ({ jobs: s.listJobs().map((j) => jobStatusToPb(j, false)) })),
     CancelJob: unary('CancelJob', (req) => ({ cancelled: coord.cancel(req.jobId) })),
     WatchJob: (call) => {
+      // grpc-js turns an 'error' event on a server stream into the call's final status.
+      const fail = (err: KubemrError) => call.emit('error', Object.assign(new Error(err.message), toServiceError(err)));
       if (!tokenOk(call.metadata, options.token)) {
-        call.destroy(Object.assign(new Error('WatchJob: missing or invalid token'), toServiceError(new UnauthenticatedError('WatchJob: missing or invalid token'))));
+        fail(new UnauthenticatedError('WatchJob: missing or invalid token'));
         return;
       }
       const jobId = call.request.jobId;
       if (jobId && !s.hasJob(jobId)) {
-        call.destroy(Object.assign(new Error(`No job \`${jobId}\``), { code: grpc.status.NOT_FOUND, details: `No job \`${jobId}\`` }));
+        fail(new JobNotFoundError(`No job \`${jobId}\``));
         return;
       }
       const send = (e: SchedulerEvent) => {

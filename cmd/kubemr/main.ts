@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { cancelCommand, statusCommand, submitCommand } from './client-commands.js';
 import { coordinatorCommand } from './coordinator.js';
+import { dashboardCommand } from './dashboard.js';
+import { fetchCommand } from './fetch.js';
 import { runCommand } from './run.js';
 import { workerCommand } from './worker.js';
 
@@ -14,7 +16,9 @@ const program = new Command('kubemr')
   .addCommand(workerCommand())
   .addCommand(submitCommand())
   .addCommand(statusCommand())
-  .addCommand(cancelCommand());
+  .addCommand(cancelCommand())
+  .addCommand(dashboardCommand())
+  .addCommand(fetchCommand());
 
 // Usage errors read like every other error: `kubemr: <what is wrong>`, exit code 2.
 const output = { outputError: (text: string, write: (s: string) => void) => write(`kubemr: ${text.replace(/^error: /, '')}`) };

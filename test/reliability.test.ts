@@ -1,0 +1,211 @@
+/**
+ * Reliability and security: unauthenticated, malformed and oversized gRPC calls, bad job specs,
+ * cancellation (CLI and Ctrl-C), and inputs that stress the reader. The coordinator must answer
+ * each with a clear status and stay up; a cancelled job leaves RESULT=CANCELLED, no
+ * intermediates and no worker process behind.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KubemrClient, RpcError } from '../lib/client.js';
+import { Coordinator } from '../lib/coordinator.js';
+import { startCoordinatorServer, stopServer } from '../lib/grpc-server.js';
+import { assertBuilt, BOOKS, kubemr, outputFiles, ROOT, sequentialOutput, sortedOutput, startKubemr, tempDir, testApp, type Proc } from './support/cli.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pidsWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes(marker) && cmd.includes('worker')) pids.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+async function expectCode(p: Promise<unknown>, code: grpc.status, message?: RegExp) {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'expected the call to fail').toBeInstanceOf(Error);
+  if (err instanceof RpcError) expect(grpc.status[err.grpcCode]).toBe(grpc.status[code]);
+  else expect((err as { code?: unknown }).code ?? (err as RpcError).code).toBe(code);
+  if (message) expect((err as Error).message).toMatch(message);
+}
+
+describe('the coordinator gRPC API under bad requests', () => {
+  let dir: string;
+  let coord: Coordinator;
+  let server: grpc.Server;
+  let address: string;
+  const token = crypto.randomBytes(16).toString('hex');
+
+  beforeEach(async () => {
+    dir = tempDir('grpc');
+    coord = new Coordinator({ dataDir: path.join(dir, 'data'), recover: false });
+    await coord.start();
+    ({ server, address } = await startCoordinatorServer(coord, '127.0.0.1:0', { token, maxMessageBytes: 1024 * 1024 }));
+  });
+  afterEach(async () => {
+    await stopServer(server, 100);
+    await coord.close();
+  });
+
+  const alive = async () => {
+    const c = new KubemrClient({ address, token });
+    try {
+      expect(Array.isArray(await c.listJobs())).toBe(true);
+    } finally {
+      c.close();
+    }
+  };
+
+  it('refuses every call without the token, or with a wrong one, as UNAUTHENTICATED', async () => {
+    for (const t of [undefined, 'wrong-token']) {
+      const c = new KubemrClient({ address, token: t });
+      await expectCode(c.listJobs(), grpc.status.UNAUTHENTICATED, /missing or invalid token/);
+      await expectCode(c.submitJob({ inputs: [BOOKS[0]!] }), grpc.status.UNAUTHENTICATED);
+      await expectCode(c.requestTask({ workerId: 'w', app: '' }), grpc.status.UNAUTHENTICATED);
+      await expectCode(c.heartbeat({ workerId: 'w', jobId: 'x', kind: 'MAP', index: 0, attempt: 1 }), grpc.status.UNAUTHENTICATED);
+      await expectCode(c.cancelJob('x'), grpc.status.UNAUTHENTICATED);
+      const stream = c.watchJob('');
+      const status = await new Promise<grpc.StatusObject>((resolve) => {
+        stream.on('status', resolve);
+        stream.on('error', () => undefined);
+      });
+      expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+      c.close();
+    }
+    await alive();
+  });
+
+  it('answers malformed bytes and oversized messages with an error status and stays up', async () => {
+    const raw = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    const call = (payload: Buffer) =>
+      new Promise<grpc.ServiceError | null>((resolve) =>
+        raw.makeUnaryRequest('/kubemr.v1.Coordinator/SubmitJob', (b: Buffer) => b, (b: Buffer) => b, payload, md, { deadline: Date.now() + 5000 }, (err) => resolve(err)),
+      );
+    const garbage = await call(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12]));
+    expect(garbage?.code).toBe(grpc.status.INTERNAL);
+    const huge = await call(Buffer.alloc(3 * 1024 * 1024, 0x41));
+    expect(huge?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    raw.close();
+    await alive();
+  });
+
+  it('rejects bad job specs with INVALID_ARGUMENT naming the field, and unknown jobs with NOT_FOUND', async () => {
+    const c = new KubemrClient({ address, token });
+    await expectCode(c.submitJob({ inputs: [BOOKS[0]!], reducers: -1, workDir: dir }), grpc.status.INVALID_ARGUMENT, /Expected `reducers` to be an integer between 1 and 100000, got `-1`/);
+    await expectCode(c.submitJob({ inputs: [], workDir: dir }), grpc.status.INVALID_ARGUMENT, /at least one input/);
+    await expectCode(c.submitJob({ inputs: ['missing.txt'], workDir: dir }), grpc.status.INVALID_ARGUMENT, /Input `missing.txt` does not exist/);
+    await expectCode(c.submitJob({ inputs: [BOOKS[0]!], workDir: 'relative/dir' }), grpc.status.INVALID_ARGUMENT, /workDir/);
+    await expectCode(c.submitJob({ inputs: [BOOKS[0]!], workDir: dir }, '../../etc'), grpc.status.INVALID_ARGUMENT, /job id/);
+    await expectCode(c.submitJob({ inputs: ['a\0b'], workDir: dir }), grpc.status.INVALID_ARGUMENT);
+    await expectCode(c.getJob('no-such-job'), grpc.status.NOT_FOUND, /No job `no-such-job`/);
+    await expectCode(c.cancelJob('no-such-job'), grpc.status.NOT_FOUND);
+    await expectCode(c.requestTask({ workerId: '', app: '' }), grpc.status.INVALID_ARGUMENT, /workerId/);
+    await expectCode(c.reportTask({ workerId: 'w', jobId: 'x', kind: 'TASK_KIND_UNSPECIFIED', index: 0, attempt: 1, success: true }), grpc.status.INVALID_ARGUMENT, /kind/);
+    // A report for a job that does not exist is simply not accepted.
+    expect((await c.reportTask({ workerId: 'w', jobId: 'x', kind: 'MAP', index: 0, attempt: 1, success: true })).accepted).toBe(false);
+    c.close();
+    await alive();
+  });
+});
+
+describe('cancellation', () => {
+  const procs: Proc[] = [];
+  beforeAll(() => assertBuilt());
+  afterEach(() => {
+    for (const p of procs.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+
+  it('Ctrl-C on kubemr run cancels the job and leaves no worker process behind', async () => {
+    const dir = tempDir('sigint');
+    const run = startKubemr(['run', testApp('slow-wordcount.ts'), ...BOOKS, '-w', '2', '--out', 'out', '--data', 'data'], { cwd: dir, env: { KUBEMR_TEST_DELAY_MS: '3000' } });
+    procs.push(run);
+    for (let i = 0; i < 200 && !/running [1-9]/.test(run.stderr()); i++) await sleep(50);
+    expect(run.stderr()).toMatch(/running [1-9]/);
+    const jobId = /(slow-wordcount-[a-z0-9-]+):/.exec(run.stderr())![1]!;
+    expect(pidsWith(jobId).length).toBeGreaterThan(0);
+    run.child.kill('SIGINT');
+    const r = await run.exited;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/was cancelled/);
+    expect(pidsWith(jobId)).toEqual([]);
+    const jobDir = path.join(dir, 'data', 'jobs', jobId);
+    expect(fs.readFileSync(path.join(jobDir, 'RESULT'), 'utf8')).toBe('CANCELLED\n');
+    expect(fs.existsSync(path.join(jobDir, 'intermediate'))).toBe(false);
+    expect(outputFiles(path.join(dir, 'out'))).toEqual([]);
+  });
+
+  it('kubemr cancel stops a job on the coordinator service', async () => {
+    const dir = tempDir('cancel');
+    const data = path.join(dir, 'data');
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cmd/coordinator/main.js'), '--executor', 'local', '--listen', '127.0.0.1:0', '--data', data], {
+      cwd: dir,
+      env: { ...process.env, KUBEMR_TEST_DELAY_MS: '3000' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    procs.push({ child, exited: exited.then((code) => ({ code, signal: null, stdout: '', stderr })), stderr: () => stderr });
+    for (let i = 0; i < 200 && !/listening on/.test(stderr); i++) await sleep(50);
+    const address = /listening on (\S+)/.exec(stderr)![1]!;
+    const submitted = kubemr(['submit', testApp('slow-wordcount.ts'), ...BOOKS, '--workers', '2', '--coordinator', address, '--data', data], { cwd: dir });
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const jobId = submitted.stdout.trim();
+    for (let i = 0; i < 200 && pidsWith(jobId).length === 0; i++) await sleep(50);
+    await sleep(1500);
+    const unauth = kubemr(['cancel', jobId, '--coordinator', address, '--token', 'nope'], { cwd: dir });
+    expect(unauth.code).not.toBe(0);
+    expect(unauth.stderr).toMatch(/kubemr: .*missing or invalid token/);
+    const cancelled = kubemr(['cancel', jobId, '--coordinator', address, '--data', data], { cwd: dir });
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toBe(`cancelled ${jobId}\n`);
+    for (let i = 0; i < 100 && pidsWith(jobId).length > 0; i++) await sleep(100);
+    expect(pidsWith(jobId)).toEqual([]);
+    const jobDir = path.join(data, 'jobs', jobId);
+    expect(fs.readFileSync(path.join(jobDir, 'RESULT'), 'utf8')).toBe('CANCELLED\n');
+    expect(fs.existsSync(path.join(jobDir, 'intermediate'))).toBe(false);
+    const status = kubemr(['status', jobId, '--coordinator', address, '--data', data], { cwd: dir });
+    expect(status.stdout).toMatch(new RegExp(`^${jobId}\\tcancelled`));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
+
+describe('inputs that stress the reader', () => {
+  beforeAll(() => assertBuilt());
+
+  it('a 100 MB single-line file, a binary file and an empty file match the sequential run', () => {
+    const dir = tempDir('stress');
+    const words = ['alpha ', 'beta ', 'Gamma ', 'δέλτα '];
+    const line = Buffer.alloc(100 * 1024 * 1024);
+    let pos = 0;
+    for (let i = 0; pos < line.length - 16; i++) pos += line.write(words[i % 4]!, pos);
+    fs.writeFileSync(path.join(dir, 'one-line.txt'), line.subarray(0, pos));
+    const rnd = crypto.createHash('sha256');
+    const bin = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < bin.length; i += 32) rnd.copy().update(String(i)).digest().copy(bin, i);
+    fs.writeFileSync(path.join(dir, 'random.bin'), bin);
+    fs.writeFileSync(path.join(dir, 'empty.txt'), '');
+    const inputs = ['one-line.txt', 'random.bin', 'empty.txt'];
+    const r = kubemr(['run', 'wordcount', ...inputs, '-w', '2', '-r', '3', '--split-size', '16M', '--out', 'out', '--data', 'data', '-q'], { cwd: dir, timeoutMs: 180_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const got = sortedOutput(path.join(dir, 'out'));
+    expect(got).toMatch(/^alpha \d{7}$/m);
+    expect(got).toBe(sequentialOutput(dir, 'wordcount', inputs));
+  }, 240_000);
+});
