@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+/** What one run of a command cost. */
+export interface Measurement {
+  wallMs: number;
+  exitCode: number | null;
+  stderr: string;
+  /** Largest sum of VmRSS over the whole process tree at one poll. */
+  treePeakBytes: number;
+  /** Peak RSS (VmHWM) of each process seen in the tree, keyed by pid, with its command line. */
+  processes: Map<number, { cmd: string; hwmBytes: number }>;
+}
+
+function readStatus(pid: number): { rss: number; hwm: number } | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return undefined; // exited between listing and reading
+  }
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields resume after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The pid and all its descendants now alive. */
+function tree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    const ppid = parentOf(pid);
+    const list = children.get(ppid);
+    if (list) list.push(pid);
+    else children.set(ppid, [pid]);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/**
+ * Runs `argv` and polls /proc for its process tree: peak RSS of every descendant (VmHWM, the
+ * kernel's own high-water mark, so a peak between polls still counts) and the largest sum of
+ * current RSS at one instant. Polling costs a little CPU, the same for every contender.
+ */
+export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; pollMs?: number }): Promise<Measurement> {
+  const started = performance.now();
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-20_000);
+  });
+  const processes = new Map<number, { cmd: string; hwmBytes: number }>();
+  let treePeakBytes = 0;
+  const poll = () => {
+    if (child.pid === undefined) return;
+    let sum = 0;
+    for (const pid of tree(child.pid)) {
+      const st = readStatus(pid);
+      if (!st) continue;
+      sum += st.rss;
+      const seen = processes.get(pid);
+      if (seen) seen.hwmBytes = Math.max(seen.hwmBytes, st.hwm);
+      else processes.set(pid, { cmd: cmdline(pid), hwmBytes: st.hwm });
+    }
+    treePeakBytes = Math.max(treePeakBytes, sum);
+  };
+  const timer = setInterval(poll, opts.pollMs ?? 100);
+  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const wallMs = performance.now() - started;
+  clearInterval(timer);
+  return { wallMs, exitCode, stderr, treePeakBytes, processes };
+}
+
+/** Peak RSS of each kubemr worker process (its command line has ` worker `). */
+export function workerPeaks(m: Measurement): number[] {
+  return [...m.processes.values()].filter((p) => / worker /.test(p.cmd) && /kubemr|main\.js/.test(p.cmd)).map((p) => p.hwmBytes);
+}
