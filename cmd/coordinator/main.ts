@@ -9,6 +9,7 @@
 import { Command, Option } from 'commander';
 import { Coordinator } from '../../lib/coordinator.js';
 import type { Executor } from '../../lib/executor/types.js';
+import type { ResourceOwners } from '../../lib/operator.js';
 import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
 import { startHealthServer } from '../../lib/health.js';
 import { cliLogger, dataDir, exitWithError, localToken } from '../kubemr/common.js';
@@ -32,7 +33,7 @@ function hostPort(flag: string, value: string): { host: string; port: number } {
   return { host: value.slice(0, i) || '0.0.0.0', port };
 }
 
-async function makeExecutor(kind: Flags['executor'], logger: ReturnType<typeof cliLogger>): Promise<Executor> {
+async function makeExecutor(kind: Flags['executor'], logger: ReturnType<typeof cliLogger>, owners: ResourceOwners | undefined): Promise<Executor> {
   if (kind === 'local') return new (await import('../../lib/executor/local.js')).LocalExecutor({ logger });
   if (kind === 'external') return new (await import('../../lib/executor/external.js')).ExternalExecutor();
   const { KubeConfig } = await import('@kubernetes/client-node');
@@ -42,12 +43,14 @@ async function makeExecutor(kind: Flags['executor'], logger: ReturnType<typeof c
   kubeConfig.loadFromDefault();
   const podName = process.env.KUBEMR_POD_NAME;
   const podUid = process.env.KUBEMR_POD_UID;
+  const podOwner = podName && podUid ? [{ apiVersion: 'v1', kind: 'Pod', name: podName, uid: podUid, blockOwnerDeletion: false }] : [];
   return new KubernetesExecutor({
     kubeConfig,
     namespace: process.env.KUBEMR_NAMESPACE,
     incarnation: newIncarnation(podUid),
     image: process.env.KUBEMR_WORKER_IMAGE,
-    ownerReferences: podName && podUid ? [{ apiVersion: 'v1', kind: 'Pod', name: podName, uid: podUid, blockOwnerDeletion: false }] : [],
+    // A MapReduceJob's workers belong to it (deleting it takes them along); others to this pod.
+    ownerReferences: (jobId) => owners?.ownerReferences(jobId) ?? podOwner,
     logger,
   });
 }
@@ -58,7 +61,8 @@ async function main(flags: Flags): Promise<void> {
   const listen = hostPort('--listen', flags.listen);
   // In the cluster the token comes from a Secret; on a machine, from the data directory.
   const token = process.env.KUBEMR_TOKEN || (flags.executor === 'kubernetes' ? undefined : localToken(data));
-  const executor = await makeExecutor(flags.executor, logger);
+  const owners = flags.operator ? new (await import('../../lib/operator.js')).ResourceOwners(data) : undefined;
+  const executor = await makeExecutor(flags.executor, logger, owners);
   const coord = new Coordinator({ dataDir: data, executor, logger, token });
   const { server, address } = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger });
   coord.advertise = flags.advertise ?? process.env.KUBEMR_ADVERTISE ?? address;
@@ -69,10 +73,13 @@ async function main(flags: Flags): Promise<void> {
     const { startOperator } = await import('../../lib/operator.js');
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
-    operator = await startOperator({ coordinator: coord, kubeConfig, namespace: process.env.KUBEMR_NAMESPACE, logger });
+    operator = await startOperator({ coordinator: coord, kubeConfig, namespace: process.env.KUBEMR_NAMESPACE, logger, owners });
   }
   let ready = true;
-  const health = flags.http ? await startHealthServer(hostPort('--http', flags.http).host, hostPort('--http', flags.http).port, () => ready) : undefined;
+  const http = flags.http ? hostPort('--http', flags.http) : undefined;
+  const health = http ? await startHealthServer(http.host, http.port, () => ready) : undefined;
+  // Printed before the "listening" line, so whoever waits for that one knows both ports.
+  if (http && health) process.stderr.write(`kubemr coordinator health on http://${http.host}:${health.port}\n`);
   process.stderr.write(`kubemr coordinator listening on ${address} (executor ${flags.executor}, data ${data})\n`);
 
   let stopping = false;
@@ -99,7 +106,7 @@ const program = new Command('kubemr-coordinator')
   .option('--data <dir>', 'data directory (default $KUBEMR_DATA or ./.kubemr)')
   .addOption(new Option('--executor <kind>', 'how workers are started').choices(['local', 'kubernetes', 'external']).default('local'))
   .option('--advertise <host:port>', 'the address workers dial (default $KUBEMR_ADVERTISE or the bound address)')
-  .option('--operator', 'run MapReduceJob resources as jobs (needs --executor kubernetes)', false)
+  .option('--operator', 'run the MapReduceJob resources of $KUBEMR_NAMESPACE as jobs (needs the CRD and a kubeconfig or in-cluster account)', false)
   .option('-v, --verbose', 'debug logging')
   .action(async (flags: Flags) => {
     try {
