@@ -45,7 +45,14 @@ export function registerApp(app: App, options: RegisterOptions = {}): void {
   if (typeof app?.map !== 'function' || typeof app?.reduce !== 'function') {
     throw new TypeError('registerApp expects an object with map(filename, contents) and reduce(key, values) functions');
   }
-  slot[SLOT] = { app, name: options.name };
+  const reg = { app, name: options.name };
+  slot[SLOT] = reg;
+  // Run directly with worker settings in the environment, the module becomes a worker.
+  if (process.env.KUBEMR_COORDINATOR && !(globalThis as Record<symbol, unknown>)[Symbol.for('kubemr.loadingApp')]) {
+    void import('./auto-worker.js').then((m) => {
+      if (m.shouldStartWorker()) return m.startWorkerFromEnv(reg);
+    });
+  }
 }
 
 /** The app registered so far in this process (undefined when none). */

@@ -126,7 +126,7 @@ describe('k8s/ (kubectl kustomize)', () => {
     const c = spec.containers[0]!;
     expect(c.image).toBe('kubemr:dev');
     expect(c.command?.join(' ')).toBe(
-      'node dist/cmd/coordinator/main.js --executor kubernetes --listen 0.0.0.0:7070 --http 0.0.0.0:8080 --data /data',
+      'node dist/cmd/coordinator/main.js --executor kubernetes --listen 0.0.0.0:7070 --http 0.0.0.0:8080 --data /data --operator',
     );
     expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
     expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
@@ -165,8 +165,8 @@ describe('k8s/ (kubectl kustomize)', () => {
         'batch/jobs: create,delete,get,list,watch',
         'core/pods: get,list,watch',
         'core/pods/log: get',
-        'kubemr.io/mapreducejobs: get,list,patch,update,watch',
-        'kubemr.io/mapreducejobs/status: get,patch,update',
+        'kubemr.io/mapreducejobs: get,list,watch',
+        'kubemr.io/mapreducejobs/status: get,patch',
       ].sort(),
     );
     const binding = find('RoleBinding', 'kubemr-coordinator') as { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] };

@@ -8,6 +8,7 @@ import { expandInputs } from '../../lib/inputs.js';
 import { JOB_DEFAULTS } from '../../lib/jobspec.js';
 import { loadApp } from '../../lib/loader.js';
 import { runSequential } from '../../lib/sequential.js';
+import { isFinished } from '../../lib/scheduler.js';
 import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, sizeFlag } from './common.js';
 import { reportProgress } from './progress.js';
 import crypto from 'node:crypto';
@@ -92,6 +93,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   let dashboard: { close(): Promise<void> } | undefined;
   let jobId: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (jobId && isFinished(coord.scheduler.getJob(jobId).phase)) return;
     process.stderr.write(`\nkubemr: ${sig}: cancelling ${jobId ?? 'the job'} and stopping workers\n`);
     if (jobId) coord.cancel(jobId);
   };
@@ -123,6 +125,14 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     const stopProgress = reportProgress(coord.scheduler, job.id, flags.quiet ?? false);
     const done = await coord.waitFor(job.id);
     stopProgress();
+    if (dashboard) {
+      // The dashboard is where the user inspects the finished job: keep it until Ctrl-C.
+      process.stderr.write(`job ${done.id} ${done.phase}; the dashboard stays up until Ctrl-C\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    }
     if (done.phase === 'succeeded') {
       if (!flags.quiet) {
         const secs = ((done.finishedAt! - done.submittedAt) / 1000).toFixed(2);
