@@ -37,7 +37,12 @@ function taskRef(req: { jobId: string; kind: string; index: number; attempt: num
  * The gRPC adapter over a Coordinator. Each unary handler answers exactly once: the body runs
  * in one try, and every exit path goes through `answer`.
  */
-export function coordinatorHandlers(coord: Coordinator, options: ServerOptions = {}): CoordinatorHandlers {
+export function coordinatorHandlers(
+  coord: Coordinator,
+  options: ServerOptions = {},
+  /** Open WatchJob streams, so a shutdown can end them instead of waiting on them. */
+  watches: Set<grpc.ServerWritableStream<unknown, unknown>> = new Set(),
+): CoordinatorHandlers {
   const log = (options.logger ?? silentLogger).child({ component: 'grpc' });
   const s = coord.scheduler;
 
@@ -112,7 +117,12 @@ export function coordinatorHandlers(coord: Coordinator, options: ServerOptions =
           call.end();
         }
       };
-      const unsubscribe = s.subscribe(send);
+      const subscription = s.subscribe(send);
+      const unsubscribe = () => {
+        subscription();
+        watches.delete(call);
+      };
+      watches.add(call);
       call.on('cancelled', unsubscribe);
       call.on('close', unsubscribe);
       // A job that already finished gets its final state and the stream ends.
@@ -129,22 +139,34 @@ export async function startCoordinatorServer(
   coord: Coordinator,
   address: string,
   options: ServerOptions = {},
-): Promise<{ server: grpc.Server; port: number; address: string }> {
+): Promise<CoordinatorServer> {
   const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': max,
     'grpc.max_send_message_length': max,
   });
-  server.addService(loadProto().kubemr.v1.Coordinator.service, coordinatorHandlers(coord, options));
+  const watches = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+  server.addService(loadProto().kubemr.v1.Coordinator.service, coordinatorHandlers(coord, options, watches));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = address.slice(0, address.lastIndexOf(':'));
   const advertiseHost = host === '0.0.0.0' || host === '[::]' || host === '' ? '127.0.0.1' : host;
-  return { server, port, address: `${advertiseHost}:${port}` };
+  return { server, port, address: `${advertiseHost}:${port}`, watches };
 }
 
-export function stopServer(server: grpc.Server, graceMs = 2000): Promise<void> {
+export interface CoordinatorServer {
+  server: grpc.Server;
+  port: number;
+  /** host:port to dial (a wildcard bind is advertised as 127.0.0.1). */
+  address: string;
+  watches: Set<grpc.ServerWritableStream<unknown, unknown>>;
+}
+
+/** Ends open watch streams, lets unary calls finish for up to `graceMs`, then forces the rest. */
+export function stopServer(handle: grpc.Server | CoordinatorServer, graceMs = 2000): Promise<void> {
+  const server = handle instanceof grpc.Server ? handle : handle.server;
+  if (!(handle instanceof grpc.Server)) for (const w of handle.watches) w.end();
   return new Promise((resolve) => {
     const t = setTimeout(() => {
       server.forceShutdown();

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, BOOKS, kubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp } from './support/cli.js';
+import { spawn } from 'node:child_process';
+import { assertBuilt, BOOKS, kubemr, outputFiles, ROOT, sequentialOutput, sortedOutput, startCoordinator, tempDir, testApp } from './support/cli.js';
 
 beforeAll(() => assertBuilt());
 
@@ -56,6 +57,24 @@ describe('kubemr run on awkward text', () => {
     const got = sortedOutput(path.join(dir, 'out'));
     expect(got).toContain('a ./sub/c.txt a b.txt\n');
     expect(got).toBe(sequentialOutput(dir, testApp('crash-app.ts'), ['a b.txt', './sub/c.txt']));
+  });
+
+  it('an app module run directly with KUBEMR_COORDINATOR set becomes a worker', async () => {
+    const dir = tempDir('direct');
+    const inputs = BOOKS.slice(0, 4);
+    const { proc, address } = await startCoordinator(dir, inputs, ['--out', 'out', '-r', '3']);
+    // `node --import tsx my-app.ts`, as a container would run a user's app: no kubemr CLI.
+    const worker = spawn(process.execPath, ['--import', 'tsx', testApp('crash-app.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, KUBEMR_COORDINATOR: address, KUBEMR_WORKER_ID: 'direct-1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    worker.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((r) => worker.on('close', r));
+    expect(code, err).toBe(0);
+    expect((await proc.exited).code).toBe(0);
+    expect(sortedOutput(path.join(dir, 'out'))).toBe(sequentialOutput(dir, testApp('crash-app.ts'), inputs));
   });
 
   it('expands a quoted glob itself, passing the matched paths as written', () => {

@@ -64,7 +64,8 @@ async function main(flags: Flags): Promise<void> {
   const owners = flags.operator ? new (await import('../../lib/operator.js')).ResourceOwners(data) : undefined;
   const executor = await makeExecutor(flags.executor, logger, owners);
   const coord = new Coordinator({ dataDir: data, executor, logger, token });
-  const { server, address } = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger });
+  const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger });
+  const address = grpcServer.address;
   coord.advertise = flags.advertise ?? process.env.KUBEMR_ADVERTISE ?? address;
   await coord.start();
   let operator: { close(): Promise<void> } | undefined;
@@ -90,7 +91,7 @@ async function main(flags: Flags): Promise<void> {
     logger.info('shutting down', { component: 'coordinator', signal: sig });
     // Unfinished jobs stay in their journals; the next coordinator on this data resumes them.
     await operator?.close();
-    await stopServer(server, 5000);
+    await stopServer(grpcServer, 5000);
     await coord.close();
     await health?.close();
     process.exit(0);

@@ -64,7 +64,8 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
     leaseMs: flags.leaseMs,
     maxAttempts: flags.maxAttempts,
   });
-  const { server, address } = await startCoordinatorServer(coord, flags.listen, { token, logger });
+  const grpcServer = await startCoordinatorServer(coord, flags.listen, { token, logger });
+  const address = grpcServer.address;
   coord.advertise = address;
   // Tests and scripts read the bound address from this line.
   process.stderr.write(`kubemr coordinator listening on ${address} job ${job.id}\n`);
@@ -76,7 +77,7 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
   stopProgress();
   // Stay a moment so waiting workers hear EXIT instead of finding the coordinator gone.
   await new Promise((r) => setTimeout(r, 1000));
-  await stopServer(server, 500);
+  await stopServer(grpcServer, 500);
   await coord.close();
   if (done.phase === 'succeeded') return 0;
   process.stderr.write(`kubemr: job ${done.id} ${done.phase}: ${done.message}\n`);

@@ -88,7 +88,8 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   const executor = new LocalExecutor({ logger });
   const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000 });
   await coord.start();
-  const { server, address } = await startCoordinatorServer(coord, '127.0.0.1:0', { token, logger });
+  const grpcServer = await startCoordinatorServer(coord, '127.0.0.1:0', { token, logger });
+  const address = grpcServer.address;
   coord.advertise = address;
   let dashboard: { close(): Promise<void> } | undefined;
   let jobId: string | undefined;
@@ -149,7 +150,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     process.off('SIGTERM', onSignal);
     await dashboard?.close();
     await executor.close();
-    await stopServer(server, 500);
+    await stopServer(grpcServer, 500);
     await coord.close();
   }
 }
