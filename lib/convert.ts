@@ -89,6 +89,7 @@ export function taskStatusToPb(t: TaskRecord): TaskStatus {
     })),
     outputFiles: t.outputFiles,
     error: t.error ?? '',
+    counters: t.counters ?? null,
   };
 }
 

@@ -77,7 +77,7 @@ export function coordinatorHandlers(
     ReportTask: unary('ReportTask', (req) => {
       const ref = taskRef(req);
       const accepted = req.success
-        ? s.report(ref, { success: true, outputFiles: req.outputFiles })
+        ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? { ...req.counters } : undefined })
         : s.report(ref, { success: false, error: req.error || 'unknown error' });
       return { accepted };
     }),

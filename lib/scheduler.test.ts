@@ -37,7 +37,8 @@ describe('Scheduler', () => {
     expect([m0.kind, m0.index, m1.kind, m1.index]).toEqual(['map', 0, 'map', 1]);
     // No reduce before every map is done.
     expect(s.requestTask({ workerId: 'w3', app: '' }).directive).toBe('wait');
-    expect(s.report(m0, ok)).toBe(true);
+    expect(s.report(m0, { ...ok, counters: { outputRecords: 7, spills: 1 } })).toBe(true);
+    expect(job.maps[0]!.counters).toEqual({ outputRecords: 7, spills: 1 });
     expect(s.requestTask({ workerId: 'w3', app: '' }).directive).toBe('wait');
     s.report(m1, ok);
     expect(job.phase).toBe('reduce');

@@ -54,6 +54,8 @@ export interface TaskRecord {
   losses: number;
   outputFiles: string[];
   error: string | undefined;
+  /** What the winning attempt counted (records, bytes, spills), as the worker reported it. */
+  counters: Record<string, number> | undefined;
 }
 
 /**
@@ -174,6 +176,7 @@ export class Scheduler {
       losses: 0,
       outputFiles: [],
       error: undefined,
+      counters: undefined,
     });
     const job: JobRecord = {
       id: args.id,
@@ -283,7 +286,10 @@ export class Scheduler {
    * A worker's report. The first success of a task wins, from whichever attempt; later reports
    * are ignored (returns false). A failure counts only for the attempt that still holds the task.
    */
-  report(ref: TaskRef, result: { success: true; outputFiles: string[] } | { success: false; error: string }): boolean {
+  report(
+    ref: TaskRef,
+    result: { success: true; outputFiles: string[]; counters?: Record<string, number> } | { success: false; error: string },
+  ): boolean {
     const found = this.findTask(ref);
     if (!found) return false;
     const { job, task } = found;
@@ -306,6 +312,7 @@ export class Scheduler {
       }
       task.state = 'done';
       task.outputFiles = result.outputFiles;
+      task.counters = result.counters;
       task.error = undefined;
       this.emit({ type: 'task', job, task });
       this.advance(job);
