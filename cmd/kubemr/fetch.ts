@@ -5,6 +5,7 @@ import { InvalidFetchOptionsError } from '../../lib/fetch/errors.js';
 import { fetchDataset } from '../../lib/fetch/fetch.js';
 import { planFetch } from '../../lib/fetch/plan.js';
 import { formatBytes, ProgressRenderer } from '../../lib/fetch/progress.js';
+import { dataDir } from './common.js';
 
 interface FetchFlags {
   data?: string;
@@ -37,7 +38,7 @@ export function fetchCommand(): Command {
   return new Command('fetch')
     .description(`Download a dataset (built-in: ${builtins}), a manifest's files or URLs into <data>/inputs/<dataset>/`)
     .argument('[dataset-or-urls...]', `a built-in dataset (${builtins}) or http(s) URLs`)
-    .option('--data <dir>', 'shared data directory (default: $KUBEMR_DATA, else ./data)')
+    .option('--data <dir>', 'shared data directory (default: $KUBEMR_DATA, else ./.kubemr)')
     .option('--dataset <name>', 'directory name under inputs/ (default: the dataset, manifest or --from name)')
     .option('--manifest <file>', 'JSON manifest: {"dataset"?, "files": [{"name"?, "url", "sha256"?, "size"?}]}')
     .option('--from <dir>', 'copy files from this local directory instead of downloading')
@@ -70,7 +71,7 @@ export function fetchCommand(): Command {
       process.once('SIGTERM', abort);
       try {
         const result = await fetchDataset({
-          data: flags.data ?? process.env.KUBEMR_DATA ?? 'data',
+          data: dataDir(flags.data),
           dataset: plan.dataset,
           files: plan.files,
           ...(flags.from !== undefined ? { from: flags.from } : {}),
