@@ -12,9 +12,10 @@ import type { Executor } from '../../lib/executor/types.js';
 import type { ResourceOwners } from '../../lib/operator.js';
 import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
 import { startHealthServer } from '../../lib/health.js';
-import { cliLogger, dataDir, exitWithError, localToken } from '../kubemr/common.js';
+import { cliLogger, dataDir, exitWithError, localToken, sizeFlag } from '../kubemr/common.js';
 
 interface Flags {
+  maxMessageBytes: number;
   listen: string;
   http?: string;
   data?: string;
@@ -64,7 +65,7 @@ async function main(flags: Flags): Promise<void> {
   const owners = flags.operator ? new (await import('../../lib/operator.js')).ResourceOwners(data) : undefined;
   const executor = await makeExecutor(flags.executor, logger, owners);
   const coord = new Coordinator({ dataDir: data, executor, logger, token });
-  const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger });
+  const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger, maxMessageBytes: flags.maxMessageBytes });
   const address = grpcServer.address;
   coord.advertise = flags.advertise ?? process.env.KUBEMR_ADVERTISE ?? address;
   await coord.start();
@@ -108,6 +109,7 @@ const program = new Command('kubemr-coordinator')
   .addOption(new Option('--executor <kind>', 'how workers are started').choices(['local', 'kubernetes', 'external']).default('local'))
   .option('--advertise <host:port>', 'the address workers dial (default $KUBEMR_ADVERTISE or the bound address)')
   .option('--operator', 'run the MapReduceJob resources of $KUBEMR_NAMESPACE as jobs (needs the CRD and a kubeconfig or in-cluster account)', false)
+  .option('--max-message-bytes <size>', 'largest gRPC message accepted or sent; larger ones get RESOURCE_EXHAUSTED', sizeFlag('--max-message-bytes'), 16 * 1024 * 1024)
   .option('-v, --verbose', 'debug logging')
   .action(async (flags: Flags) => {
     try {
