@@ -64,6 +64,35 @@ export class FileSink {
     this.pos += this.buf.write(value, this.pos, encoding);
   }
 
+  /** One record whose key and value bytes lie back to back in `src` from `start`. */
+  writeRawRecord(src: Uint8Array, start: number, keyLength: number, valueLength: number): void {
+    const n = keyLength + valueLength;
+    this.room(n + 20);
+    this.varint(keyLength);
+    this.varint(valueLength);
+    if (n < 48) {
+      // A subarray per record costs more than copying a short record by hand.
+      const b = this.buf;
+      let p = this.pos;
+      for (let i = start, end = start + n; i < end; i++) b[p++] = src[i]!;
+      this.pos = p;
+    } else {
+      this.buf.set(src.subarray(start, start + n), this.pos);
+      this.pos += n;
+    }
+  }
+
+  /** One record from separate key and value bytes. */
+  writeRecordBytes(key: Uint8Array, value: Uint8Array): void {
+    this.room(key.length + value.length + 20);
+    this.varint(key.length);
+    this.varint(value.length);
+    this.buf.set(key, this.pos);
+    this.pos += key.length;
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
   /** Flush, fsync and close. */
   close(): void {
     this.flush();

@@ -117,6 +117,33 @@ describe('MapOutputBuffer', () => {
     expect(dumpRun(path.join(dir, 'out'))).toEqual(sorted.map((k) => `${k}\t${k}`));
   });
 
+  it('sorts keys that share long prefixes, differ only in length, or hold 0x00/0xff bytes', () => {
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >> 8) % n;
+    };
+    const stems = ['', 'a', 'abcdefgh', 'abcdefghij', 'abcd', 'abcdefg\u0000', '\u00ff\u00ff\u00ff\u00ff\u00ff\u00ff\u00ff\u00ff\u00ff', '\u0000\u0000'];
+    const raw: Array<[string, string]> = [];
+    for (let i = 0; i < 30_000; i++) {
+      const tail = Array.from({ length: rnd(4) }, () => String.fromCharCode([0, 1, 97, 98, 255][rnd(5)]!)).join('');
+      raw.push([stems[rnd(stems.length)]! + tail, String(i)]);
+    }
+    const byBytes = (a: [string, string], b: [string, string]) => Buffer.compare(Buffer.from(a[0], 'latin1'), Buffer.from(b[0], 'latin1'));
+    for (const memoryBytes of [1 << 30, 64 * 1024]) {
+      const buf = new MapOutputBuffer({ nReduce: 1, partition: () => 0, memoryBytes, spillDir: dir, tag: `p${memoryBytes}`, encoding: 'latin1' });
+      for (const [k, v] of raw) buf.add(k, v);
+      const out = path.join(dir, `sorted-${memoryBytes}`);
+      buf.finish([out]);
+      const rd = new RunReader(out);
+      const got: Array<[string, string]> = [];
+      while (rd.next()) got.push([rd.key.toString('latin1'), rd.value.toString('latin1')]);
+      rd.close();
+      // Array#sort is stable: equal keys keep emit order, as the shuffle must.
+      expect(got).toEqual([...raw].sort(byBytes));
+    }
+  });
+
   it('rejects a partitioner that returns a bad partition, naming the key', () => {
     const buf = new MapOutputBuffer({ nReduce: 2, partition: () => 2, memoryBytes: 1 << 20, spillDir: dir, tag: 'x', encoding: 'utf8' });
     expect(() => buf.add('k', 'v')).toThrow(/partition\("k", 2\) returned 2/);

@@ -98,10 +98,12 @@ describe('shuffle end to end, compared with --sequential', () => {
   });
 
   it('a tiny --memory forces spills, and the merged output is unchanged', async () => {
-    // The smallest budget a job accepts (1 MiB) against ~22K distinct words per input.
+    // The smallest budget a job accepts (1 MiB) against ~70K distinct words per input: the
+    // books plus made-up words, every one of them a separate record.
+    const madeUp = (i: number) => Array.from({ length: 50_000 }, (_, j) => `zz${(j * 7919 + i).toString(26).replace(/\d/g, (d) => 'qrstuvwxyz'[Number(d)]!)}`).join(' ');
     const inputs = [0, 1].map((i) => {
       const f = path.join(tmp, `all-${i}.txt`);
-      fs.writeFileSync(f, Buffer.concat(books().map((b) => fs.readFileSync(b))));
+      fs.writeFileSync(f, Buffer.concat([...books().map((b) => fs.readFileSync(b)), Buffer.from(madeUp(i) + '\n')]));
       return f;
     });
     const want = await sequential('wordcount', inputs);
