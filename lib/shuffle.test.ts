@@ -144,6 +144,21 @@ describe('MapOutputBuffer', () => {
     }
   });
 
+  it('a partition with a single run after spilling is moved into place intact', () => {
+    const buf = new MapOutputBuffer({ nReduce: 2, partition: (k) => (k.startsWith('a') ? 0 : 1), combine: sum, memoryBytes: 4096, spillDir: dir, tag: 's', encoding: 'utf8' });
+    for (let i = 0; i < 2000; i++) buf.add(`b${i % 300}`, '1');
+    buf.add('a', '2');
+    buf.add('a', '3');
+    const outs = [path.join(dir, 'p0'), path.join(dir, 'p1')];
+    const stats = buf.finish(outs);
+    expect(stats.spills).toBeGreaterThan(1);
+    expect(readRun(outs[0]!)).toEqual([['a', '5']]);
+    const p1 = readRun(outs[1]!);
+    expect(p1.length).toBe(300);
+    expect(p1.every(([k, v]) => Number(v) === (Number(k.slice(1)) < 2000 % 300 ? 7 : 6))).toBe(true);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.spill'))).toEqual([]);
+  });
+
   it('rejects a partitioner that returns a bad partition, naming the key', () => {
     const buf = new MapOutputBuffer({ nReduce: 2, partition: () => 2, memoryBytes: 1 << 20, spillDir: dir, tag: 'x', encoding: 'utf8' });
     expect(() => buf.add('k', 'v')).toThrow(/partition\("k", 2\) returned 2/);

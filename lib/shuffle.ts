@@ -13,7 +13,7 @@ export interface MapOutputOptions {
   nReduce: number;
   partition: (key: string, nReduce: number) => number;
   combine?: ((key: string, values: string[]) => string) | undefined;
-  /** Bytes of buffered pairs (encoded, plus META_BYTES each) before a spill. */
+  /** Bytes of buffered pairs (encoded, plus RECORD_OVERHEAD each) before a spill. */
   memoryBytes: number;
   /** Where spill runs go (removed by finish/abort). */
   spillDir: string;
@@ -23,12 +23,17 @@ export interface MapOutputOptions {
   encoding: BufferEncoding;
 }
 
-/** Bookkeeping per buffered record (offset, two lengths, partition, two prefix words, sort order), counted against the budget. */
-const META_BYTES = 36;
+/**
+ * Per buffered record: an entry of four 32-bit words (offset, key length, value length,
+ * partition) at the arena's far end; at a spill, a word of partition order and, for the
+ * partition being sorted, six words of radix-sort state. All of it counts against the budget.
+ */
+const ENTRY_WORDS = 4;
+const RECORD_OVERHEAD = 4 * ENTRY_WORDS + 4 + 24;
 /** Values handed to the combiner at once; partial results are combined again (a combiner is associative). */
 const COMBINE_BATCH = 1024;
-/** The arena starts small so that small tasks do not touch a whole budget's worth of memory. */
-const FIRST_ARENA = 4 << 20;
+/** Typed-array offsets are 32-bit; a larger budget is used up to this. */
+const MAX_ARENA = 2 ** 31;
 
 export interface MapOutputStats {
   records: number;
@@ -37,6 +42,14 @@ export interface MapOutputStats {
 }
 
 type Combine = (key: string, values: string[]) => string;
+
+/** One partition's records in output order, with the 8-byte key prefixes they were sorted by. */
+interface SortedPartition {
+  idx: Int32Array;
+  p0: Uint32Array;
+  p1: Uint32Array;
+  length: number;
+}
 
 /**
  * Encodes `s` at `pos` and returns its byte length. Short ASCII strings, nearly every key and
@@ -79,23 +92,34 @@ function foldInto(combine: Combine, key: string, acc: string[]): void {
  * passed through the combiner, and spilled as one run per partition.
  */
 export class MapOutputBuffer {
-  private arena: Buffer;
+  /**
+   * One allocation for the whole budget: record bytes grow from the front, entries from the
+   * back. Untouched pages cost no memory, so a small task stays small.
+   */
+  private arena!: Buffer;
+  private meta!: Uint32Array;
+  private readonly arenaBytes: number;
   private used = 0;
   private n = 0;
-  private off = new Float64Array(1024);
-  private klen = new Int32Array(1024);
-  private vlen = new Int32Array(1024);
-  private part = new Int32Array(1024);
-  /** Key bytes 0-3 and 4-7, big-endian, zero-padded: most keys sort on these alone. */
-  private pre0 = new Uint32Array(1024);
-  private pre1 = new Uint32Array(1024);
   private readonly runs: string[][] = [];
   private spillCount = 0;
   records = 0;
 
   constructor(private readonly o: MapOutputOptions) {
-    this.arena = Buffer.allocUnsafe(Math.min(FIRST_ARENA, o.memoryBytes));
+    this.arenaBytes = Math.min(MAX_ARENA, o.memoryBytes) & ~7;
+    this.allocate(this.arenaBytes);
     for (let r = 0; r < o.nReduce; r++) this.runs.push([]);
+  }
+
+  private allocate(bytes: number): void {
+    const ab = new ArrayBuffer(bytes);
+    this.arena = Buffer.from(ab);
+    this.meta = new Uint32Array(ab);
+  }
+
+  /** Word index of record i's entry. */
+  private entry(i: number): number {
+    return this.meta.length - ENTRY_WORDS * (i + 1);
   }
 
   add(key: string, value: string): void {
@@ -105,50 +129,41 @@ export class MapOutputBuffer {
     }
     this.records++;
     const max = this.o.encoding === 'latin1' ? key.length + value.length : 3 * (key.length + value.length);
-    if (this.n > 0 && this.used + max + (this.n + 1) * META_BYTES > this.o.memoryBytes) this.spill();
-    if (this.used + max > this.arena.length) this.growArena(this.used + max);
-    if (this.n === this.off.length) this.growMeta();
+    if (this.used + max + (this.n + 1) * RECORD_OVERHEAD > this.arena.length) {
+      if (this.n > 0) this.spill();
+      // A record larger than the whole budget gets an arena of its own until the next spill.
+      if (max + RECORD_OVERHEAD > this.arena.length) this.allocate((max + RECORD_OVERHEAD + 7) & ~7);
+    }
     const a = this.arena;
     const at = this.used;
     const kl = encodeInto(key, a, at, this.o.encoding);
     const vl = encodeInto(value, a, at + kl, this.o.encoding);
-    const i = this.n++;
-    this.off[i] = at;
-    this.klen[i] = kl;
-    this.vlen[i] = vl;
-    this.part[i] = r;
-    this.pre0[i] = word(a, at, kl);
-    this.pre1[i] = kl > 4 ? word(a, at + 4, kl - 4) : 0;
+    const e = this.entry(this.n++);
+    const m = this.meta;
+    m[e] = at;
+    m[e + 1] = kl;
+    m[e + 2] = vl;
+    m[e + 3] = r;
     this.used = at + kl + vl;
   }
 
-  private growArena(need: number): void {
-    const bigger = Buffer.allocUnsafe(Math.max(need, Math.min(this.arena.length * 2, this.o.memoryBytes)));
-    this.arena.copy(bigger, 0, 0, this.used);
-    this.arena = bigger;
+  private off(i: number): number {
+    return this.meta[this.entry(i)]!;
   }
-
-  private growMeta(): void {
-    const n = this.off.length * 2;
-    const grow = <T extends Float64Array | Int32Array | Uint32Array>(a: T, b: T): T => {
-      b.set(a);
-      return b;
-    };
-    this.off = grow(this.off, new Float64Array(n));
-    this.klen = grow(this.klen, new Int32Array(n));
-    this.vlen = grow(this.vlen, new Int32Array(n));
-    this.part = grow(this.part, new Int32Array(n));
-    this.pre0 = grow(this.pre0, new Uint32Array(n));
-    this.pre1 = grow(this.pre1, new Uint32Array(n));
+  private klen(i: number): number {
+    return this.meta[this.entry(i) + 1]!;
+  }
+  private vlen(i: number): number {
+    return this.meta[this.entry(i) + 2]!;
   }
 
   /** Byte order of the keys of records i and j whose 8-byte prefixes are equal, then arrival. */
   private tieBreak = (i: number, j: number): number => {
     const a = this.arena;
-    const li = this.klen[i]!;
-    const lj = this.klen[j]!;
-    const oi = this.off[i]!;
-    const oj = this.off[j]!;
+    const li = this.klen(i);
+    const lj = this.klen(j);
+    const oi = this.off(i);
+    const oj = this.off(j);
     const m = li < lj ? li : lj;
     for (let k = 8; k < m; k++) {
       const d = a[oi + k]! - a[oj + k]!;
@@ -158,123 +173,142 @@ export class MapOutputBuffer {
   };
 
   /**
-   * Record indexes in output order and where each partition starts: a counting sort by
-   * partition, a stable LSD radix sort of each partition by its 8-byte key prefix, then the rare
+   * Sorts the buffer partition by partition and hands each sorted partition to `write`: a
+   * counting sort by partition, then per partition a stable LSD radix sort on the key's first
+   * 8 bytes (carried beside the indexes, so the passes read memory in order), then the rare
    * runs of equal prefixes sorted by their remaining bytes.
    */
-  private sortedOrder(): { order: Int32Array; bounds: Int32Array } {
+  private sortPartitions(write: (r: number, s: SortedPartition) => void): void {
     const n = this.n;
     const P = this.o.nReduce;
+    const m = this.meta;
+    const top = m.length - ENTRY_WORDS;
     const bounds = new Int32Array(P + 1);
-    for (let i = 0; i < n; i++) bounds[this.part[i]! + 1]!++;
-    for (let p = 0; p < P; p++) bounds[p + 1]! += bounds[p]!;
+    for (let i = 0; i < n; i++) bounds[m[top - ENTRY_WORDS * i + 3]! + 1]!++;
+    let largest = 0;
+    for (let p = 0; p < P; p++) {
+      largest = Math.max(largest, bounds[p + 1]!);
+      bounds[p + 1]! += bounds[p]!;
+    }
     const order = new Int32Array(n);
     const next = bounds.slice(0, P);
-    for (let i = 0; i < n; i++) order[next[this.part[i]!]!++] = i;
-    const tmp = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[next[m[top - ENTRY_WORDS * i + 3]!]!++] = i;
+    let cur: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), length: 0 };
+    let alt: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), length: 0 };
     const count = new Int32Array(257);
-    const { pre0, pre1, klen } = this;
+    const a = this.arena;
     for (let p = 0; p < P; p++) {
       const lo = bounds[p]!;
-      const hi = bounds[p + 1]!;
-      if (hi - lo < 2) continue;
-      let src = order;
-      let dst = tmp;
-      for (let pass = 0; pass < 8; pass++) {
-        const digits = pass < 4 ? pre1 : pre0;
+      const len = bounds[p + 1]! - lo;
+      for (let k = 0; k < len; k++) {
+        const i = order[lo + k]!;
+        const e = top - ENTRY_WORDS * i;
+        const o = m[e]!;
+        const kl = m[e + 1]!;
+        cur.idx[k] = i;
+        cur.p0[k] = word(a, o, kl);
+        cur.p1[k] = kl > 4 ? word(a, o + 4, kl - 4) : 0;
+      }
+      for (let pass = 0; pass < 8 && len > 1; pass++) {
         const shift = (pass & 3) * 8;
+        const digits = pass < 4 ? cur.p1 : cur.p0;
         count.fill(0);
-        for (let k = lo; k < hi; k++) count[((digits[src[k]!]! >>> shift) & 0xff) + 1]!++;
+        for (let k = 0; k < len; k++) count[((digits[k]! >>> shift) & 0xff) + 1]!++;
         let moves = true;
-        for (let b = 1; b <= 256; b++) if (count[b] === hi - lo) moves = false;
+        for (let b = 1; b <= 256; b++) if (count[b] === len) moves = false;
         if (!moves) continue; // every record has this byte
         for (let b = 0; b < 256; b++) count[b + 1]! += count[b]!;
-        for (let k = lo; k < hi; k++) {
-          const i = src[k]!;
-          dst[lo + count[(digits[i]! >>> shift) & 0xff]!++] = i;
+        for (let k = 0; k < len; k++) {
+          const to = count[(digits[k]! >>> shift) & 0xff]!++;
+          alt.idx[to] = cur.idx[k]!;
+          alt.p0[to] = cur.p0[k]!;
+          alt.p1[to] = cur.p1[k]!;
         }
-        const t = src;
-        src = dst;
-        dst = t;
+        const t = cur;
+        cur = alt;
+        alt = t;
       }
-      if (src !== order) order.set(src.subarray(lo, hi), lo);
-      for (let k = lo; k < hi; ) {
-        const first = order[k]!;
-        const a0 = pre0[first]!;
-        const a1 = pre1[first]!;
-        const len = klen[first]!;
+      for (let k = 0; k < len; ) {
+        const a0 = cur.p0[k]!;
+        const a1 = cur.p1[k]!;
+        const kl = this.klen(cur.idx[k]!);
         let e = k + 1;
-        let allEqual = len <= 8;
-        while (e < hi && pre0[order[e]!] === a0 && pre1[order[e]!] === a1) {
-          if (klen[order[e]!] !== len) allEqual = false;
+        let allEqual = kl <= 8;
+        while (e < len && cur.p0[e] === a0 && cur.p1[e] === a1) {
+          if (this.klen(cur.idx[e]!) !== kl) allEqual = false;
           e++;
         }
         // Equal prefixes and equal lengths of at most 8 bytes: equal keys, already in arrival order.
-        if (e - k > 1 && !allEqual) this.sortRun(order, k, e);
+        if (e - k > 1 && !allEqual) this.sortRun(cur.idx, k, e);
         k = e;
       }
+      cur.length = len;
+      write(p, cur);
     }
-    return { order, bounds };
   }
 
-  /** Stable sort of order[lo, hi) by the bytes past the prefix: insertion sort when short. */
-  private sortRun(order: Int32Array, lo: number, hi: number): void {
+  /** Stable sort of idx[lo, hi) by the bytes past the prefix: insertion sort when short. */
+  private sortRun(idx: Int32Array, lo: number, hi: number): void {
     if (hi - lo > 16) {
-      order.set(Array.from(order.subarray(lo, hi)).sort(this.tieBreak), lo);
+      idx.set(Array.from(idx.subarray(lo, hi)).sort(this.tieBreak), lo);
       return;
     }
     for (let k = lo + 1; k < hi; k++) {
-      const x = order[k]!;
+      const x = idx[k]!;
       let j = k - 1;
-      while (j >= lo && this.tieBreak(order[j]!, x) > 0) {
-        order[j + 1] = order[j]!;
+      while (j >= lo && this.tieBreak(idx[j]!, x) > 0) {
+        idx[j + 1] = idx[j]!;
         j--;
       }
-      order[j + 1] = x;
+      idx[j + 1] = x;
     }
   }
 
-  private sameKey(i: number, j: number): boolean {
-    const kl = this.klen[i]!;
-    if (kl !== this.klen[j] || this.pre0[i] !== this.pre0[j] || this.pre1[i] !== this.pre1[j]) return false;
+  /** Whether sorted positions k and j hold the same key. */
+  private sameKey(s: SortedPartition, k: number, j: number): boolean {
+    if (s.p0[k] !== s.p0[j] || s.p1[k] !== s.p1[j]) return false;
+    const i = s.idx[k]!;
+    const l = s.idx[j]!;
+    const kl = this.klen(i);
+    if (kl !== this.klen(l)) return false;
     const a = this.arena;
-    const oi = this.off[i]!;
-    const oj = this.off[j]!;
-    for (let k = 8; k < kl; k++) if (a[oi + k] !== a[oj + k]) return false;
+    const oi = this.off(i);
+    const ol = this.off(l);
+    for (let b = 8; b < kl; b++) if (a[oi + b] !== a[ol + b]) return false;
     return true;
   }
 
-  /** Writes records order[lo, hi) of one partition, folding each key's values with the combiner. */
-  private writeRange(sink: FileSink, order: Int32Array, lo: number, hi: number): void {
+  /** Writes one sorted partition, folding each key's values with the combiner. */
+  private writeSorted(sink: FileSink, s: SortedPartition): void {
     const a = this.arena;
     const combine = this.o.combine;
     const enc = this.o.encoding;
-    for (let k = lo; k < hi; ) {
-      const i = order[k]!;
+    for (let k = 0; k < s.length; ) {
+      const i = s.idx[k]!;
       let e = k + 1;
-      if (combine) while (e < hi && this.sameKey(i, order[e]!)) e++;
+      if (combine) while (e < s.length && this.sameKey(s, k, e)) e++;
       if (e - k === 1 || !combine) {
-        sink.writeRawRecord(a, this.off[i]!, this.klen[i]!, this.vlen[i]!);
+        sink.writeRawRecord(a, this.off(i), this.klen(i), this.vlen(i));
         k++;
         continue;
       }
-      const ko = this.off[i]!;
-      const key = a.toString(enc, ko, ko + this.klen[i]!);
+      const ko = this.off(i);
+      const key = a.toString(enc, ko, ko + this.klen(i));
       const values: string[] = [];
       for (; k < e; k++) {
-        const j = order[k]!;
-        const vo = this.off[j]! + this.klen[j]!;
-        values.push(a.toString(enc, vo, vo + this.vlen[j]!));
+        const j = s.idx[k]!;
+        const vo = this.off(j) + this.klen(j);
+        values.push(a.toString(enc, vo, vo + this.vlen(j)));
         foldInto(combine, key, values);
       }
       sink.writeRecord(key, values.length === 1 ? values[0]! : combine(key, values), enc);
     }
   }
 
-  private writeFile(file: string, order: Int32Array, lo: number, hi: number): number {
+  private writeFile(file: string, sorted: SortedPartition): number {
     const sink = new FileSink(file);
     try {
-      this.writeRange(sink, order, lo, hi);
+      this.writeSorted(sink, sorted);
       sink.close();
     } catch (err) {
       sink.abort();
@@ -286,17 +320,17 @@ export class MapOutputBuffer {
   private clear(): void {
     this.n = 0;
     this.used = 0;
+    if (this.arena.length > this.arenaBytes) this.allocate(this.arenaBytes);
   }
 
   private spill(): void {
     fs.mkdirSync(this.o.spillDir, { recursive: true });
-    const { order, bounds } = this.sortedOrder();
-    for (let r = 0; r < this.o.nReduce; r++) {
-      if (bounds[r] === bounds[r + 1]) continue;
+    this.sortPartitions((r, sorted) => {
+      if (sorted.length === 0) return;
       const file = path.join(this.o.spillDir, `.spill-${this.o.tag}-${this.spillCount}-${r}`);
       this.runs[r]!.push(file);
-      this.writeFile(file, order, bounds[r]!, bounds[r + 1]!);
-    }
+      this.writeFile(file, sorted);
+    });
     this.spillCount++;
     this.clear();
   }
@@ -311,14 +345,21 @@ export class MapOutputBuffer {
         this.spill();
         this.spillCount--;
       }
-      const sorted = spilled ? undefined : this.sortedOrder();
-      for (let r = 0; r < this.o.nReduce; r++) {
-        const finalPath = finalPaths[r]!;
-        const tmp = tempPathFor(finalPath, this.o.tag);
-        if (sorted) outputBytes += this.writeFile(tmp, sorted.order, sorted.bounds[r]!, sorted.bounds[r + 1]!);
-        else outputBytes += mergeRunsToFile(this.runs[r]!, tmp, this.o.combine, this.o.encoding);
-        fs.renameSync(tmp, finalPath);
-      }
+      const publish = (r: number, write: (tmp: string) => number) => {
+        const tmp = tempPathFor(finalPaths[r]!, this.o.tag);
+        outputBytes += write(tmp);
+        fs.renameSync(tmp, finalPaths[r]!);
+      };
+      const mergeOrMove = (runs: string[], tmp: string): number => {
+        // A single run is sorted and combined already.
+        if (runs.length === 1 && path.dirname(runs[0]!) === path.dirname(tmp)) {
+          fs.renameSync(runs[0]!, tmp);
+          return fs.statSync(tmp).size;
+        }
+        return mergeRunsToFile(runs, tmp, this.o.combine, this.o.encoding);
+      };
+      if (spilled) for (let r = 0; r < this.o.nReduce; r++) publish(r, (tmp) => mergeOrMove(this.runs[r]!, tmp));
+      else this.sortPartitions((r, sorted) => publish(r, (tmp) => this.writeFile(tmp, sorted)));
     } finally {
       this.removeSpills();
     }
