@@ -16,7 +16,11 @@ export class FileSink {
   private pos = 0;
   bytesWritten = 0;
 
-  constructor(readonly path: string) {
+  /** `sync: false` for scratch files (spills) that nothing reads after a crash. */
+  constructor(
+    readonly path: string,
+    private readonly options: { sync?: boolean } = {},
+  ) {
     this.fd = fs.openSync(path, 'w', 0o644);
   }
 
@@ -93,10 +97,10 @@ export class FileSink {
     this.pos += value.length;
   }
 
-  /** Flush, fsync and close. */
+  /** Flush, fsync (unless `sync: false`) and close. */
   close(): void {
     this.flush();
-    fs.fsyncSync(this.fd);
+    if (this.options.sync !== false) fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
   }
 

@@ -143,21 +143,32 @@ function scan(s: string, from: number, limit: number, table: WordTable): number 
   const n = s.length;
   let i = from;
   while (i < limit) {
-    let w = letterAt(s, i, n);
-    if (w === 0) {
+    let c = s.charCodeAt(i);
+    let t = UNIT[c]!;
+    if (t === 0) {
       i++;
       continue;
     }
     const start = i;
     let h = 0x811c9dc5 | 0;
-    do {
-      h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-      if (w === 2) h = Math.imul(h ^ s.charCodeAt(i + 1), 0x01000193);
-      i += w;
+    for (;;) {
+      // The common case, a BMP letter, costs one read and one table lookup per character.
+      if (t === 1) {
+        h = Math.imul(h ^ c, 0x01000193);
+        i++;
+      } else {
+        const w = letterAt(s, i, n);
+        if (w === 0) break;
+        h = Math.imul(Math.imul(h ^ c, 0x01000193) ^ s.charCodeAt(i + 1), 0x01000193);
+        i += 2;
+      }
       if (i >= n) break;
-      w = letterAt(s, i, n);
-    } while (w !== 0);
-    table.add(s, start, i, h);
+      c = s.charCodeAt(i);
+      t = UNIT[c]!;
+      if (t === 0) break;
+    }
+    if (i > start) table.add(s, start, i, h);
+    else i++;
   }
   return i;
 }
