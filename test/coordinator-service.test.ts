@@ -136,9 +136,9 @@ describe('coordinator service', () => {
     }
     expect(seen.at(-1)).toBe(503);
     // Liveness holds while the service drains; once it has exited, the probe is refused.
-    const live = await httpStatus(`${svc.health}/healthz`);
-    if (live !== 200) {
-      expect(live).toBe('refused');
+    const liveness = await httpStatus(`${svc.health}/healthz`);
+    if (liveness !== 200) {
+      expect(liveness).toBe('refused');
       expect(await Promise.race([svc.exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 2000))])).toBe('exited');
     }
     const exit = await svc.exited;
