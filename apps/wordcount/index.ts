@@ -53,7 +53,8 @@ class WordTable {
   private len = new Int32Array(1 << 13);
   private hash = new Int32Array(1 << 13);
   private count = new Float64Array(1 << 13);
-  private keys: string[] = [];
+  /** Where each word first occurred in the text: its string is cut from there when drained. */
+  private first = new Int32Array(1 << 13);
   private arena = new Uint16Array(1 << 16);
   private used = 0;
   size = 0;
@@ -87,6 +88,7 @@ class WordTable {
       this.len = grow(this.len, Int32Array);
       this.hash = grow(this.hash, Int32Array);
       this.count = grow(this.count, Float64Array);
+      this.first = grow(this.first, Int32Array);
     }
     if (this.used + n > this.arena.length) {
       const bigger = new Uint16Array(Math.max(this.arena.length * 2, this.used + n));
@@ -98,7 +100,7 @@ class WordTable {
     this.len[e] = n;
     this.hash[e] = h;
     this.count[e] = 1;
-    this.keys.push(s.slice(start, start + n));
+    this.first[e] = start;
     this.used += n;
     this.slots[slot] = e;
     if (this.size * 2 > this.slots.length) this.rehash();
@@ -116,15 +118,19 @@ class WordTable {
     this.mask = mask;
   }
 
-  /** The counted pairs; the table is empty afterwards. */
-  drain(): KeyValue[] {
-    const out: KeyValue[] = new Array(this.size);
-    for (let e = 0; e < this.size; e++) out[e] = { key: this.keys[e]!, value: String(this.count[e]) };
+  /**
+   * The counted pairs of text `s`, one at a time; the table is empty afterwards. Strings are
+   * made only here and die as soon as the shuffle has copied them: holding them in the table
+   * would let them outlive young-generation collections and pile up as old garbage.
+   */
+  *drain(s: string): Generator<KeyValue> {
+    for (let e = 0; e < this.size; e++) {
+      const start = this.first[e]!;
+      yield { key: s.slice(start, start + this.len[e]!), value: String(this.count[e]) };
+    }
     this.slots.fill(-1);
-    this.keys = [];
     this.used = 0;
     this.size = 0;
-    return out;
   }
 }
 
@@ -185,9 +191,9 @@ function* countWords(contents: string): Generator<KeyValue> {
   const table = new WordTable();
   for (let i = 0; i < contents.length; ) {
     i = scan(contents, i, Math.min(contents.length, i + CHUNK), table);
-    if (table.size >= FLUSH_AT) yield* table.drain();
+    if (table.size >= FLUSH_AT) yield* table.drain(contents);
   }
-  yield* table.drain();
+  yield* table.drain(contents);
 }
 
 function sum(values: string[]): string {
