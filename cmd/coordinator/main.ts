@@ -12,9 +12,10 @@ import type { Executor } from '../../lib/executor/types.js';
 import type { ResourceOwners } from '../../lib/operator.js';
 import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
 import { startHealthServer } from '../../lib/health.js';
-import { cliLogger, dataDir, exitWithError, localToken, sizeFlag } from '../kubemr/common.js';
+import { cliLogger, dataDir, exitWithError, localToken, sizeFlag, intFlag } from '../kubemr/common.js';
 
 interface Flags {
+  drainMs: number;
   maxMessageBytes: number;
   listen: string;
   http?: string;
@@ -90,6 +91,8 @@ async function main(flags: Flags): Promise<void> {
     stopping = true;
     ready = false;
     logger.info('shutting down', { component: 'coordinator', signal: sig });
+    // Report unready for a moment first, so a Service stops routing here before calls are refused.
+    await new Promise((r) => setTimeout(r, flags.drainMs));
     // Unfinished jobs stay in their journals; the next coordinator on this data resumes them.
     await operator?.close();
     await stopServer(grpcServer, 5000);
@@ -110,6 +113,7 @@ const program = new Command('kubemr-coordinator')
   .option('--advertise <host:port>', 'the address workers dial (default $KUBEMR_ADVERTISE or the bound address)')
   .option('--operator', 'run the MapReduceJob resources of $KUBEMR_NAMESPACE as jobs (needs the CRD and a kubeconfig or in-cluster account)', false)
   .option('--max-message-bytes <size>', 'largest gRPC message accepted or sent; larger ones get RESOURCE_EXHAUSTED', sizeFlag('--max-message-bytes'), 16 * 1024 * 1024)
+  .option('--drain-ms <ms>', 'on SIGTERM, report unready this long before closing the gRPC server', intFlag('--drain-ms', 0), 1000)
   .option('-v, --verbose', 'debug logging')
   .action(async (flags: Flags) => {
     try {
