@@ -196,10 +196,28 @@ export class Coordinator {
     const root = this.layout.jobsDir();
     for (const id of fs.readdirSync(root).sort()) {
       const jl = this.layout.job(id);
-      if (fs.existsSync(jl.result) || !fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) continue;
+      if (!fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) continue;
       try {
         const saved = JSON.parse(fs.readFileSync(jl.spec, 'utf8'));
         const state = Journal.replay(jl.journal);
+        if (fs.existsSync(jl.result)) {
+          // Finished before this start: listed, so history survives a restart, but not run.
+          const result = fs.readFileSync(jl.result, 'utf8').trim();
+          const phase = result === 'OK' ? 'succeeded' : result === 'CANCELLED' ? 'cancelled' : 'failed';
+          this.scheduler.restoreFinished({
+            id,
+            spec: saved.spec,
+            jobDir: jl.dir,
+            outputDir: saved.outputDir,
+            mapInputs: saved.mapInputs,
+            submittedAt: state.submittedAt,
+            finishedAt: fs.statSync(jl.result).mtimeMs,
+            phase,
+            message: phase === 'failed' ? result.replace(/^FAILED\s*/, '') : phase === 'cancelled' ? 'cancelled by request' : '',
+            done: state.done,
+          });
+          continue;
+        }
         const journal = new Journal(jl.journal);
         this.journals.set(id, journal);
         journal.append({ t: 'recover', at: Date.now() });

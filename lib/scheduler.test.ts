@@ -173,6 +173,32 @@ describe('Scheduler', () => {
     expect(job.phase).toBe('reduce');
   });
 
+  it('lists a job that finished before a restart without running it', () => {
+    const s = new Scheduler({ clock: new FakeClock() });
+    const events: SchedulerEvent[] = [];
+    s.subscribe((e) => events.push(e));
+    const spec = compileJobSpec({ inputs: ['a'], reducers: 1 }, { workDir: '/w' });
+    const job = s.restoreFinished({
+      id: 'old',
+      spec,
+      jobDir: '/d',
+      outputDir: '/o',
+      mapInputs: [[{ path: 'a', start: 0, end: -1 }]],
+      submittedAt: 1,
+      finishedAt: 2,
+      phase: 'succeeded',
+      message: '',
+      done: [
+        { kind: 'map', index: 0, outputFiles: ['m'] },
+        { kind: 'reduce', index: 0, outputFiles: ['/o/mr-out-0'] },
+      ],
+    });
+    expect(events).toEqual([]);
+    expect(s.listJobs().map((j) => [j.id, j.phase])).toEqual([['old', 'succeeded']]);
+    expect(job.reduces[0]!.outputFiles).toEqual(['/o/mr-out-0']);
+    expect(s.requestTask({ workerId: 'w', app: '', jobId: 'old' }).directive).toBe('exit');
+  });
+
   it('rejects a second job with the same id', () => {
     const { s, job } = setup();
     expect(() => s.submit({ id: 'j1', spec: job.spec, jobDir: '', outputDir: '', mapInputs: [] })).toThrow(/already exists/);

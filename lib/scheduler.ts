@@ -165,6 +165,13 @@ export class Scheduler {
    * read the file system).
    */
   submit(args: { id: string; spec: JobSpec; jobDir: string; outputDir: string; mapInputs: InputSplit[][] }): JobRecord {
+    const job = this.newJob(args);
+    this.emit({ type: 'submitted', job });
+    if (job.maps.length === 0) this.advance(job);
+    return job;
+  }
+
+  private newJob(args: { id: string; spec: JobSpec; jobDir: string; outputDir: string; mapInputs: InputSplit[][] }): JobRecord {
     if (this.jobs.has(args.id)) throw new JobExistsError(`Job \`${args.id}\` already exists`);
     const newTask = (kind: TaskKind, index: number, inputs: InputSplit[]): TaskRecord => ({
       kind,
@@ -192,8 +199,6 @@ export class Scheduler {
       message: '',
     };
     this.jobs.set(job.id, job);
-    this.emit({ type: 'submitted', job });
-    if (job.maps.length === 0) this.advance(job);
     return job;
   }
 
@@ -408,6 +413,34 @@ export class Scheduler {
     if (job.phase === 'reduce' && job.reduces.every((t) => t.state === 'done')) {
       this.finish(job, 'succeeded', '');
     }
+  }
+
+  /**
+   * Records a job that finished before this coordinator started, for listing only: no event is
+   * emitted and nothing will run.
+   */
+  restoreFinished(args: {
+    id: string;
+    spec: JobSpec;
+    jobDir: string;
+    outputDir: string;
+    mapInputs: InputSplit[][];
+    submittedAt: number;
+    finishedAt: number;
+    phase: 'succeeded' | 'failed' | 'cancelled';
+    message: string;
+    done: Array<{ kind: TaskKind; index: number; outputFiles: string[] }>;
+  }): JobRecord {
+    const job = this.newJob(args);
+    for (const d of args.done) {
+      const t = (d.kind === 'map' ? job.maps : job.reduces)[d.index];
+      if (t) {
+        t.state = 'done';
+        t.outputFiles = d.outputFiles;
+      }
+    }
+    Object.assign(job, { submittedAt: args.submittedAt, startedAt: args.submittedAt, finishedAt: args.finishedAt, phase: args.phase, message: args.message });
+    return job;
   }
 
   /**

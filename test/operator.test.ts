@@ -374,11 +374,13 @@ describe('MapReduceJob operator', () => {
     expect(fs.readFileSync(path.join(dataDir, 'jobs', jobOrphan, 'RESULT'), 'utf8')).toBe('CANCELLED\n');
     const reported = await waitPhase(finished, 'Succeeded');
     expect(reported).toMatchObject({ jobId: jobFinished, mapsDone: 1, mapsTotal: 1, results: [`jobs/${jobFinished}/output/mr-out-0`] });
-    expect(second.coordinator.scheduler.hasJob(jobFinished)).toBe(false);
+    // Listed from its RESULT for history, but never run again.
+    expect(second.coordinator.scheduler.getJob(jobFinished).phase).toBe('succeeded');
     runTasks(second.coordinator, jobRunning);
     const done = await waitPhase(running, 'Succeeded');
     expect(done).toMatchObject({ jobId: jobRunning, mapsDone: 3, reducesDone: 1 });
-    expect(second.coordinator.scheduler.listJobs()).toHaveLength(2);
+    // Two resumed jobs and one listed from history.
+    expect(second.coordinator.scheduler.listJobs()).toHaveLength(3);
     expectValidStatuses();
   });
 
