@@ -152,7 +152,7 @@ describe('k8s/ (kubectl kustomize)', () => {
     expect(svc.type).toBe('NodePort');
     expect(svc.ports[0]!.port).toBe(8081);
     const fetch = (find('Job', 'kubemr-fetch').spec as { template: { spec: V1PodSpec } }).template.spec;
-    expect(fetch.containers[0]!.command?.join(' ')).toBe('node dist/cmd/fetch/main.js --data /data gutenberg');
+    expect(fetch.containers[0]!.command?.join(' ')).toBe('node dist/cmd/fetch/main.js --data /data --no-verify gutenberg');
   });
 
   it('grants the coordinator least privilege: exactly the verbs it uses, no wildcards, no cluster roles', () => {
