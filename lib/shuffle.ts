@@ -134,6 +134,50 @@ export class MapOutputBuffer {
     this.meta = new Uint32Array(0);
   }
 
+  /**
+   * A pair given as bytes, `src[keyStart, keyEnd)` and `src[valueStart, valueEnd)`, in
+   * partition `r`: streaming jobs read their mappers' output this way without making strings.
+   */
+  addBytes(r: number, src: Uint8Array, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): void {
+    if (!(r >= 0 && r < this.o.nReduce && Number.isInteger(r))) {
+      throw new RangeError(`partition ${r} is out of range; expected an integer in [0, ${this.o.nReduce})`);
+    }
+    this.records++;
+    const kl = keyEnd - keyStart;
+    const vl = valueEnd - valueStart;
+    this.reserve(kl + vl);
+    const a = this.arena;
+    const at = this.used;
+    if (kl + vl < 64) {
+      let p = at;
+      for (let i = keyStart; i < keyEnd; i++) a[p++] = src[i]!;
+      for (let i = valueStart; i < valueEnd; i++) a[p++] = src[i]!;
+    } else {
+      a.set(src.subarray(keyStart, keyEnd), at);
+      a.set(src.subarray(valueStart, valueEnd), at + kl);
+    }
+    this.push(r, at, kl, vl);
+  }
+
+  /** Makes room for a record of up to `max` bytes, spilling first when the budget is full. */
+  private reserve(max: number): void {
+    if (this.used + max + (this.n + 1) * RECORD_OVERHEAD > this.arena.length) {
+      if (this.n > 0) this.spill();
+      // A record larger than the whole budget gets an arena of its own until the next spill.
+      if (max + RECORD_OVERHEAD > this.arena.length) this.allocate((max + RECORD_OVERHEAD + 7) & ~7);
+    }
+  }
+
+  private push(r: number, at: number, kl: number, vl: number): void {
+    const e = this.entry(this.n++);
+    const m = this.meta;
+    m[e] = at;
+    m[e + 1] = kl;
+    m[e + 2] = vl;
+    m[e + 3] = r;
+    this.used = at + kl + vl;
+  }
+
   /** Word index of record i's entry. */
   private entry(i: number): number {
     return this.meta.length - ENTRY_WORDS * (i + 1);
@@ -146,22 +190,12 @@ export class MapOutputBuffer {
     }
     this.records++;
     const max = this.o.encoding === 'latin1' ? key.length + value.length : 3 * (key.length + value.length);
-    if (this.used + max + (this.n + 1) * RECORD_OVERHEAD > this.arena.length) {
-      if (this.n > 0) this.spill();
-      // A record larger than the whole budget gets an arena of its own until the next spill.
-      if (max + RECORD_OVERHEAD > this.arena.length) this.allocate((max + RECORD_OVERHEAD + 7) & ~7);
-    }
+    this.reserve(max);
     const a = this.arena;
     const at = this.used;
     const kl = encodeInto(key, a, at, this.o.encoding);
     const vl = encodeInto(value, a, at + kl, this.o.encoding);
-    const e = this.entry(this.n++);
-    const m = this.meta;
-    m[e] = at;
-    m[e + 1] = kl;
-    m[e + 2] = vl;
-    m[e + 3] = r;
-    this.used = at + kl + vl;
+    this.push(r, at, kl, vl);
   }
 
   private off(i: number): number {
@@ -469,6 +503,15 @@ export class RunMerger {
       }
       yield [key, values];
     }
+  }
+
+  /** The record at the head of the merge, its key and value views valid until `advance`; undefined at the end. */
+  head(): RunReader | undefined {
+    return this.heap.length > 0 ? this.readers[this.heap[0]!] : undefined;
+  }
+
+  advance(): void {
+    this.pop();
   }
 
   /**

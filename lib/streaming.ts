@@ -52,30 +52,63 @@ function start(role: string, command: string, cwd: string, env: Record<string, s
   return { child, done };
 }
 
-/** Splits a byte stream into lines (without the newline), as latin1 strings. */
-function lineSplitter(onLine: (line: string) => void): { push(d: Buffer): void; end(): void } {
-  let rest = '';
+/** Receives a child's stdout. */
+interface OutputSink {
+  push(d: Buffer): void;
+  end(): void;
+}
+
+/**
+ * Splits a byte stream into lines, each passed as `buf[start, end)` without its newline.
+ * Lines are found in the chunks as they arrive; only a line cut by a chunk boundary is copied.
+ */
+function byteLines(onLine: (buf: Buffer, start: number, end: number) => void): OutputSink {
+  let pending: Buffer[] = [];
   return {
     push(d) {
-      const text = rest + d.toString('latin1');
       let from = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-        onLine(text.slice(from, nl));
+      let nl = d.indexOf(10);
+      if (nl === -1) {
+        pending.push(d);
+        return;
+      }
+      if (pending.length > 0) {
+        pending.push(d.subarray(0, nl));
+        const line = Buffer.concat(pending);
+        pending = [];
+        onLine(line, 0, line.length);
+        from = nl + 1;
+        nl = d.indexOf(10, from);
+      }
+      for (; nl !== -1; nl = d.indexOf(10, from)) {
+        onLine(d, from, nl);
         from = nl + 1;
       }
-      rest = text.slice(from);
+      if (from < d.length) pending.push(d.subarray(from));
     },
     end() {
-      if (rest) onLine(rest);
-      rest = '';
+      if (pending.length === 0) return;
+      const line = Buffer.concat(pending);
+      pending = [];
+      onLine(line, 0, line.length);
     },
   };
 }
 
-function splitKeyValue(line: string): [string, string] {
-  const l = line.endsWith('\r') ? line.slice(0, -1) : line;
-  const tab = l.indexOf('\t');
-  return tab === -1 ? [l, ''] : [l.slice(0, tab), l.slice(tab + 1)];
+/**
+ * Mapper or combiner output into the shuffle: `key<TAB>value` per line (no tab: all key), a
+ * trailing CR dropped, partitioned by FNV-1a over the key bytes. No strings are made.
+ */
+function pairsInto(buffer: MapOutputBuffer, nReduce: number): OutputSink {
+  return byteLines((buf, start, end) => {
+    if (end > start && buf[end - 1] === 13) end--;
+    let tab = start;
+    while (tab < end && buf[tab] !== 9) tab++;
+    let h = 0x811c9dc5;
+    for (let i = start; i < tab; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const r = nReduce === 1 ? 0 : ((h >>> 0) & 0x7fffffff) % nReduce;
+    buffer.addBytes(r, buf, start, tab, tab < end ? tab + 1 : end, end);
+  });
 }
 
 /** Feeds `lines` to a child's stdin, respecting backpressure, then closes it. */
@@ -99,18 +132,17 @@ async function feed(child: ChildProcess, chunks: Iterable<Buffer | string>, ctx:
   stdin.end();
 }
 
-/** Runs a command over `input`, passing each stdout line to `onLine`. */
+/** Runs a command over `input`, passing its stdout to `lines`. */
 async function pipeThrough(
   role: string,
   command: string,
   cwd: string,
   env: Record<string, string>,
   input: Iterable<Buffer | string>,
-  onLine: (line: string) => void,
+  lines: OutputSink,
   ctx: TaskContext,
 ): Promise<void> {
   const run = start(role, command, cwd, env);
-  const lines = lineSplitter(onLine);
   let failure: unknown;
   run.child.stdout!.on('data', (d: Buffer) => {
     try {
@@ -137,20 +169,36 @@ function* inChunks(buf: Buffer, size = 1 << 20): Generator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
-/** Sorted run -> `key\tvalue\n` lines in batches. */
-function* runLines(files: string[]): Generator<string> {
+/** Sorted runs, merged, as `key<TAB>value<NL>` bytes in chunks of about 64 KiB. */
+function* runLines(files: string[]): Generator<Buffer> {
   const merger = new RunMerger(files);
   try {
-    let batch = '';
-    for (const [key, values] of merger.groups('latin1')) {
-      const k = key.toString('latin1');
-      for (const v of values) batch += `${k}\t${v}\n`;
-      if (batch.length >= 1 << 16) {
-        yield batch;
-        batch = '';
+    let out = Buffer.allocUnsafe(1 << 16);
+    let pos = 0;
+    for (let rd = merger.head(); rd; merger.advance(), rd = merger.head()) {
+      const k = rd.key;
+      const v = rd.value;
+      const need = k.length + v.length + 2;
+      if (pos + need > out.length) {
+        // A yielded chunk stays queued in the pipe: start a new one rather than reuse it.
+        if (pos > 0) yield out.subarray(0, pos);
+        out = Buffer.allocUnsafe(Math.max(1 << 16, need));
+        pos = 0;
       }
+      if (need < 64) {
+        for (let i = 0; i < k.length; i++) out[pos++] = k[i]!;
+        out[pos++] = 9;
+        for (let i = 0; i < v.length; i++) out[pos++] = v[i]!;
+      } else {
+        out.set(k, pos);
+        pos += k.length;
+        out[pos++] = 9;
+        out.set(v, pos);
+        pos += v.length;
+      }
+      out[pos++] = 10;
     }
-    if (batch) yield batch;
+    if (pos > 0) yield out.subarray(0, pos);
   } finally {
     merger.close();
   }
@@ -173,10 +221,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
       const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split);
       inputBytes += bytes.length;
       const env = { mapreduce_map_input_file: split.path, map_input_file: split.path };
-      await pipeThrough('mapper', streaming.mapper, task.workDir, env, inChunks(bytes), (line) => {
-        const [k, v] = splitKeyValue(line);
-        buffer.add(k, v);
-      }, ctx);
+      await pipeThrough('mapper', streaming.mapper, task.workDir, env, inChunks(bytes), pairsInto(buffer, task.nReduce), ctx);
       ctx.progress((i + 1) / task.inputs.length);
     }
     const outputFiles = intermediatePaths(task, task.index);
@@ -199,10 +244,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
           encoding: 'latin1',
         });
         try {
-          await pipeThrough('combiner', streaming.combiner, task.workDir, {}, runLines([staged[r]!]), (line) => {
-            const [k, v] = splitKeyValue(line);
-            combined.add(k, v);
-          }, ctx);
+          await pipeThrough('combiner', streaming.combiner, task.workDir, {}, runLines([staged[r]!]), pairsInto(combined, 1), ctx);
           outputBytes += combined.finish([outputFiles[r]!]).outputBytes;
         } finally {
           combined.removeSpills();
@@ -228,11 +270,22 @@ export async function runStreamingReduceTask(task: Task__Output, ctx: TaskContex
   const sink = new FileSink(tmp);
   let lines = 0;
   try {
-    await pipeThrough('reducer', task.streaming!.reducer, task.workDir, {}, runLines(inputs), (line) => {
-      sink.writeString(line, 'latin1');
-      sink.writeString('\n', 'latin1');
-      lines++;
-    }, ctx);
+    // The reducer's output is the partition's output, byte for byte; a last line gets its newline.
+    let last = 10;
+    const copy: OutputSink = {
+      push(d) {
+        sink.writeBytes(d);
+        for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) lines++;
+        if (d.length > 0) last = d[d.length - 1]!;
+      },
+      end() {
+        if (last !== 10) {
+          sink.writeBytes(Buffer.from([10]));
+          lines++;
+        }
+      },
+    };
+    await pipeThrough('reducer', task.streaming!.reducer, task.workDir, {}, runLines(inputs), copy, ctx);
     sink.close();
     fs.renameSync(tmp, finalPath);
   } catch (err) {
