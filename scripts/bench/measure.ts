@@ -88,7 +88,7 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
     }
     treePeakBytes = Math.max(treePeakBytes, sum);
   };
-  const timer = setInterval(poll, opts.pollMs ?? 100);
+  const timer = setInterval(poll, opts.pollMs ?? 200);
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const wallMs = performance.now() - started;
   clearInterval(timer);
