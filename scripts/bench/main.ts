@@ -101,7 +101,15 @@ class Bench {
    * Runs a contender `repeat` times (best wall time kept; peak memory is the largest seen), then
    * checks its output against `reference` (the normalized digest) before the time counts.
    */
-  async run(name: string, bytes: number, argv: (out: string) => string[], collect: (out: string) => string[], reference: string | undefined, repeat = this.repeat): Promise<Result> {
+  async run(
+    name: string,
+    bytes: number,
+    argv: (out: string) => string[],
+    collect: (out: string) => string[],
+    reference: string | undefined,
+    repeat = this.repeat,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<Result> {
     let best: Measurement | undefined;
     let peaks: number[] = [];
     let wrong: string | undefined;
@@ -110,7 +118,7 @@ class Bench {
       const out = path.join(this.work, `out-${name.replace(/[^a-z0-9]+/gi, '-')}-${i}`);
       fs.rmSync(out, { recursive: true, force: true });
       fs.mkdirSync(out, { recursive: true });
-      const m = await measure(argv(out), { cwd: this.work });
+      const m = await measure(argv(out), { cwd: this.work, env });
       log(`${name}: ${secs(m.wallMs)} s${m.exitCode === 0 ? '' : ` (exit ${m.exitCode}: ${m.stderr.trim().slice(-300)})`}`);
       if (m.exitCode !== 0) wrong = `exit code ${m.exitCode}`;
       else if (reference !== undefined) {
@@ -147,6 +155,10 @@ async function main(): Promise<void> {
   const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
   const mapper = `${python} ${path.join(ROOT, 'examples', 'streaming', 'mapper.py')}`;
   const reducer = `${python} ${path.join(ROOT, 'examples', 'streaming', 'reducer.py')}`;
+  // PYTHONUNBUFFERED (set in some environments, this one included) turns every output line into
+  // a write(2): both Python contenders run without it, as a streaming deployment would.
+  const pyEnv = { ...process.env };
+  delete pyEnv.PYTHONUNBUFFERED;
   const sortByKey = `LC_ALL=C sort -t "$(printf '\\t')" -k1,1 -s`;
   const awkPipe = (input: string, out: string) => ['sh', '-c', `LC_ALL=C tr -cs 'A-Za-z' '\\n' < '${input}' | /usr/bin/mawk '{c[$1]++} END {for (k in c) print k, c[k]}' | LC_ALL=C sort > '${out}/out'`];
 
@@ -176,8 +188,8 @@ async function main(): Promise<void> {
       execFileSync(awkPipe(pyCorpus.file, refOut)[0]!, awkPipe(pyCorpus.file, refOut).slice(1));
       pyReference = digest(normalize([path.join(refOut, 'out')]));
     }
-    py = await bench.run('Python streaming pipe', pyCorpus.bytes, (out) => ['sh', '-c', `cat '${pyCorpus.file}' | ${mapper} | ${sortByKey} | ${reducer} > '${out}/out'`], (out) => [path.join(out, 'out')], pyReference, 1);
-    kstream = await bench.run('kubemr streaming (same .py), 2 workers', pyCorpus.bytes, (out) => kubemr(['--mapper', mapper, '--reducer', reducer, pyCorpus.file, '--workers', '2', '--split-size', String(Math.max(4 * MIB, Math.ceil(pyCorpus.bytes / 8))), '--out', out]), outFiles, pyReference, 1);
+    py = await bench.run('Python streaming pipe', pyCorpus.bytes, (out) => ['sh', '-c', `cat '${pyCorpus.file}' | ${mapper} | ${sortByKey} | ${reducer} > '${out}/out'`], (out) => [path.join(out, 'out')], pyReference, 1, pyEnv);
+    kstream = await bench.run('kubemr streaming (same .py), 2 workers', pyCorpus.bytes, (out) => kubemr(['--mapper', mapper, '--reducer', reducer, pyCorpus.file, '--workers', '2', '--split-size', String(Math.max(4 * MIB, Math.ceil(pyCorpus.bytes / 8))), '--out', out]), outFiles, pyReference, 1, pyEnv);
   }
 
   let hcRun: Result | undefined;
@@ -240,7 +252,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nkubemr bench — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}\n` +
       `wordcount corpus: ${mb(wc.bytes)} MB (gutenberg books repeated, ASCII only: ${wc.replaced} non-ASCII bytes replaced), split ${mb(split)} MB, 10 reducers; ` +
-      `Python contenders on ${py ? mb(py.bytes) : '-'} MB; high-cardinality: ${hcInfo || 'skipped'}; best of ${flags.repeat} for the timed wordcount runs\n\n` +
+      `Python contenders on ${py ? mb(py.bytes) : '-'} MB (${python}, PYTHONUNBUFFERED unset); high-cardinality: ${hcInfo || 'skipped'}; best of ${flags.repeat} for the timed wordcount runs\n\n` +
       table(rows) +
       '\n\n' +
       table(targets) +
