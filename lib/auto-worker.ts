@@ -10,12 +10,6 @@ import { runWorker } from './worker.js';
  * `node my-app.js` with no kubemr CLI in between. This module is that process's adapter, the
  * one place outside cmd/ that reads the environment, and only when registerApp asks it to.
  */
-export const LOADING = Symbol.for('kubemr.loadingApp');
-
-export function shouldStartWorker(): boolean {
-  return Boolean(process.env.KUBEMR_COORDINATOR) && !(globalThis as Record<symbol, unknown>)[LOADING];
-}
-
 export async function startWorkerFromEnv(reg: RegisteredApp): Promise<void> {
   const env = process.env;
   const logger = createLogger({ level: (env.KUBEMR_LOG_LEVEL as LogLevel | undefined) ?? 'warn', json: env.KUBEMR_LOG_FORMAT === 'json' });

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidJobSpecError, OutputExistsError } from './errors.js';
+import { InvalidJobSpecError, JobExistsError, OutputExistsError } from './errors.js';
 import type { Executor } from './executor/types.js';
 import { expandInputs, planMapTasks } from './inputs.js';
 import { compileJobSpec, type JobSpecInput } from './jobspec.js';
@@ -27,6 +27,12 @@ export interface CoordinatorOptions {
   token?: string | undefined;
   /** Kill leftover workers this long after a job succeeds (they normally exit on their own). @default 3000 */
   workerGraceMs?: number;
+  /**
+   * Refuse jobs whose inputs or output directory resolve outside this directory (the shared
+   * volume, in the cluster), so a client cannot read or write the coordinator's own files.
+   * @default no restriction (local mode: users run their own files)
+   */
+  confineTo?: string | undefined;
 }
 
 const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -47,6 +53,8 @@ export class Coordinator {
   private readonly killTimers = new Set<NodeJS.Timeout>();
   /** host:port workers dial; set by whoever binds the server. */
   advertise = '';
+  /** False until start() has resumed the journaled jobs; until then workers are told to wait. */
+  started = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.logger = (options.logger ?? silentLogger).child({ component: 'coordinator' });
@@ -58,6 +66,9 @@ export class Coordinator {
       this.logger.warn('worker died', { worker: workerId, job: jobId, reason });
       this.scheduler.workerDied(workerId, reason);
     });
+    this.executor?.onWorkersExhausted?.((jobId, reason) => {
+      if (this.scheduler.hasJob(jobId)) this.scheduler.fail(jobId, `no worker could be kept running: ${reason}`);
+    });
   }
 
   /** Starts the lease clock and resumes unfinished jobs from their journals. */
@@ -66,6 +77,7 @@ export class Coordinator {
     if (this.options.recover ?? true) await this.recover();
     this.timer = setInterval(() => this.scheduler.tick(), this.options.tickMs ?? 250);
     this.timer.unref();
+    this.started = true;
   }
 
   async close(): Promise<void> {
@@ -92,13 +104,19 @@ export class Coordinator {
       throw new InvalidJobSpecError(`Expected the job id to be lowercase letters, digits and '-', at most 40 characters, got \`${id}\``);
     }
     spec.inputs = await expandInputs(spec.inputs, spec.workDir);
+    if (this.options.confineTo) {
+      const root = realPath(this.options.confineTo);
+      const outside = [...spec.inputs, ...(spec.outputDir ? [spec.outputDir] : [])].find((p) => {
+        const rel = path.relative(root, realPath(path.resolve(spec.workDir, p)));
+        return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+      });
+      if (outside !== undefined) throw new InvalidJobSpecError(`Path \`${outside}\` is outside the data directory`);
+    }
     const mapInputs = planMapTasks(spec.inputs, spec.workDir, spec.splitBytes, spec.packSmallFiles);
     const jl = this.layout.job(id);
     const outputDir = spec.outputDir ? path.resolve(spec.workDir, spec.outputDir) : jl.outputDir;
     checkOutputDir(outputDir);
-    if (fs.existsSync(jl.dir) || this.scheduler.hasJob(id)) {
-      throw new InvalidJobSpecError(`Job \`${id}\` already exists in ${this.layout.jobsDir()}`);
-    }
+    if (fs.existsSync(jl.dir) || this.scheduler.hasJob(id)) throw new JobExistsError(`Job \`${id}\` already exists`);
     for (const d of [jl.intermediateDir, jl.logsDir, outputDir]) fs.mkdirSync(d, { recursive: true });
     writeFileAtomic(jl.spec, JSON.stringify({ id, spec, outputDir, mapInputs }, null, 2) + '\n');
     const journal = new Journal(jl.journal);
@@ -110,9 +128,19 @@ export class Coordinator {
     return job;
   }
 
+  /** Starts a job's workers; a job whose workers cannot be started fails with the reason. */
   private async launchWorkers(job: JobRecord): Promise<void> {
     if (!this.executor || isFinished(job.phase)) return;
-    await this.executor.launch(
+    try {
+      await this.startWorkers(job);
+    } catch (err) {
+      this.logger.error('could not start workers', { job: job.id, error: String(err) });
+      this.scheduler.fail(job.id, `could not start workers: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private async startWorkers(job: JobRecord): Promise<void> {
+    await this.executor!.launch(
       {
         jobId: job.id,
         app: job.spec.app,
@@ -141,6 +169,15 @@ export class Coordinator {
   }
 
   private onEvent(e: SchedulerEvent): void {
+    try {
+      this.record(e);
+    } catch (err) {
+      // A full or failing volume: the job goes on in memory; a restart may redo some of its work.
+      this.logger.error('could not journal an event', { job: e.job.id, event: e.type, error: String(err) });
+    }
+  }
+
+  private record(e: SchedulerEvent): void {
     const journal = this.journals.get(e.job.id);
     if (e.type === 'task') {
       const last = e.task.history.at(-1);
@@ -199,23 +236,26 @@ export class Coordinator {
       if (!fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) continue;
       try {
         const saved = JSON.parse(fs.readFileSync(jl.spec, 'utf8'));
+        // Through compileJobSpec again, so a spec saved by an older version gets today's defaults.
+        const spec = compileJobSpec(saved.spec, { workDir: saved.spec.workDir });
         const state = Journal.replay(jl.journal);
-        if (fs.existsSync(jl.result)) {
-          // Finished before this start: listed, so history survives a restart, but not run.
-          const result = fs.readFileSync(jl.result, 'utf8').trim();
-          const phase = result === 'OK' ? 'succeeded' : result === 'CANCELLED' ? 'cancelled' : 'failed';
-          this.scheduler.restoreFinished({
+        const finish = fs.existsSync(jl.result) ? parseResult(fs.readFileSync(jl.result, 'utf8')) : state.finish;
+        if (finish) {
+          // Finished before this start: listed, so history survives a restart, but never run again.
+          const job = this.scheduler.restoreFinished({
             id,
-            spec: saved.spec,
+            spec,
             jobDir: jl.dir,
             outputDir: saved.outputDir,
             mapInputs: saved.mapInputs,
             submittedAt: state.submittedAt,
-            finishedAt: fs.statSync(jl.result).mtimeMs,
-            phase,
-            message: phase === 'failed' ? result.replace(/^FAILED\s*/, '') : phase === 'cancelled' ? 'cancelled by request' : '',
+            finishedAt: fs.existsSync(jl.result) ? fs.statSync(jl.result).mtimeMs : Date.now(),
+            phase: finish.phase,
+            message: finish.message,
             done: state.done,
           });
+          // The journal knew the outcome but RESULT was never written: write it now.
+          if (!fs.existsSync(jl.result)) this.finishJob(job);
           continue;
         }
         const journal = new Journal(jl.journal);
@@ -223,7 +263,7 @@ export class Coordinator {
         journal.append({ t: 'recover', at: Date.now() });
         const job = this.scheduler.restore({
           id,
-          spec: saved.spec,
+          spec,
           jobDir: jl.dir,
           outputDir: saved.outputDir,
           mapInputs: saved.mapInputs,
@@ -256,6 +296,21 @@ export function checkOutputDir(dir: string): void {
   }
 }
 
+/** The real path of `p`, following symlinks as far as the path exists. */
+function realPath(p: string): string {
+  const abs = path.resolve(p);
+  let head = abs;
+  while (!fs.existsSync(head) && path.dirname(head) !== head) head = path.dirname(head);
+  return path.join(fs.realpathSync.native(head), path.relative(head, abs));
+}
+
+function parseResult(text: string): { phase: 'succeeded' | 'failed' | 'cancelled'; message: string } {
+  const t = text.trim();
+  if (t === 'OK') return { phase: 'succeeded', message: '' };
+  if (t === 'CANCELLED') return { phase: 'cancelled', message: 'cancelled by request' };
+  return { phase: 'failed', message: t.replace(/^FAILED\s*/, '') };
+}
+
 /** Removes temp files left in an output directory by workers killed mid-write. */
 function removeTempFiles(dir: string): void {
   let names: string[] = [];
@@ -264,7 +319,7 @@ function removeTempFiles(dir: string): void {
   } catch {
     return;
   }
-  for (const n of names) if (n.startsWith('.tmp-')) fs.rmSync(path.join(dir, n), { force: true });
+  for (const n of names) if (/^\.tmp-.*-mr-out-\d+$/.test(n)) fs.rmSync(path.join(dir, n), { force: true });
 }
 
 /** Writes a whole file under a temp name and renames it, so readers see all of it or none. */

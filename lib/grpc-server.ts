@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Coordinator } from './coordinator.js';
 import { jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
-import { InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError } from './errors.js';
+import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError } from './errors.js';
 import { toServiceError } from './grpc-status.js';
 import { silentLogger, type Logger } from './logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
@@ -69,12 +69,15 @@ export function coordinatorHandlers(
   return {
     RequestTask: unary('RequestTask', (req) => {
       if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
+      // While journaled jobs are being resumed, a worker's job may not be known yet.
+      if (!coord.started) return { directive: 'WAIT', retryAfterMs: 500 };
       const r = s.requestTask({ workerId: req.workerId, app: req.app, jobId: req.jobId || undefined });
       if (r.directive === 'run') return { directive: 'RUN', task: taskToPb(r.assignment), retryAfterMs: 0 };
       if (r.directive === 'wait') return { directive: 'WAIT', retryAfterMs: r.retryAfterMs };
       return { directive: 'EXIT', retryAfterMs: 0 };
     }),
     ReportTask: unary('ReportTask', (req) => {
+      if (!coord.started) throw new CoordinatorUnavailableError('the coordinator is resuming its jobs; report again');
       const ref = taskRef(req);
       const accepted = req.success
         ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? { ...req.counters } : undefined })
@@ -83,6 +86,7 @@ export function coordinatorHandlers(
     }),
     Heartbeat: unary('Heartbeat', (req) => {
       const ref = taskRef(req);
+      if (!coord.started) return { abandon: false, leaseMs: 0 };
       const alive = s.heartbeat(ref);
       const lease = s.hasJob(ref.jobId) ? s.getJob(ref.jobId).spec.leaseMs : 0;
       return { abandon: !alive, leaseMs: lease };

@@ -17,7 +17,8 @@ export interface ReplayedJob {
   submittedAt: number;
   done: Array<{ kind: TaskKind; index: number; outputFiles: string[] }>;
   attempts: Array<{ kind: TaskKind; index: number; attempts: number }>;
-  finished: boolean;
+  /** The outcome, when the journal recorded one (RESULT may not have been written). */
+  finish: { phase: 'succeeded' | 'failed' | 'cancelled'; message: string } | undefined;
 }
 
 export class Journal {
@@ -38,7 +39,7 @@ export class Journal {
   }
 
   static replay(file: string): ReplayedJob {
-    const out: ReplayedJob = { submittedAt: Date.now(), done: [], attempts: [], finished: false };
+    const out: ReplayedJob = { submittedAt: Date.now(), done: [], attempts: [], finish: undefined };
     let text = '';
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -61,7 +62,9 @@ export class Journal {
         const key = `${e.kind}-${e.index}`;
         const prev = attempts.get(key)?.attempts ?? 0;
         attempts.set(key, { kind: e.kind, index: e.index, attempts: Math.max(prev, e.attempt) });
-      } else if (e.t === 'finish') out.finished = true;
+      } else if (e.t === 'finish' && (e.phase === 'succeeded' || e.phase === 'failed' || e.phase === 'cancelled')) {
+        out.finish = { phase: e.phase, message: e.message };
+      }
     }
     out.done = [...done.values()];
     out.attempts = [...attempts.values()];

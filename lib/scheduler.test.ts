@@ -86,6 +86,15 @@ describe('Scheduler', () => {
     expect(doneEvents).toBe(1);
   });
 
+  it('gives a worker the task it already holds again, so a lost reply strands nothing', () => {
+    const { s, job } = setup({}, 2);
+    const a = take(s, 'w1');
+    const again = take(s, 'w1');
+    expect(again).toEqual(a);
+    expect(job.maps[0]!.history).toHaveLength(1);
+    expect(job.maps[1]!.state).toBe('pending');
+  });
+
   it('a dead worker loses its task at once, without waiting for the lease', () => {
     const { s, job } = setup({}, 1);
     take(s, 'w1');

@@ -157,7 +157,16 @@ export class Scheduler {
   }
 
   private emit(e: SchedulerEvent): void {
-    for (const l of this.listeners) l(e);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        // A listener's failure must not leave a transition half done; it surfaces on its own.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   /**
@@ -232,6 +241,17 @@ export class Scheduler {
       const own = this.jobs.get(w.jobId);
       if (!own || isFinished(own.phase)) return { directive: 'exit' };
     }
+    // A worker runs one task at a time: if it already holds one, its earlier reply was lost.
+    for (const job of this.jobs.values()) {
+      if (isFinished(job.phase)) continue;
+      for (const task of job.phase === 'reduce' ? job.reduces : job.maps) {
+        const a = task.history.at(-1);
+        if (task.state === 'running' && a?.state === 'running' && a.workerId === w.workerId) {
+          a.leaseExpiresAt = now + job.spec.leaseMs;
+          return { directive: 'run', assignment: { job, task, attempt: a.attempt } };
+        }
+      }
+    }
     let servable = false;
     for (const job of this.jobs.values()) {
       if (isFinished(job.phase) || !this.canServe(job, w)) continue;
@@ -282,7 +302,7 @@ export class Scheduler {
     const found = this.findTask(ref);
     if (!found || isFinished(found.job.phase)) return false;
     const a = this.liveAttempt(found.task, ref);
-    if (!a || found.task.state !== 'running') return false;
+    if (!a) return false;
     a.leaseExpiresAt = this.clock.now() + found.job.spec.leaseMs;
     return true;
   }
@@ -383,6 +403,14 @@ export class Scheduler {
     const job = this.getJob(jobId);
     if (isFinished(job.phase)) return false;
     this.finish(job, 'cancelled', 'cancelled by request');
+    return true;
+  }
+
+  /** Fails a job for a reason outside its tasks (its workers cannot be started, say). */
+  fail(jobId: string, message: string): boolean {
+    const job = this.getJob(jobId);
+    if (isFinished(job.phase)) return false;
+    this.finish(job, 'failed', message);
     return true;
   }
 

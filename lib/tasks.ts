@@ -96,11 +96,13 @@ export async function runReduceTask(app: App, task: Task__Output, ctx: TaskConte
   }
   const finalPath = path.join(task.outputDir, outputName(r));
   const tmp = tempPathFor(finalPath, ctx.tag);
-  const merger = new RunMerger(inputs);
-  const sink = new FileSink(tmp);
+  let merger: RunMerger | undefined;
+  let sink: FileSink | undefined;
   let keys = 0;
   let records = 0;
   try {
+    merger = new RunMerger(inputs);
+    sink = new FileSink(tmp);
     for (const [keyBytes, values] of merger.groups('utf8')) {
       const key = keyBytes.toString('utf8');
       let out: unknown = app.reduce(key, values);
@@ -118,11 +120,11 @@ export async function runReduceTask(app: App, task: Task__Output, ctx: TaskConte
     sink.close();
     fs.renameSync(tmp, finalPath);
   } catch (err) {
-    sink.abort();
+    sink?.abort();
     fs.rmSync(tmp, { force: true });
     throw err;
   } finally {
-    merger.close();
+    merger?.close();
   }
   return {
     outputFiles: [finalPath],

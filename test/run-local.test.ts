@@ -153,6 +153,15 @@ describe('kubemr run with bad input', () => {
     expect(r.stderr).toMatch(/logs are in /);
   });
 
+  it('workers that die on start: the job fails instead of waiting forever', () => {
+    const { r } = expectFailure(
+      [testApp('crash-on-start.ts'), 'in.txt', '--workers', '2', '--worker-restarts', '1'],
+      /no worker could be kept running: each worker failed 2 times; the last: exit code 3/,
+      (d) => fs.writeFileSync(path.join(d, 'in.txt'), 'x\n'),
+    );
+    expect(r.code).toBe(1);
+  });
+
   it('no app and no inputs', () => {
     expectFailure([], /Expected an app/);
   });

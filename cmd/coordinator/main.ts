@@ -15,6 +15,7 @@ import { startHealthServer } from '../../lib/health.js';
 import { cliLogger, dataDir, exitWithError, localToken, sizeFlag, intFlag } from '../kubemr/common.js';
 
 interface Flags {
+  insecure?: boolean;
   drainMs: number;
   maxMessageBytes: number;
   listen: string;
@@ -63,9 +64,13 @@ async function main(flags: Flags): Promise<void> {
   const listen = hostPort('--listen', flags.listen);
   // In the cluster the token comes from a Secret; on a machine, from the data directory.
   const token = process.env.KUBEMR_TOKEN || (flags.executor === 'kubernetes' ? undefined : localToken(data));
+  if (!token && !flags.insecure) {
+    throw new Error(`refusing to serve ${flags.listen} without a token: set KUBEMR_TOKEN (the kubemr-token Secret) or pass --insecure`);
+  }
   const owners = flags.operator ? new (await import('../../lib/operator.js')).ResourceOwners(data) : undefined;
   const executor = await makeExecutor(flags.executor, logger, owners);
-  const coord = new Coordinator({ dataDir: data, executor, logger, token });
+  // In the cluster, jobs may only touch the shared volume.
+  const coord = new Coordinator({ dataDir: data, executor, logger, token, confineTo: flags.executor === 'kubernetes' ? data : undefined });
   const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger, maxMessageBytes: flags.maxMessageBytes });
   const address = grpcServer.address;
   coord.advertise = flags.advertise ?? process.env.KUBEMR_ADVERTISE ?? address;
@@ -114,6 +119,7 @@ const program = new Command('kubemr-coordinator')
   .option('--operator', 'run the MapReduceJob resources of $KUBEMR_NAMESPACE as jobs (needs the CRD and a kubeconfig or in-cluster account)', false)
   .option('--max-message-bytes <size>', 'largest gRPC message accepted or sent; larger ones get RESOURCE_EXHAUSTED', sizeFlag('--max-message-bytes'), 16 * 1024 * 1024)
   .option('--drain-ms <ms>', 'on SIGTERM, report unready this long before closing the gRPC server', intFlag('--drain-ms', 0), 1000)
+  .option('--insecure', 'serve without a token when none is configured (anyone who can reach the port can run commands)')
   .option('-v, --verbose', 'debug logging')
   .action(async (flags: Flags) => {
     try {

@@ -47,14 +47,26 @@ export function dataDir(flag: string | undefined): string {
  */
 export function localToken(data: string): string {
   const file = path.join(data, 'token');
+  if (fs.existsSync(file)) return readToken(file);
+  fs.mkdirSync(data, { recursive: true });
+  // Written whole under a temp name, then linked into place: two first runs racing both end up
+  // with the one token that won, never with an empty or half-written file.
+  const tmp = path.join(data, `.token-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  fs.writeFileSync(tmp, crypto.randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
   try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    fs.mkdirSync(data, { recursive: true });
-    const token = crypto.randomBytes(24).toString('hex');
-    fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
-    return token;
+    fs.linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
+  return readToken(file);
+}
+
+function readToken(file: string): string {
+  const token = fs.readFileSync(file, 'utf8').trim();
+  if (!token) throw new Error(`token file ${file} is empty; remove it to have a new token made`);
+  return token;
 }
 
 /** The token a client presents: --token, $KUBEMR_TOKEN, or the local token file. */

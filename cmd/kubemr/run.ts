@@ -11,7 +11,6 @@ import { runSequential } from '../../lib/sequential.js';
 import { isFinished } from '../../lib/scheduler.js';
 import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, sizeFlag } from './common.js';
 import { reportProgress } from './progress.js';
-import crypto from 'node:crypto';
 
 interface RunFlags {
   reducers: number;
@@ -29,6 +28,7 @@ interface RunFlags {
   pack?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  workerRestarts: number;
   dashboard?: string | boolean;
 }
 
@@ -51,6 +51,7 @@ export function runCommand(): Command {
     .option('--memory <size>', 'map-side buffer per worker before spilling to disk', sizeFlag('--memory'), JOB_DEFAULTS.memoryBytes)
     .option('--pack', 'pack small files together into map tasks of up to --split-size')
     .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs'))
+    .option('--worker-restarts <n>', 'restarts of a crashing worker process before it is given up', intFlag('--worker-restarts', 0), 20)
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'debug logging')
     .action(async (app: string | undefined, inputs: string[], flags: RunFlags) => {
@@ -85,7 +86,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   const logger = cliLogger(flags.verbose);
   const data = dataDir(flags.data);
   const token = localToken(data);
-  const executor = new LocalExecutor({ logger });
+  const executor = new LocalExecutor({ logger, maxRestarts: flags.workerRestarts });
   const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000 });
   await coord.start();
   const grpcServer = await startCoordinatorServer(coord, '127.0.0.1:0', { token, logger });
@@ -93,13 +94,20 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   coord.advertise = address;
   let dashboard: { close(): Promise<void> } | undefined;
   let jobId: string | undefined;
+  let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (jobId && isFinished(coord.scheduler.getJob(jobId).phase)) return;
-    process.stderr.write(`\nkubemr: ${sig}: cancelling ${jobId ?? 'the job'} and stopping workers\n`);
-    if (jobId) coord.cancel(jobId);
+    if (++signals > 1 || !jobId) {
+      // Impatient, or too early to cancel: stop the workers and go.
+      process.stderr.write(`\nkubemr: ${sig}: stopping workers and exiting\n`);
+      void executor.close().finally(() => process.exit(130));
+      return;
+    }
+    if (isFinished(coord.scheduler.getJob(jobId).phase)) return;
+    process.stderr.write(`\nkubemr: ${sig}: cancelling ${jobId} and stopping workers\n`);
+    coord.cancel(jobId);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const job = await coord.submit(
       {
@@ -116,9 +124,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
         packSmallFiles: flags.pack ?? false,
         streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer, combiner: flags.combiner ?? '' } : undefined,
         name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
-      },
-      `${(loaded?.name ?? (streaming ? 'streaming' : 'job')).toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 16)}-${Date.now().toString(36)}-${crypto.randomBytes(2).toString('hex')}`,
-    );
+      });
     jobId = job.id;
     if (flags.dashboard !== undefined && flags.dashboard !== false) {
       dashboard = await startLocalDashboard(flags.dashboard, address, token, data, executor);

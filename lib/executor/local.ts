@@ -52,6 +52,7 @@ export class LocalExecutor implements Executor {
   readonly kind = 'local' as const;
   private readonly slots: Slot[] = [];
   private readonly listeners: WorkerDeathListener[] = [];
+  private readonly exhaustedListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly logger: Logger;
   private readonly command: string[];
   private closed = false;
@@ -65,6 +66,10 @@ export class LocalExecutor implements Executor {
 
   onWorkerDeath(listener: WorkerDeathListener): void {
     this.listeners.push(listener);
+  }
+
+  onWorkersExhausted(listener: (jobId: string, reason: string) => void): void {
+    this.exhaustedListeners.push(listener);
   }
 
   async launch(spec: LaunchSpec, n: number): Promise<void> {
@@ -105,26 +110,37 @@ export class LocalExecutor implements Executor {
     slot.child = child;
     slot.info = { id: workerId, jobId: spec.jobId, state: 'running', startedAt: Date.now(), where: `pid ${child.pid}` };
     this.logger.debug('worker started', { job: spec.jobId, worker: workerId, pid: child.pid });
-    child.on('error', (err) => this.logger.error('worker could not start', { worker: workerId, error: err.message }));
-    child.on('exit', (code, signal) => {
+    let ended = false;
+    const onEnd = (code: number | null, signal: NodeJS.Signals | null, startError?: Error) => {
+      if (ended) return;
+      ended = true;
       slot.child = undefined;
       slot.info = { ...slot.info, finishedAt: Date.now() };
       if (code === 0) {
         slot.info.state = 'succeeded';
         return;
       }
-      const reason = signal ? `killed by ${signal}` : `exit code ${code}`;
+      const reason = startError ? `could not start: ${startError.message}` : signal ? `killed by ${signal}` : `exit code ${code}`;
       slot.info.state = 'failed';
       slot.info.reason = reason;
       if (slot.stopped || this.closed) return;
       for (const l of this.listeners) l(workerId, spec.jobId, reason);
       if (slot.restarts >= (this.options.maxRestarts ?? 20)) {
+        slot.stopped = true;
         this.logger.error('worker keeps failing; not restarting it', { job: spec.jobId, worker: workerId, reason });
+        const alive = this.slots.some((s) => s.jobId === spec.jobId && !s.stopped && s.info.state !== 'succeeded');
+        if (!alive) {
+          const why = `each worker failed ${slot.restarts + 1} times; the last: ${reason} (see ${slot.logFile})`;
+          for (const l of this.exhaustedListeners) l(spec.jobId, why);
+        }
         return;
       }
       slot.restarts++;
       setTimeout(() => this.spawn(slot, spec), this.options.restartDelayMs ?? 100).unref();
-    });
+    };
+    // A failed spawn emits 'error' and no 'exit'.
+    child.on('error', (err) => onEnd(null, null, err));
+    child.on('exit', (code, signal) => onEnd(code, signal));
   }
 
   async list(jobId?: string): Promise<WorkerInfo[]> {

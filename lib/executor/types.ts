@@ -57,6 +57,11 @@ export interface Executor {
   stop(jobId: string): Promise<void>;
   /** Register the listener told about dead workers. */
   onWorkerDeath(listener: WorkerDeathListener): void;
+  /**
+   * Register the listener told when the executor has given up starting workers for a job (every
+   * worker kept crashing), so the job fails instead of waiting for workers that never come.
+   */
+  onWorkersExhausted?(listener: (jobId: string, reason: string) => void): void;
   /** Release watches, timers and children. */
   close(): Promise<void>;
 }

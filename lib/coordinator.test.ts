@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Coordinator } from './coordinator.js';
+import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './executor/types.js';
+
+const dirs: string[] = [];
+const coords: Coordinator[] = [];
+afterEach(async () => {
+  for (const c of coords.splice(0)) await c.close();
+});
+
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemr-coord-'));
+  dirs.push(d);
+  fs.writeFileSync(path.join(d, 'in.txt'), 'one two\n');
+  return d;
+}
+
+class ScriptedExecutor implements Executor {
+  readonly kind = 'external' as const;
+  launched: LaunchSpec[] = [];
+  exhausted: Array<(jobId: string, reason: string) => void> = [];
+  constructor(private readonly failLaunch = false) {}
+  async launch(spec: LaunchSpec): Promise<void> {
+    if (this.failLaunch) throw new Error('forbidden: jobs.batch is not allowed');
+    this.launched.push(spec);
+  }
+  async list(): Promise<WorkerInfo[]> {
+    return [];
+  }
+  async logs(): Promise<AsyncIterable<string>> {
+    throw new Error('none');
+  }
+  async stop(): Promise<void> {}
+  onWorkerDeath(_l: WorkerDeathListener): void {}
+  onWorkersExhausted(l: (jobId: string, reason: string) => void): void {
+    this.exhausted.push(l);
+  }
+  async close(): Promise<void> {}
+}
+
+async function coordinator(dir: string, opts: Partial<ConstructorParameters<typeof Coordinator>[0]> = {}) {
+  const c = new Coordinator({ dataDir: path.join(dir, 'data'), ...opts });
+  coords.push(c);
+  await c.start();
+  return c;
+}
+
+describe('Coordinator', () => {
+  it('refuses a second job with the same id as ALREADY_EXISTS', async () => {
+    const dir = tmp();
+    const c = await coordinator(dir);
+    await c.submit({ inputs: ['in.txt'], workDir: dir, reducers: 1 }, 'same-id');
+    await expect(c.submit({ inputs: ['in.txt'], workDir: dir, reducers: 1 }, 'same-id')).rejects.toMatchObject({ code: 'ALREADY_EXISTS', message: 'Job `same-id` already exists' });
+  });
+
+  it('fails a job whose workers cannot be started, with the reason', async () => {
+    const dir = tmp();
+    const c = await coordinator(dir, { executor: new ScriptedExecutor(true) });
+    const job = await c.submit({ inputs: ['in.txt'], workDir: dir, reducers: 1 });
+    expect(job.phase).toBe('failed');
+    expect(job.message).toBe('could not start workers: forbidden: jobs.batch is not allowed');
+    expect(fs.readFileSync(path.join(dir, 'data', 'jobs', job.id, 'RESULT'), 'utf8')).toMatch(/^FAILED could not start workers/);
+  });
+
+  it('fails a job when the executor gives up on its workers', async () => {
+    const dir = tmp();
+    const ex = new ScriptedExecutor();
+    const c = await coordinator(dir, { executor: ex });
+    const job = await c.submit({ inputs: ['in.txt'], workDir: dir, reducers: 1 });
+    ex.exhausted.forEach((l) => l(job.id, 'each worker failed 3 times; the last: exit code 3'));
+    expect(job.phase).toBe('failed');
+    expect(job.message).toMatch(/no worker could be kept running: each worker failed 3 times/);
+  });
+
+  it('confines inputs and outputs to the data directory when asked', async () => {
+    const dir = tmp();
+    const data = path.join(dir, 'data');
+    fs.mkdirSync(path.join(data, 'inputs'), { recursive: true });
+    fs.writeFileSync(path.join(data, 'inputs', 'ok.txt'), 'x\n');
+    fs.symlinkSync(path.join(dir, 'in.txt'), path.join(data, 'inputs', 'link.txt'));
+    const c = await coordinator(dir, { confineTo: data });
+    await expect(c.submit({ inputs: [path.join(dir, 'in.txt')], workDir: data })).rejects.toThrow(/is outside the data directory/);
+    await expect(c.submit({ inputs: ['inputs/../../in.txt'], workDir: data })).rejects.toThrow(/is outside the data directory/);
+    await expect(c.submit({ inputs: ['inputs/link.txt'], workDir: data })).rejects.toThrow(/is outside the data directory/);
+    await expect(c.submit({ inputs: ['inputs/ok.txt'], workDir: data, outputDir: '/etc/kubemr-out' })).rejects.toThrow(/`\/etc\/kubemr-out` is outside/);
+    const job = await c.submit({ inputs: ['inputs/ok.txt'], workDir: data, reducers: 1 });
+    expect(job.phase).toBe('queued');
+  });
+
+  it('a journal that recorded the outcome wins over a missing RESULT: the job is listed, written down, never rerun', async () => {
+    const dir = tmp();
+    const first = await coordinator(dir);
+    const job = await first.submit({ inputs: ['in.txt'], workDir: dir, reducers: 1 }, 'was-cancelled');
+    first.cancel(job.id);
+    await first.close();
+    const result = path.join(dir, 'data', 'jobs', 'was-cancelled', 'RESULT');
+    // The coordinator died after journaling the outcome, before RESULT was written.
+    fs.rmSync(result);
+    const ex = new ScriptedExecutor();
+    const second = await coordinator(dir, { executor: ex });
+    expect(second.scheduler.getJob('was-cancelled').phase).toBe('cancelled');
+    expect(ex.launched).toEqual([]);
+    expect(fs.readFileSync(result, 'utf8')).toBe('CANCELLED\n');
+  });
+
+  it('resumes an unfinished job from its journal and lets workers in only once it has', async () => {
+    const dir = tmp();
+    const first = await coordinator(dir);
+    await first.submit({ inputs: ['in.txt'], workDir: dir, reducers: 2 }, 'resume-me');
+    const r = first.scheduler.requestTask({ workerId: 'w', app: '' });
+    expect(r.directive).toBe('run');
+    if (r.directive === 'run') first.scheduler.report({ jobId: 'resume-me', kind: 'map', index: 0, attempt: 1, workerId: 'w' }, { success: true, outputFiles: [] });
+    await first.close();
+    const ex = new ScriptedExecutor();
+    const second = new Coordinator({ dataDir: path.join(dir, 'data'), executor: ex });
+    coords.push(second);
+    expect(second.started).toBe(false);
+    await second.start();
+    expect(second.started).toBe(true);
+    const job = second.scheduler.getJob('resume-me');
+    expect(job.phase).toBe('reduce');
+    expect(ex.launched.map((l) => l.jobId)).toEqual(['resume-me']);
+  });
+});
