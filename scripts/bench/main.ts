@@ -162,6 +162,8 @@ async function main(): Promise<void> {
   const sortByKey = `LC_ALL=C sort -t "$(printf '\\t')" -k1,1 -s`;
   const awkPipe = (input: string, out: string) => ['sh', '-c', `LC_ALL=C tr -cs 'A-Za-z' '\\n' < '${input}' | /usr/bin/mawk '{c[$1]++} END {for (k in c) print k, c[k]}' | LC_ALL=C sort > '${out}/out'`];
 
+  // Other work on the machine skews every figure, the 2-worker run (which needs both cores) most.
+  const loadBefore = os.loadavg()[0]!;
   log(`work dir ${work}; building corpora`);
   const wc = buildWordcountCorpus(BOOKS, path.join(work, 'wordcount.txt'), flags.size);
   // Eight map tasks at the default size: the 2-worker run is balanced, and smaller sizes still split.
@@ -250,7 +252,7 @@ async function main(): Promise<void> {
   ];
   const streamingNote = kstream ? `kubemr streaming vs Python pipe: ${(rate(kstream) / rate(py)).toFixed(2)}x` : '';
   process.stdout.write(
-    `\nkubemr bench — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}\n` +
+    `\nkubemr bench — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0]!.toFixed(2)} after\n` +
       `wordcount corpus: ${mb(wc.bytes)} MB (gutenberg books repeated, ASCII only: ${wc.replaced} non-ASCII bytes replaced), split ${mb(split)} MB, 10 reducers; ` +
       `Python contenders on ${py ? mb(py.bytes) : '-'} MB (${python}, PYTHONUNBUFFERED unset); high-cardinality: ${hcInfo || 'skipped'}; best of ${flags.repeat} for the timed wordcount runs\n\n` +
       table(rows) +
