@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from './app.js';
-import { byteOrderComparator, FileSink } from './codec.js';
+import { FileSink, sortByteOrder } from './codec.js';
 import { checkOutputDir } from './coordinator.js';
 import { outputName, tempPathFor } from './layout.js';
 
@@ -25,7 +25,7 @@ export async function runSequential(app: App, inputs: string[], options: { cwd: 
     }
   }
   const keys = [...groups.keys()];
-  keys.sort(byteOrderComparator(keys, 'utf8'));
+  sortByteOrder(keys, 'utf8');
   fs.mkdirSync(options.outDir, { recursive: true });
   const finalPath = path.join(options.outDir, outputName(0));
   const tmp = tempPathFor(finalPath, `seq-${process.pid}`);
