@@ -7,9 +7,23 @@ import { toServiceError } from './grpc-status.js';
 import { silentLogger, type Logger } from './logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
 import type { JobEvent } from './proto/gen/kubemr/v1/JobEvent.js';
-import { isFinished, type SchedulerEvent, type TaskRef } from './scheduler.js';
+import type { RequestTaskReply } from './proto/gen/kubemr/v1/RequestTaskReply.js';
+import { isFinished, type RequestResult, type SchedulerEvent, type TaskRef } from './scheduler.js';
+
+/** Calls that stay open: watch streams, and task requests held until there is work. */
+export interface LiveCalls {
+  watches: Set<grpc.ServerWritableStream<unknown, unknown>>;
+  /** Each answers its held RequestTask at once. */
+  holds: Set<() => void>;
+}
 
 export interface ServerOptions {
+  /**
+   * How long a RequestTask with nothing to hand out is held open, waiting for work, before it
+   * answers WAIT. Held requests answer the moment a task frees up, so no worker sits out a
+   * polling interval at a phase change. @default 1000
+   */
+  holdMs?: number;
   /** When set, every call must carry `authorization: Bearer <token>`. */
   token?: string | undefined;
   /** Largest message accepted or sent. @default 16 MiB */
@@ -40,13 +54,15 @@ function taskRef(req: { jobId: string; kind: string; index: number; attempt: num
 export function coordinatorHandlers(
   coord: Coordinator,
   options: ServerOptions = {},
-  /** Open WatchJob streams, so a shutdown can end them instead of waiting on them. */
-  watches: Set<grpc.ServerWritableStream<unknown, unknown>> = new Set(),
+  /** Open calls, so a shutdown can end them instead of waiting on them. */
+  live: LiveCalls = { watches: new Set(), holds: new Set() },
 ): CoordinatorHandlers {
+  const { watches, holds } = live;
+  const holdMs = options.holdMs ?? 1000;
   const log = (options.logger ?? silentLogger).child({ component: 'grpc' });
   const s = coord.scheduler;
 
-  function unary<Req, Res>(name: string, body: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(name: string, body: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const answer = (err: Partial<grpc.ServiceError> | null, res?: Res) => callback(err, res);
       if (!tokenOk(call.metadata, options.token)) {
@@ -54,7 +70,7 @@ export function coordinatorHandlers(
         return;
       }
       Promise.resolve()
-        .then(() => body(call.request))
+        .then(() => body(call.request, call))
         .then(
           (res) => answer(null, res),
           (err: unknown) => {
@@ -67,14 +83,46 @@ export function coordinatorHandlers(
   }
 
   return {
-    RequestTask: unary('RequestTask', (req) => {
+    RequestTask: unary('RequestTask', (req, call) => {
       if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
       // While journaled jobs are being resumed, a worker's job may not be known yet.
       if (!coord.started) return { directive: 'WAIT', retryAfterMs: 500 };
-      const r = s.requestTask({ workerId: req.workerId, app: req.app, jobId: req.jobId || undefined });
-      if (r.directive === 'run') return { directive: 'RUN', task: taskToPb(r.assignment), retryAfterMs: 0 };
-      if (r.directive === 'wait') return { directive: 'WAIT', retryAfterMs: r.retryAfterMs };
-      return { directive: 'EXIT', retryAfterMs: 0 };
+      const worker = { workerId: req.workerId, app: req.app, jobId: req.jobId || undefined };
+      const reply = (r: RequestResult): RequestTaskReply => {
+        if (r.directive === 'run') return { directive: 'RUN', task: taskToPb(r.assignment), retryAfterMs: 0 };
+        if (r.directive === 'wait') return { directive: 'WAIT', retryAfterMs: r.retryAfterMs };
+        return { directive: 'EXIT', retryAfterMs: 0 };
+      };
+      const first = s.requestTask(worker);
+      if (first.directive !== 'wait' || holdMs <= 0) return reply(first);
+      // Nothing now: hold the call and look again after every state change, until the hold ends.
+      return new Promise<RequestTaskReply>((resolve) => {
+        let pending: NodeJS.Immediate | undefined;
+        const finish = (r: RequestResult) => {
+          clearTimeout(timer);
+          if (pending) clearImmediate(pending);
+          unsubscribe();
+          holds.delete(flush);
+          resolve(reply(r));
+        };
+        // After a hold, a worker may ask again at once: the next request is held in turn.
+        const flush = () => {
+          const r = s.requestTask(worker);
+          finish(r.directive === 'wait' ? { directive: 'wait', retryAfterMs: 0 } : r);
+        };
+        // Re-check after the transition that fired the event has completed, never inside it.
+        const unsubscribe = s.subscribe(() => {
+          pending ??= setImmediate(() => {
+            pending = undefined;
+            const r = s.requestTask(worker);
+            if (r.directive !== 'wait') finish(r);
+          });
+        });
+        const timer = setTimeout(flush, holdMs);
+        holds.add(flush);
+        // A worker that went away while held must not be handed a task it will never run.
+        call.once('cancelled', () => finish({ directive: 'wait', retryAfterMs: 0 }));
+      });
     }),
     ReportTask: unary('ReportTask', (req) => {
       if (!coord.started) throw new CoordinatorUnavailableError('the coordinator is resuming its jobs; report again');
@@ -149,14 +197,14 @@ export async function startCoordinatorServer(
     'grpc.max_receive_message_length': max,
     'grpc.max_send_message_length': max,
   });
-  const watches = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-  server.addService(loadProto().kubemr.v1.Coordinator.service, coordinatorHandlers(coord, options, watches));
+  const live: LiveCalls = { watches: new Set(), holds: new Set() };
+  server.addService(loadProto().kubemr.v1.Coordinator.service, coordinatorHandlers(coord, options, live));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = address.slice(0, address.lastIndexOf(':'));
   const advertiseHost = host === '0.0.0.0' || host === '[::]' || host === '' ? '127.0.0.1' : host;
-  return { server, port, address: `${advertiseHost}:${port}`, watches };
+  return { server, port, address: `${advertiseHost}:${port}`, live };
 }
 
 export interface CoordinatorServer {
@@ -164,13 +212,16 @@ export interface CoordinatorServer {
   port: number;
   /** host:port to dial (a wildcard bind is advertised as 127.0.0.1). */
   address: string;
-  watches: Set<grpc.ServerWritableStream<unknown, unknown>>;
+  live: LiveCalls;
 }
 
 /** Ends open watch streams, lets unary calls finish for up to `graceMs`, then forces the rest. */
 export function stopServer(handle: grpc.Server | CoordinatorServer, graceMs = 2000): Promise<void> {
   const server = handle instanceof grpc.Server ? handle : handle.server;
-  if (!(handle instanceof grpc.Server)) for (const w of handle.watches) w.end();
+  if (!(handle instanceof grpc.Server)) {
+    for (const w of handle.live.watches) w.end();
+    for (const answer of [...handle.live.holds]) answer();
+  }
   return new Promise((resolve) => {
     const t = setTimeout(() => {
       server.forceShutdown();

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import { InputNotFoundError } from './errors.js';
 import type { InputSplit } from './scheduler.js';
 
@@ -12,7 +11,8 @@ import type { InputSplit } from './scheduler.js';
 export async function expandInputs(patterns: string[], cwd: string): Promise<string[]> {
   const out: string[] = [];
   for (const p of patterns) {
-    if (!fs.existsSync(path.resolve(cwd, p)) && isDynamicPattern(p)) {
+    if (!fs.existsSync(path.resolve(cwd, p)) && /[*?[\]{}()!]/.test(p)) {
+      const { glob } = await import('tinyglobby');
       const matches = (await glob(p, { cwd, onlyFiles: true, expandDirectories: false, absolute: path.isAbsolute(p) })).sort();
       if (matches.length === 0) throw new InputNotFoundError(`Input pattern \`${p}\` matched no files`);
       out.push(...matches);
@@ -52,8 +52,12 @@ export function planMapTasks(inputs: string[], cwd: string, splitBytes: number, 
   for (const p of inputs) {
     const size = checkInputFile(p, cwd);
     if (size > splitBytes) {
-      for (let start = 0; start < size; start += splitBytes) {
-        const end = start + splitBytes >= size ? -1 : start + splitBytes;
+      // As many splits as the size needs, all of one size: a short last split would leave
+      // workers idle while the others finish full ones.
+      const n = Math.ceil(size / splitBytes);
+      const each = Math.ceil(size / n);
+      for (let start = 0; start < size; start += each) {
+        const end = start + each >= size ? -1 : start + each;
         tasks.push([{ path: p, start, end }]);
       }
       continue;

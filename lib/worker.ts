@@ -39,7 +39,18 @@ export interface WorkerSummary {
   reason: 'exit' | 'coordinator-gone' | 'aborted';
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Sleeps, waking early (without throwing) when the worker is told to stop. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /**
  * The worker loop: ask for a task, run it with a heartbeat thread renewing its lease, write
@@ -72,7 +83,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           log.info(`coordinator unreachable for ${giveUpMs} ms; assuming the work is done`, { call: what });
           return undefined;
         }
-        await sleep(delay);
+        await sleep(delay, options.signal);
         delay = Math.min(delay * 2, 2000);
       }
     }
@@ -91,7 +102,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         return { tasks, reason: 'exit' };
       }
       if (reply.directive !== 'RUN' || !reply.task) {
-        await sleep(Number(reply.retryAfterMs) || 200);
+        await sleep(Number(reply.retryAfterMs), options.signal);
         continue;
       }
       const task = reply.task;

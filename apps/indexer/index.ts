@@ -5,7 +5,10 @@
  *
  *   kubemr run indexer books/*.txt
  */
-import { compareUtf8, registerApp, type App, type KeyValue } from '../../lib/index.js';
+// Bundled apps import the App API directly rather than the whole package entry, so a worker
+// process starts without loading the coordinator side.
+import { registerApp, type App, type KeyValue } from '../../lib/app.js';
+import { compareUtf8 } from '../../lib/codec.js';
 
 const WORD = /\p{L}+/gu;
 

@@ -1,24 +1,27 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { cancelCommand, statusCommand, submitCommand } from './client-commands.js';
-import { coordinatorCommand } from './coordinator.js';
-import { dashboardCommand } from './dashboard.js';
-import { fetchCommand } from './fetch.js';
-import { runCommand } from './run.js';
-import { workerCommand } from './worker.js';
+
+// Each subcommand's module is loaded only when that subcommand runs: a worker process (started
+// once per worker, many times per job) should not pay for the dashboard's express and ejs.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run.js')).runCommand(),
+  coordinator: async () => (await import('./coordinator.js')).coordinatorCommand(),
+  worker: async () => (await import('./worker.js')).workerCommand(),
+  submit: async () => (await import('./client-commands.js')).submitCommand(),
+  status: async () => (await import('./client-commands.js')).statusCommand(),
+  cancel: async () => (await import('./client-commands.js')).cancelCommand(),
+  dashboard: async () => (await import('./dashboard.js')).dashboardCommand(),
+  fetch: async () => (await import('./fetch.js')).fetchCommand(),
+};
 
 const program = new Command('kubemr')
   .description('MapReduce for TypeScript: run an App on this machine or on Kubernetes')
   .version('0.1.0')
-  .showHelpAfterError()
-  .addCommand(runCommand())
-  .addCommand(coordinatorCommand())
-  .addCommand(workerCommand())
-  .addCommand(submitCommand())
-  .addCommand(statusCommand())
-  .addCommand(cancelCommand())
-  .addCommand(dashboardCommand())
-  .addCommand(fetchCommand());
+  .showHelpAfterError();
+
+const wanted = process.argv[2];
+const names = wanted !== undefined && wanted in COMMANDS ? [wanted] : Object.keys(COMMANDS);
+for (const name of names) program.addCommand(await COMMANDS[name]!());
 
 // Usage errors read like every other error: `kubemr: <what is wrong>`, exit code 2.
 const output = { outputError: (text: string, write: (s: string) => void) => write(`kubemr: ${text.replace(/^error: /, '')}`) };
