@@ -26,6 +26,7 @@ export function specToPb(s: JobSpec): PbJobSpec {
     name: s.name,
     packSmallFiles: s.packSmallFiles,
     image: s.image,
+    maxLineBytes: s.maxLineBytes,
   };
 }
 
@@ -47,6 +48,7 @@ export function specFromPb(p: PbJobSpecOut): JobSpecInput {
     name: p.name,
     packSmallFiles: p.packSmallFiles,
     image: p.image,
+    maxLineBytes: opt(p.maxLineBytes),
   };
 }
 
@@ -67,6 +69,7 @@ export function taskToPb(a: TaskAssignment): Task {
     leaseMs: job.spec.leaseMs,
     memoryBytes: job.spec.memoryBytes,
     streaming: job.spec.streaming,
+    maxLineBytes: job.spec.maxLineBytes,
   };
 }
 

@@ -70,6 +70,11 @@ export class LimitExceededError extends KubemrError {
   override readonly code = 'RESOURCE_EXHAUSTED';
 }
 
+/** A streaming command exited non-zero, was killed, or could not start. */
+export class StreamingCommandError extends KubemrError {
+  override readonly code = 'FAILED_PRECONDITION';
+}
+
 /** The coordinator could not be reached. */
 export class CoordinatorUnavailableError extends KubemrError {
   override readonly code = 'UNAVAILABLE';

@@ -36,6 +36,11 @@ export interface JobSpecInput {
   splitBytes?: number;
   /** Map-side buffer per worker before spilling a sorted run. @default 256 MiB */
   memoryBytes?: number;
+  /**
+   * Longest line a streaming mapper or combiner may write; a longer one fails the task with a
+   * clear error instead of exhausting the worker's memory. @default 64 MiB
+   */
+  maxLineBytes?: number;
   /** Pack small files together into map tasks of up to `splitBytes`. @default false */
   packSmallFiles?: boolean;
   streaming?: Partial<StreamingCommands>;
@@ -55,6 +60,7 @@ export const JOB_DEFAULTS = {
   leaseMs: 10_000,
   splitBytes: 64 * 1024 * 1024,
   memoryBytes: 256 * 1024 * 1024,
+  maxLineBytes: 64 * 1024 * 1024,
 } as const;
 
 function int(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -105,6 +111,7 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     workDir: str('workDir', input.workDir) || defaults.workDir,
     splitBytes: int('splitBytes', input.splitBytes ?? JOB_DEFAULTS.splitBytes, 1),
     memoryBytes: int('memoryBytes', input.memoryBytes ?? JOB_DEFAULTS.memoryBytes, 1024 * 1024),
+    maxLineBytes: int('maxLineBytes', input.maxLineBytes ?? JOB_DEFAULTS.maxLineBytes, 1),
     packSmallFiles: Boolean(input.packSmallFiles),
     streaming,
     name: str('name', input.name) || app.split('/').pop()!.replace(/\.[^.]*$/, '') || (streaming.mapper ? 'streaming' : 'job'),

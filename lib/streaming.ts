@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileSink, RunReader } from './codec.js';
+import { LimitExceededError, StreamingCommandError } from './errors.js';
 import { readSplitBytes } from './inputs.js';
 import { intermediateName, outputName, tempPathFor } from './layout.js';
 import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
@@ -17,6 +18,8 @@ import { TaskAbandonedError, intermediatePaths, type TaskContext, type TaskResul
  */
 
 const STDERR_TAIL = 4096;
+
+const maxLineOf = (task: Task__Output): number => Number(task.maxLineBytes) || 64 * 1024 * 1024;
 
 /** Byte-wise FNV-1a over a latin1 string (one char per byte), & 0x7fffffff % n. */
 export function partitionBytes(key: string, nReduce: number): number {
@@ -40,15 +43,17 @@ function start(role: string, command: string, cwd: string, env: Record<string, s
   // EPIPE when the command exits without reading all its input: the exit status tells why.
   child.stdin!.on('error', () => undefined);
   const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) => reject(new Error(`${role} \`${command}\` could not start: ${err.message}`)));
+    child.on('error', (err) => reject(new StreamingCommandError(`${role} \`${command}\` could not start: ${err.message}`)));
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
       else {
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        reject(new Error(`${role} \`${command}\` ${how}${tail ? `; stderr: ${tail.trim()}` : ''}`));
+        reject(new StreamingCommandError(`${role} \`${command}\` ${how}${tail ? `; stderr: ${tail.trim()}` : ''}`));
       }
     });
   });
+  // Awaited later, after the input is fed; an early exit must not count as unhandled meanwhile.
+  done.catch(() => undefined);
   return { child, done };
 }
 
@@ -62,20 +67,26 @@ interface OutputSink {
  * Splits a byte stream into lines, each passed as `buf[start, end)` without its newline.
  * Lines are found in the chunks as they arrive; only a line cut by a chunk boundary is copied.
  */
-function byteLines(onLine: (buf: Buffer, start: number, end: number) => void): OutputSink {
+function byteLines(onLine: (buf: Buffer, start: number, end: number) => void, maxLine: number, role: string): OutputSink {
   let pending: Buffer[] = [];
+  let pendingBytes = 0;
   return {
     push(d) {
       let from = 0;
       let nl = d.indexOf(10);
       if (nl === -1) {
         pending.push(d);
+        pendingBytes += d.length;
+        if (pendingBytes > maxLine) {
+          throw new LimitExceededError(`${role} wrote a line longer than ${maxLine} bytes (the job's maxLineBytes)`);
+        }
         return;
       }
       if (pending.length > 0) {
         pending.push(d.subarray(0, nl));
         const line = Buffer.concat(pending);
         pending = [];
+        pendingBytes = 0;
         onLine(line, 0, line.length);
         from = nl + 1;
         nl = d.indexOf(10, from);
@@ -84,12 +95,16 @@ function byteLines(onLine: (buf: Buffer, start: number, end: number) => void): O
         onLine(d, from, nl);
         from = nl + 1;
       }
-      if (from < d.length) pending.push(d.subarray(from));
+      if (from < d.length) {
+        pending.push(d.subarray(from));
+        pendingBytes = d.length - from;
+      }
     },
     end() {
       if (pending.length === 0) return;
       const line = Buffer.concat(pending);
       pending = [];
+      pendingBytes = 0;
       onLine(line, 0, line.length);
     },
   };
@@ -99,7 +114,7 @@ function byteLines(onLine: (buf: Buffer, start: number, end: number) => void): O
  * Mapper or combiner output into the shuffle: `key<TAB>value` per line (no tab: all key), a
  * trailing CR dropped, partitioned by FNV-1a over the key bytes. No strings are made.
  */
-function pairsInto(buffer: MapOutputBuffer, nReduce: number): OutputSink {
+function pairsInto(buffer: MapOutputBuffer, nReduce: number, maxLine: number, role: string): OutputSink {
   return byteLines((buf, start, end) => {
     if (end > start && buf[end - 1] === 13) end--;
     let tab = start;
@@ -108,7 +123,7 @@ function pairsInto(buffer: MapOutputBuffer, nReduce: number): OutputSink {
     for (let i = start; i < tab; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
     const r = nReduce === 1 ? 0 : ((h >>> 0) & 0x7fffffff) % nReduce;
     buffer.addBytes(r, buf, start, tab, tab < end ? tab + 1 : end, end);
-  });
+  }, maxLine, role);
 }
 
 /** Feeds `lines` to a child's stdin, respecting backpressure, then closes it. */
@@ -221,7 +236,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
       const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split);
       inputBytes += bytes.length;
       const env = { mapreduce_map_input_file: split.path, map_input_file: split.path };
-      await pipeThrough('mapper', streaming.mapper, task.workDir, env, inChunks(bytes), pairsInto(buffer, task.nReduce), ctx);
+      await pipeThrough('mapper', streaming.mapper, task.workDir, env, inChunks(bytes), pairsInto(buffer, task.nReduce, maxLineOf(task), 'mapper'), ctx);
       ctx.progress((i + 1) / task.inputs.length);
     }
     const outputFiles = intermediatePaths(task, task.index);
@@ -244,7 +259,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
           encoding: 'latin1',
         });
         try {
-          await pipeThrough('combiner', streaming.combiner, task.workDir, {}, runLines([staged[r]!]), pairsInto(combined, 1), ctx);
+          await pipeThrough('combiner', streaming.combiner, task.workDir, {}, runLines([staged[r]!]), pairsInto(combined, 1, maxLineOf(task), 'combiner'), ctx);
           outputBytes += combined.finish([outputFiles[r]!]).outputBytes;
         } finally {
           combined.removeSpills();

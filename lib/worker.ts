@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RegisteredApp } from './app.js';
 import { KubemrClient } from './client.js';
-import { CoordinatorUnavailableError, errorMessage } from './errors.js';
+import { CoordinatorUnavailableError, errorMessage, KubemrError } from './errors.js';
 import type { HeartbeatMessage, HeartbeatThreadData } from './heartbeat-thread.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
@@ -131,7 +131,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           tlog.warn('task abandoned');
           attemptLog('abandoned: the coordinator took the task back');
         } else {
-          error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+          // Our own errors say what went wrong; a user's exception needs its stack to be found.
+          error = err instanceof KubemrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
           tlog.error('task failed', { error: errorMessage(err) });
           attemptLog(`failed: ${error}`);
         }

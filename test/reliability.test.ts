@@ -186,6 +186,24 @@ describe('cancellation', () => {
   });
 });
 
+describe('limits', () => {
+  beforeAll(() => assertBuilt());
+
+  it('a streaming mapper line longer than --max-line fails the job with a clear message, not a crash', () => {
+    const dir = tempDir('maxline');
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'x\n');
+    const r = kubemr(
+      ['run', '--mapper', `python3 -c "import sys; sys.stdout.write('k' * 3000000 + '\\t1\\n')"`, '--reducer', 'cat', 'in.txt', '--max-line', '1M', '--max-attempts', '1', '-w', '1', '--out', 'out', '--data', 'data', '-q'],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/mapper wrote a line longer than 1048576 bytes \(the job's maxLineBytes\)/);
+    // Our own errors carry no stack trace.
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(outputFiles(path.join(dir, 'out'))).toEqual([]);
+  });
+});
+
 describe('inputs that stress the reader', () => {
   beforeAll(() => assertBuilt());
 

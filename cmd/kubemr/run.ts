@@ -29,6 +29,7 @@ interface RunFlags {
   quiet?: boolean;
   verbose?: boolean;
   workerRestarts: number;
+  maxLine: number;
   dashboard?: string | boolean;
 }
 
@@ -49,6 +50,7 @@ export function runCommand(): Command {
     .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
     .option('--split-size <size>', 'a file larger than this becomes several map tasks', sizeFlag('--split-size'), JOB_DEFAULTS.splitBytes)
     .option('--memory <size>', 'map-side buffer per worker before spilling to disk', sizeFlag('--memory'), JOB_DEFAULTS.memoryBytes)
+    .option('--max-line <size>', 'longest line a streaming mapper or combiner may write', sizeFlag('--max-line'), JOB_DEFAULTS.maxLineBytes)
     .option('--pack', 'pack small files together into map tasks of up to --split-size')
     .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs'))
     .option('--worker-restarts <n>', 'restarts of a crashing worker process before it is given up', intFlag('--worker-restarts', 0), 20)
@@ -122,6 +124,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
         splitBytes: flags.splitSize,
         memoryBytes: flags.memory,
         packSmallFiles: flags.pack ?? false,
+        maxLineBytes: flags.maxLine,
         streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer, combiner: flags.combiner ?? '' } : undefined,
         name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
       });

@@ -18,6 +18,7 @@ export interface JobSpec {
   'name'?: (string);
   'packSmallFiles'?: (boolean);
   'image'?: (string);
+  'maxLineBytes'?: (number | string | Long);
 }
 
 export interface JobSpec__Output {
@@ -35,4 +36,5 @@ export interface JobSpec__Output {
   'name': (string);
   'packSmallFiles': (boolean);
   'image': (string);
+  'maxLineBytes': (number);
 }

@@ -20,6 +20,7 @@ export interface Task {
   'leaseMs'?: (number | string | Long);
   'memoryBytes'?: (number | string | Long);
   'streaming'?: (_kubemr_v1_StreamingSpec | null);
+  'maxLineBytes'?: (number | string | Long);
 }
 
 export interface Task__Output {
@@ -37,4 +38,5 @@ export interface Task__Output {
   'leaseMs': (number);
   'memoryBytes': (number);
   'streaming': (_kubemr_v1_StreamingSpec__Output | null);
+  'maxLineBytes': (number);
 }
