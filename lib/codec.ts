@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { tempPathFor } from './layout.js';
 
 /**
  * The intermediate encoding: a run is a sequence of records
@@ -217,4 +218,25 @@ export function byteOrderComparator(keys: Iterable<string>, encoding: BufferEnco
 export function sortByteOrder(keys: string[], encoding: BufferEncoding): string[] {
   const cmp = byteOrderComparator(keys, encoding);
   return cmp === compareNative ? keys.sort() : keys.sort(cmp);
+}
+
+/**
+ * Fills `finalPath` through a FileSink under a temp name that no output glob matches, then
+ * renames it into place: readers see the whole file or none of it. On any error the temp file
+ * is removed. Returns the bytes written.
+ */
+export async function writeAtomically(finalPath: string, tag: string, fill: (sink: FileSink) => void | Promise<void>): Promise<number> {
+  const tmp = tempPathFor(finalPath, tag);
+  let sink: FileSink | undefined;
+  try {
+    sink = new FileSink(tmp);
+    await fill(sink);
+    sink.close();
+    fs.renameSync(tmp, finalPath);
+    return sink.bytesWritten;
+  } catch (err) {
+    sink?.abort();
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
 }

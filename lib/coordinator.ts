@@ -240,19 +240,14 @@ export class Coordinator {
         const spec = compileJobSpec(saved.spec, { workDir: saved.spec.workDir });
         const state = Journal.replay(jl.journal);
         const finish = fs.existsSync(jl.result) ? parseResult(fs.readFileSync(jl.result, 'utf8')) : state.finish;
+        const base = { id, spec, jobDir: jl.dir, outputDir: saved.outputDir, mapInputs: saved.mapInputs, submittedAt: state.submittedAt, done: state.done };
         if (finish) {
           // Finished before this start: listed, so history survives a restart, but never run again.
           const job = this.scheduler.restoreFinished({
-            id,
-            spec,
-            jobDir: jl.dir,
-            outputDir: saved.outputDir,
-            mapInputs: saved.mapInputs,
-            submittedAt: state.submittedAt,
+            ...base,
             finishedAt: fs.existsSync(jl.result) ? fs.statSync(jl.result).mtimeMs : Date.now(),
             phase: finish.phase,
             message: finish.message,
-            done: state.done,
           });
           // The journal knew the outcome but RESULT was never written: write it now.
           if (!fs.existsSync(jl.result)) this.finishJob(job);
@@ -262,13 +257,7 @@ export class Coordinator {
         this.journals.set(id, journal);
         journal.append({ t: 'recover', at: Date.now() });
         const job = this.scheduler.restore({
-          id,
-          spec,
-          jobDir: jl.dir,
-          outputDir: saved.outputDir,
-          mapInputs: saved.mapInputs,
-          submittedAt: state.submittedAt,
-          done: state.done,
+          ...base,
           attempts: state.attempts,
         });
         this.logger.info('job resumed from journal', { job: id, done: state.done.length });

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from './app.js';
-import { FileSink, sortByteOrder } from './codec.js';
+import { sortByteOrder, writeAtomically } from './codec.js';
 import { checkOutputDir } from './coordinator.js';
-import { outputName, tempPathFor } from './layout.js';
+import { outputName } from './layout.js';
 
 /**
  * The oracle: one process, no partitioning, no shuffle files — the MIT lab's mrsequential.
@@ -28,19 +28,11 @@ export async function runSequential(app: App, inputs: string[], options: { cwd: 
   sortByteOrder(keys, 'utf8');
   fs.mkdirSync(options.outDir, { recursive: true });
   const finalPath = path.join(options.outDir, outputName(0));
-  const tmp = tempPathFor(finalPath, `seq-${process.pid}`);
-  const sink = new FileSink(tmp);
-  try {
+  await writeAtomically(finalPath, `seq-${process.pid}`, async (sink) => {
     for (const k of keys) {
       const out = await app.reduce(k, groups.get(k)!);
       sink.writeString(`${k} ${out}\n`);
     }
-    sink.close();
-    fs.renameSync(tmp, finalPath);
-  } catch (err) {
-    sink.abort();
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
   return finalPath;
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileSink, RunReader } from './codec.js';
+import { RunReader, writeAtomically } from './codec.js';
 import { LimitExceededError, StreamingCommandError } from './errors.js';
 import { readSplitBytes } from './inputs.js';
 import { intermediateName, outputName, tempPathFor } from './layout.js';
@@ -281,10 +281,8 @@ export async function runStreamingReduceTask(task: Task__Output, ctx: TaskContex
     if (!fs.existsSync(f)) throw new Error(`intermediate file ${path.basename(f)} is missing`);
   }
   const finalPath = path.join(task.outputDir, outputName(r));
-  const tmp = tempPathFor(finalPath, ctx.tag);
-  const sink = new FileSink(tmp);
   let lines = 0;
-  try {
+  const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
     // The reducer's output is the partition's output, byte for byte; a last line gets its newline.
     let last = 10;
     const copy: OutputSink = {
@@ -301,14 +299,8 @@ export async function runStreamingReduceTask(task: Task__Output, ctx: TaskContex
       },
     };
     await pipeThrough('reducer', task.streaming!.reducer, task.workDir, {}, runLines(inputs), copy, ctx);
-    sink.close();
-    fs.renameSync(tmp, finalPath);
-  } catch (err) {
-    sink.abort();
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  return { outputFiles: [finalPath], counters: { inputBytes: 0, inputRecords: 0, outputRecords: lines, outputBytes: sink.bytesWritten, spills: 0 } };
+  });
+  return { outputFiles: [finalPath], counters: { inputBytes: 0, inputRecords: 0, outputRecords: lines, outputBytes, spills: 0 } };
 }
 
 /** Reads a run as `key\tvalue` lines; used by tests and tools to look inside intermediates. */

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from './app.js';
-import { FileSink } from './codec.js';
+import { writeAtomically } from './codec.js';
 import { readSplitBytes } from './inputs.js';
-import { intermediateName, outputName, tempPathFor } from './layout.js';
+import { intermediateName, outputName } from './layout.js';
 import { defaultPartition } from './partition.js';
 import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
 import type { TaskCounters } from './proto/gen/kubemr/v1/TaskCounters.js';
@@ -95,39 +95,32 @@ export async function runReduceTask(app: App, task: Task__Output, ctx: TaskConte
     if (!fs.existsSync(f)) throw new Error(`intermediate file ${path.basename(f)} is missing`);
   }
   const finalPath = path.join(task.outputDir, outputName(r));
-  const tmp = tempPathFor(finalPath, ctx.tag);
-  let merger: RunMerger | undefined;
-  let sink: FileSink | undefined;
+  const merger = new RunMerger(inputs);
   let keys = 0;
   let records = 0;
+  let outputBytes = 0;
   try {
-    merger = new RunMerger(inputs);
-    sink = new FileSink(tmp);
-    for (const [keyBytes, values] of merger.groups('utf8')) {
-      const key = keyBytes.toString('utf8');
-      let out: unknown = app.reduce(key, values);
-      if (isThenable(out)) out = await out;
-      if (typeof out !== 'string') {
-        throw new TypeError(`reduce(${JSON.stringify(key)}) returned ${describe(out)}; expected a string`);
+    outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
+      for (const [keyBytes, values] of merger.groups('utf8')) {
+        const key = keyBytes.toString('utf8');
+        let out: unknown = app.reduce(key, values);
+        if (isThenable(out)) out = await out;
+        if (typeof out !== 'string') {
+          throw new TypeError(`reduce(${JSON.stringify(key)}) returned ${describe(out)}; expected a string`);
+        }
+        sink.writeString(key);
+        sink.writeString(' ');
+        sink.writeString(out);
+        sink.writeString('\n');
+        records += values.length;
+        if (++keys % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
       }
-      sink.writeString(key);
-      sink.writeString(' ');
-      sink.writeString(out);
-      sink.writeString('\n');
-      records += values.length;
-      if (++keys % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
-    }
-    sink.close();
-    fs.renameSync(tmp, finalPath);
-  } catch (err) {
-    sink?.abort();
-    fs.rmSync(tmp, { force: true });
-    throw err;
+    });
   } finally {
-    merger?.close();
+    merger.close();
   }
   return {
     outputFiles: [finalPath],
-    counters: { inputBytes: 0, inputRecords: records, outputRecords: keys, outputBytes: sink.bytesWritten, spills: 0 },
+    counters: { inputBytes: 0, inputRecords: records, outputRecords: keys, outputBytes, spills: 0 },
   };
 }
