@@ -69,6 +69,10 @@ export class KubemrClient {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       'grpc.enable_retries': 0,
+      // A worker may start before its coordinator listens: retry the connection soon, not after
+      // grpc's default second.
+      'grpc.initial_reconnect_backoff_ms': 50,
+      'grpc.max_reconnect_backoff_ms': 2000,
     });
     this.deadlineMs = options.deadlineMs ?? 10_000;
     this.metadata = new grpc.Metadata();

@@ -88,7 +88,7 @@ export class Coordinator {
     await this.executor?.close();
   }
 
-  private newJobId(name: string): string {
+  newJobId(name: string): string {
     const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 20) || 'job';
     return `${slug}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
   }
@@ -116,7 +116,8 @@ export class Coordinator {
     const jl = this.layout.job(id);
     const outputDir = spec.outputDir ? path.resolve(spec.workDir, spec.outputDir) : jl.outputDir;
     checkOutputDir(outputDir);
-    if (fs.existsSync(jl.dir) || this.scheduler.hasJob(id)) throw new JobExistsError(`Job \`${id}\` already exists`);
+    // A job exists once its spec is written; an executor may have made its logs directory first.
+    if (fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) throw new JobExistsError(`Job \`${id}\` already exists`);
     for (const d of [jl.intermediateDir, jl.logsDir, outputDir]) fs.mkdirSync(d, { recursive: true });
     writeFileAtomic(jl.spec, JSON.stringify({ id, spec, outputDir, mapInputs }, null, 2) + '\n');
     const journal = new Journal(jl.journal);

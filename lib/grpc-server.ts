@@ -202,6 +202,8 @@ export async function startCoordinatorServer(
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  // A Unix socket is dialled by its path.
+  if (address.startsWith('unix:')) return { server, port, address, live };
   const host = address.slice(0, address.lastIndexOf(':'));
   const advertiseHost = host === '0.0.0.0' || host === '[::]' || host === '' ? '127.0.0.1' : host;
   return { server, port, address: `${advertiseHost}:${port}`, live };

@@ -63,16 +63,21 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const client = new KubemrClient({ address: options.coordinator, token: options.token, deadlineMs: 10_000 });
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const threadFile = new URL(`./heartbeat-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  const hb = new Worker(threadFile, {
-    workerData: { address: options.coordinator, token: options.token, flags } satisfies HeartbeatThreadData,
-  });
-  hb.unref();
-  const post = (m: HeartbeatMessage) => hb.postMessage(m);
+  // Started with the first task, not with the process: the thread loads gRPC again, and the
+  // first heartbeat is due only a third of a lease later. Messages wait for it to boot.
+  let hb: Worker | undefined;
+  const post = (m: HeartbeatMessage) => {
+    hb ??= new Worker(threadFile, {
+      workerData: { address: options.coordinator, token: options.token, flags } satisfies HeartbeatThreadData,
+    });
+    hb.unref();
+    hb.postMessage(m);
+  };
 
   /** Retries a call while the coordinator is unreachable, up to giveUpMs in all. */
   async function persist<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     const since = Date.now();
-    let delay = 100;
+    let delay = 50;
     for (;;) {
       if (options.signal?.aborted) return undefined;
       try {
@@ -158,8 +163,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       if (!ack.accepted) tlog.info('report not needed: the task was already done or reassigned');
     }
   } finally {
-    post({ type: 'close' });
-    await hb.terminate().catch(() => undefined);
+    if (hb) {
+      hb.postMessage({ type: 'close' } satisfies HeartbeatMessage);
+      await hb.terminate().catch(() => undefined);
+    }
     client.close();
   }
 }

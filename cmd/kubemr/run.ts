@@ -1,9 +1,12 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Coordinator, checkOutputDir } from '../../lib/coordinator.js';
 import { InvalidJobSpecError, TaskFailedError, JobCancelledError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
-import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
+import type { CoordinatorServer } from '../../lib/grpc-server.js';
 import { expandInputs } from '../../lib/inputs.js';
 import { JOB_DEFAULTS } from '../../lib/jobspec.js';
 import { loadApp } from '../../lib/loader.js';
@@ -74,11 +77,11 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   const cwd = process.cwd();
   const outDir = path.resolve(cwd, flags.out);
   checkOutputDir(outDir);
-  const files = await expandInputs(inputs, cwd);
-  const loaded = streaming ? undefined : await loadApp(appArg!, cwd);
 
   if (flags.sequential) {
-    if (!loaded) throw new InvalidJobSpecError('--sequential runs an app; streaming jobs run with workers');
+    if (streaming) throw new InvalidJobSpecError('--sequential runs an app; streaming jobs run with workers');
+    const files = await expandInputs(inputs, cwd);
+    const loaded = await loadApp(appArg!, cwd);
     const started = Date.now();
     const file = await runSequential(loaded.app, files, { cwd, outDir });
     if (!flags.quiet) process.stderr.write(`sequential run done in ${((Date.now() - started) / 1000).toFixed(2)}s: ${file}\n`);
@@ -88,17 +91,27 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   const logger = cliLogger(flags.verbose);
   const data = dataDir(flags.data);
   const token = localToken(data);
+  const app = streaming ? '' : appArg!;
   const executor = new LocalExecutor({ logger, maxRestarts: flags.workerRestarts });
   const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000 });
-  await coord.start();
-  const grpcServer = await startCoordinatorServer(coord, '127.0.0.1:0', { token, logger });
-  const address = grpcServer.address;
+  // Workers take a few hundred milliseconds to boot: start them first, on a Unix socket chosen
+  // now, and check the inputs and the app and start the coordinator while they do.
+  const jobId = coord.newJobId(streaming ? 'streaming' : path.basename(app).replace(/\.[^.]+$/, ''));
+  const socket = path.join(os.tmpdir(), `kubemr-${process.pid}-${crypto.randomBytes(3).toString('hex')}.sock`);
+  const address = `unix:${socket}`;
   coord.advertise = address;
+  let grpcServer: CoordinatorServer | undefined;
+  const stop = async () => {
+    await executor.close();
+    if (grpcServer) await (await import('../../lib/grpc-server.js')).stopServer(grpcServer, 500);
+    await coord.close();
+    fs.rmSync(socket, { force: true });
+  };
   let dashboard: { close(): Promise<void> } | undefined;
-  let jobId: string | undefined;
+  let submitted = false;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1 || !jobId) {
+    if (++signals > 1 || !submitted) {
       // Impatient, or too early to cancel: stop the workers and go.
       process.stderr.write(`\nkubemr: ${sig}: stopping workers and exiting\n`);
       void executor.close().finally(() => process.exit(130));
@@ -110,10 +123,24 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  await executor.launch({ jobId, app, coordinator: address, dataDir: data, token }, flags.workers);
+  let files: string[];
+  let loaded: Awaited<ReturnType<typeof loadApp>> | undefined;
+  try {
+    files = await expandInputs(inputs, cwd);
+    loaded = streaming ? undefined : await loadApp(app, cwd);
+  } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stop();
+    fs.rmSync(coord.layout.job(jobId).dir, { recursive: true, force: true });
+    throw err;
+  }
+  await coord.start();
   try {
     const job = await coord.submit(
       {
-        app: appArg && !streaming ? appArg : '',
+        app,
         inputs: files,
         reducers: flags.reducers,
         workers: flags.workers,
@@ -127,8 +154,14 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
         maxLineBytes: flags.maxLine,
         streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer, combiner: flags.combiner ?? '' } : undefined,
         name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
-      });
-    jobId = job.id;
+      },
+      jobId,
+    );
+    submitted = true;
+    // Listening only now: a worker that asked earlier would have been told its job is unknown.
+    const { startCoordinatorServer } = await import('../../lib/grpc-server.js');
+    fs.rmSync(socket, { force: true });
+    grpcServer = await startCoordinatorServer(coord, address, { token, logger });
     if (flags.dashboard !== undefined && flags.dashboard !== false) {
       dashboard = await startLocalDashboard(flags.dashboard, address, token, data, executor);
     }
@@ -158,9 +191,9 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await dashboard?.close();
-    await executor.close();
-    await stopServer(grpcServer, 500);
-    await coord.close();
+    await stop();
+    // A job that was never submitted leaves nothing behind, not even its workers' logs.
+    if (!submitted) fs.rmSync(coord.layout.job(jobId).dir, { recursive: true, force: true });
   }
 }
 
