@@ -16,7 +16,11 @@ import { spawn } from 'node:child_process';
 
 const LONG = process.env.KUBEMR_CHAOS === 'long';
 const MIN_KILLS = LONG ? 40 : 8;
-const DELAY_MS = LONG ? '150' : '60';
+const DELAY_MS = LONG ? '250' : '60';
+// Smaller splits make more, shorter tasks: more moments to kill something mid-task.
+const SPLIT_BYTES = LONG ? 32 * 1024 : 96 * 1024;
+// The long run reads every book three times over, so the job lasts long enough for its kills.
+const INPUTS = LONG ? [...BOOKS, ...BOOKS, ...BOOKS] : BOOKS;
 
 const procs: Proc[] = [];
 beforeAll(() => assertBuilt());
@@ -78,10 +82,10 @@ it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills
   const client = new KubemrClient({ address: `127.0.0.1:${port}`, token, deadlineMs: 3000 });
   const jobId = await client.submitJob({
     app: testApp('slow-wordcount.ts'),
-    inputs: BOOKS,
+    inputs: INPUTS,
     reducers: 7,
     workers: 3,
-    splitBytes: 96 * 1024,
+    splitBytes: SPLIT_BYTES,
     outputDir: out,
     workDir: dir,
     leaseMs: 3000,
@@ -106,7 +110,7 @@ it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills
   let phase = '';
   const deadline = Date.now() + (LONG ? 300_000 : 100_000);
   while (Date.now() < deadline) {
-    await sleep(150 + Math.random() * (LONG ? 600 : 350));
+    await sleep(LONG ? 100 + Math.random() * 400 : 150 + Math.random() * 350);
     checkOutputs();
     try {
       phase = (await client.getJob(jobId)).phase;
@@ -144,7 +148,7 @@ it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills
   expect(fs.readFileSync(path.join(data, 'jobs', jobId, 'RESULT'), 'utf8')).toBe('OK\n');
   expect(fs.readdirSync(out).filter((f) => f.startsWith('mr-out')).sort()).toEqual(Array.from({ length: 7 }, (_, r) => `mr-out-${r}`).sort());
   expect(fs.readdirSync(out).filter((f) => !f.startsWith('mr-out'))).toEqual([]);
-  expect(sortedOutput(out)).toBe(sequentialOutput(dir, testApp('slow-wordcount.ts'), BOOKS));
+  expect(sortedOutput(out)).toBe(sequentialOutput(dir, testApp('slow-wordcount.ts'), INPUTS));
 
   coordinator.child.kill('SIGTERM');
   await coordinator.exited;
