@@ -16,9 +16,9 @@ import { spawn } from 'node:child_process';
 
 const LONG = process.env.KUBEMR_CHAOS === 'long';
 const MIN_KILLS = LONG ? 40 : 8;
-const DELAY_MS = LONG ? '250' : '60';
+const DELAY_MS = LONG ? '250' : '150';
 // Smaller splits make more, shorter tasks: more moments to kill something mid-task.
-const SPLIT_BYTES = LONG ? 32 * 1024 : 96 * 1024;
+const SPLIT_BYTES = LONG ? 32 * 1024 : 64 * 1024;
 // The long run reads every book three times over, so the job lasts long enough for its kills.
 const INPUTS = LONG ? [...BOOKS, ...BOOKS, ...BOOKS] : BOOKS;
 
