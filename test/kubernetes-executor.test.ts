@@ -258,6 +258,22 @@ describe('KubernetesExecutor: watching worker pods', () => {
     expect(byWorker[b!.metadata!.name!]).toBe('Evicted: The node was low on resource: memory.');
   });
 
+  it('past backoffLimit failed pods (evictions aside), reports the job\'s workers exhausted', async () => {
+    const e = makeExecutor({ backoffLimit: 1 });
+    const exhausted: Array<[string, string]> = [];
+    e.onWorkersExhausted((job, reason) => exhausted.push([job, reason]));
+    const jobId = newJobId();
+    const [a, b, c] = await launched(e, jobId, 3);
+    server.updatePod(a!.metadata!.name!, evicted);
+    server.updatePod(b!.metadata!.name!, terminated(1, 'Error'));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(exhausted).toEqual([]);
+    server.updatePod(c!.metadata!.name!, terminated(3, 'Error'));
+    await waitFor('exhausted', () => exhausted.length === 1);
+    expect(exhausted[0]![0]).toBe(jobId);
+    expect(exhausted[0]![1]).toMatch(/reached backoffLimit 1: 2 pods failed, the last with Error exit 3/);
+  });
+
   it('does not report a worker that exited 0; reports one deleted while running', async () => {
     const e = makeExecutor();
     const deaths = recordDeaths(e);

@@ -149,6 +149,9 @@ export class KubernetesExecutor implements Executor {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly listeners: WorkerDeathListener[] = [];
+  private readonly exhaustedListeners: Array<(jobId: string, reason: string) => void> = [];
+  /** Failed pods per job, counted as the Job controller counts them against backoffLimit. */
+  private readonly failures = new Map<string, number>();
   /** Pods already reported dead, so a relist or a later update never reports them twice. */
   private readonly reported = new Set<string>();
   /** uids of Jobs deleted by stop(): their pods dying is expected, not news. */
@@ -179,6 +182,10 @@ export class KubernetesExecutor implements Executor {
 
   onWorkerDeath(listener: WorkerDeathListener): void {
     this.listeners.push(listener);
+  }
+
+  onWorkersExhausted(listener: (jobId: string, reason: string) => void): void {
+    this.exhaustedListeners.push(listener);
   }
 
   async launch(spec: LaunchSpec, n: number): Promise<void> {
@@ -399,6 +406,14 @@ export class KubernetesExecutor implements Executor {
         this.log.error('worker death listener threw', { job: jobId, worker, error: errorMessage(err) });
       }
     }
+    // Evictions and deletions do not count against backoffLimit (the Job's pod failure policy);
+    // past it the Job starts no more pods, so the job must fail rather than wait for workers.
+    if (/^(Evicted|Deleted|Disrupt)/.test(reason)) return;
+    const n = (this.failures.get(jobId) ?? 0) + 1;
+    this.failures.set(jobId, n);
+    if (n !== this.o.pod.backoffLimit + 1) return;
+    const why = `worker Job ${this.jobName(jobId)} reached backoffLimit ${this.o.pod.backoffLimit}: ${n} pods failed, the last with ${reason}`;
+    for (const listener of this.exhaustedListeners) listener(jobId, why);
   }
 
   /** A pod that cannot start (bad image, missing Secret) is not dead, but someone should know. */
