@@ -3,7 +3,7 @@
  * they are child processes, Kubernetes pods or processes someone started by hand.
  *
  * Implementations: LocalExecutor (child processes), ExternalExecutor (workers started by hand),
- * KubernetesExecutor (batch/v1 Jobs). One contract suite (test/executor-contract.ts) runs
+ * KubernetesExecutor (batch/v1 Jobs). One contract suite (test/executor-contract.test.ts) runs
  * against each.
  */
 
