@@ -42,6 +42,7 @@ import {
 } from '@kubernetes/client-node';
 import { resultFiles, writeFileAtomic, type Coordinator } from './coordinator.js';
 import { InvalidJobSpecError, KubernetesError, errorMessage } from './errors.js';
+import { fail } from './executor/kubernetes.js';
 import type { JobSpecInput } from './jobspec.js';
 import { silentLogger, type Logger } from './logger.js';
 import { isFinished, type JobPhase, type JobRecord } from './scheduler.js';
@@ -124,10 +125,6 @@ interface CompiledOptions {
   labelSelector: string | undefined;
   statusIntervalMs: number;
   watchRetryMs: number;
-}
-
-function fail(field: string, expected: string, value: unknown): never {
-  throw new KubernetesError(`Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value)}\``);
 }
 
 function compile(o: OperatorOptions): CompiledOptions {

@@ -6,7 +6,8 @@ import type { Logger } from '../../lib/logger.js';
 import type { JobSpec } from '../../lib/proto/gen/kubemr/v1/JobSpec.js';
 import { jobView, taskView, workersFromTasks, type JobView, type ResultFileView, type TaskView, type WorkerView } from './model.js';
 import { BadRequestError, ConflictError, NotFoundError } from './http-errors.js';
-import { checkName, followFile, listFiles, resolveInside } from './safe-files.js';
+import { followFile } from '../../lib/follow-file.js';
+import { checkName, listFiles, resolveInside } from './safe-files.js';
 
 const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const TASK_ID = /^(map|reduce)-(0|[1-9]\d{0,8})$/;

@@ -82,7 +82,8 @@ interface CompiledOptions {
   logger: Logger;
 }
 
-function fail(field: string, expected: string, value: unknown): never {
+/** A bad option of the Kubernetes side (executor, operator): names the field and the value. */
+export function fail(field: string, expected: string, value: unknown): never {
   throw new KubernetesError(`Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value)}\``);
 }
 

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { followFile } from '../follow-file.js';
 import { DataLayout } from '../layout.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './types.js';
@@ -151,7 +152,7 @@ export class LocalExecutor implements Executor {
     const slot = this.slots.find((s) => s.info.id === workerId);
     if (!slot) throw new Error(`no worker ${workerId}`);
     const running = () => slot.info.id === workerId && slot.child !== undefined;
-    return followFile(slot.logFile, options.follow ? () => !running() : () => true);
+    return followFile(slot.logFile, options.follow ? () => !running() : () => true, new AbortController().signal, 250);
   }
 
   async stop(jobId: string): Promise<void> {
@@ -176,32 +177,5 @@ export class LocalExecutor implements Executor {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => this.kill(s)));
-  }
-}
-
-/** Yields a file's contents, then (until `ended()`) whatever is appended to it. */
-async function* followFile(file: string, ended: () => boolean): AsyncIterable<string> {
-  let pos = 0;
-  for (;;) {
-    let chunk = '';
-    try {
-      const fd = fs.openSync(file, 'r');
-      try {
-        const size = fs.fstatSync(fd).size;
-        if (size > pos) {
-          const buf = Buffer.alloc(size - pos);
-          fs.readSync(fd, buf, 0, buf.length, pos);
-          pos = size;
-          chunk = buf.toString('utf8');
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch {
-      // not created yet
-    }
-    if (chunk) yield chunk;
-    if (ended()) return;
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
