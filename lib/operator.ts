@@ -25,10 +25,8 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import {
-  ApiException,
   CustomObjectsApi,
   KubeConfig,
   makeInformer,
@@ -42,7 +40,7 @@ import {
 } from '@kubernetes/client-node';
 import { resultFiles, writeFileAtomic, type Coordinator } from './coordinator.js';
 import { InvalidJobSpecError, KubernetesError, errorMessage } from './errors.js';
-import { fail } from './executor/kubernetes.js';
+import { describe, fail, statusCode } from './executor/kubernetes.js';
 import type { JobSpecInput } from './jobspec.js';
 import { silentLogger, type Logger } from './logger.js';
 import { isFinished, type JobPhase, type JobRecord } from './scheduler.js';
@@ -349,23 +347,6 @@ export class ResourceOwners {
   private file(jobId: string): string {
     return path.join(this.root, 'jobs', jobId, OWNER_FILE);
   }
-}
-
-const statusCode = (err: unknown): number | undefined =>
-  err instanceof ApiException ? (err.code as number) : (err as { statusCode?: number })?.statusCode;
-
-function describe(err: unknown): string {
-  if (err instanceof ApiException) {
-    let message: string | undefined;
-    try {
-      const body: unknown = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
-      message = (body as { message?: string } | undefined)?.message;
-    } catch {
-      message = typeof err.body === 'string' && err.body !== '' ? err.body : undefined;
-    }
-    return `HTTP ${err.code}: ${message ?? STATUS_CODES[err.code] ?? ''}`;
-  }
-  return errorMessage(err);
 }
 
 /** What the operator knows about one resource (keyed by uid). */

@@ -114,11 +114,12 @@ function compile(o: KubernetesExecutorOptions): CompiledOptions {
   };
 }
 
-const statusCode = (err: unknown): number | undefined =>
+/** The HTTP status of a failed API call, whichever way the client reported it. */
+export const statusCode = (err: unknown): number | undefined =>
   err instanceof ApiException ? (err.code as number) : (err as { statusCode?: number; code?: unknown })?.statusCode;
 
 /** The API server's own words (a Status object's message) rather than the client's dump. */
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (err instanceof ApiException) {
     let message: string | undefined;
     try {

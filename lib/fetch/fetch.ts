@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../errors.js';
 import { tempPathFor } from '../layout.js';
@@ -17,7 +16,7 @@ import {
   SizeMismatchError,
   SourceNotFoundError,
 } from './errors.js';
-import { download, type Transferred } from './http.js';
+import { byteMeter, download, type Transferred } from './http.js';
 import {
   compileFetchOptions,
   type CompiledFetchFile,
@@ -241,16 +240,7 @@ async function copyLocal(
 ): Promise<Transferred> {
   const st = await stat(source).catch(() => undefined);
   if (!st?.isFile()) throw new SourceNotFoundError(name, source);
-  const hash = createHash('sha256');
-  let received = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      hash.update(chunk);
-      onBytes(received, st.size);
-      done(null, chunk);
-    },
-  });
+  const meter = byteMeter((received) => onBytes(received, st.size));
   const input = createReadStream(source);
   const out = createWriteStream(dest);
   let broke: 'read' | 'write' | undefined;
@@ -263,7 +253,7 @@ async function copyLocal(
     const what = broke === 'write' ? `cannot write ${dest}` : `cannot read ${source}`;
     throw new LocalIoError(name, source, `${what}: ${errorMessage(err)}`, { cause: err });
   }
-  return { bytes: received, sha256: hash.digest('hex') };
+  return meter.result();
 }
 
 async function hashFile(file: string): Promise<string> {

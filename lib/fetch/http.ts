@@ -34,6 +34,25 @@ export interface Transferred {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /**
+ * A pass-through stream that counts and hashes what flows through it, so every transfer,
+ * download or copy, reports progress and ends with its size and sha256.
+ */
+export function byteMeter(onBytes: (received: number) => void): Transform & { received: number; result(): Transferred } {
+  const hash = createHash('sha256');
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      meter.received += chunk.length;
+      hash.update(chunk);
+      onBytes(meter.received);
+      done(null, chunk);
+    },
+  }) as Transform & { received: number; result(): Transferred };
+  meter.received = 0;
+  meter.result = () => ({ bytes: meter.received, sha256: hash.digest('hex') });
+  return meter;
+}
+
+/**
  * Streams one URL into `dest`, hashing as it goes. Uses node:http rather than fetch so that
  * `Accept-Encoding: identity` holds (Content-Length then counts the bytes written, which is
  * how a cut transfer is told from a complete one) and so a stall is bounded per socket read.
@@ -42,16 +61,7 @@ export async function download(req: DownloadRequest): Promise<Transferred> {
   const res = await open(req, req.url, req.maxRedirects);
   const header = res.headers['content-length'];
   const total = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
-  const hash = createHash('sha256');
-  let received = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      hash.update(chunk);
-      req.onBytes?.(received, total);
-      done(null, chunk);
-    },
-  });
+  const meter = byteMeter((received) => req.onBytes?.(received, total));
   const out = createWriteStream(req.dest);
   // pipeline destroys every stream with the first error, so only the first tells which side broke.
   let broke: 'read' | 'write' | undefined;
@@ -64,11 +74,11 @@ export async function download(req: DownloadRequest): Promise<Transferred> {
     if (broke === 'write') {
       throw new LocalIoError(req.file, req.dest, `cannot write ${req.dest}: ${errorMessage(err)}`, { cause: err });
     }
-    throw new TruncatedDownloadError(req.file, req.url.href, received, total, { cause: err });
+    throw new TruncatedDownloadError(req.file, req.url.href, meter.received, total, { cause: err });
   }
   // The parser normally errors on a short body; this catches a server that lies about it.
-  if (total !== undefined && received !== total) throw new TruncatedDownloadError(req.file, req.url.href, received, total);
-  return { bytes: received, sha256: hash.digest('hex') };
+  if (total !== undefined && meter.received !== total) throw new TruncatedDownloadError(req.file, req.url.href, meter.received, total);
+  return meter.result();
 }
 
 /** Sends the GET, following redirects, and resolves with a 2xx response whose body is unread. */
