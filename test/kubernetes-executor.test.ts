@@ -359,7 +359,8 @@ describe('KubernetesExecutor: logs', () => {
     server.updatePod(na, terminated(0, 'Completed'));
     server.updatePod(nb, terminated(137, 'OOMKilled'));
     const logs = path.join(dataDir, 'jobs', jobId, 'logs');
-    await waitFor('two saved logs', async () => (await readdir(logs).catch(() => [])).length === 2);
+    // Temp files may show up while a copy is written; wait for the two final names.
+    await waitFor('two saved logs', async () => (await readdir(logs).catch(() => [])).filter((f) => f.startsWith('pod-')).length === 2);
     expect((await readdir(logs)).sort()).toEqual([`pod-${na}.log`, `pod-${nb}.log`].sort());
     expect(await readFile(path.join(logs, `pod-${nb}.log`), 'utf8')).toBe('map-1 started\nout of memory\n');
     // Once the pod is gone, logs() answers from the saved copy.
