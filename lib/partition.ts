@@ -40,10 +40,3 @@ export function fnv1a32(key: string): number {
 export function defaultPartition(key: string, nReduce: number): number {
   return (fnv1a32(key) & 0x7fffffff) % nReduce;
 }
-
-/** FNV-1a over raw bytes, for streaming jobs whose keys are bytes, not strings. */
-export function fnv1a32Bytes(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h >>> 0;
-}

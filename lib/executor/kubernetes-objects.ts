@@ -25,7 +25,7 @@ export const WORKERS_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPO
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$/;
-const INCARNATION = /^[a-z0-9]{1,10}$/;
+export const INCARNATION = /^[a-z0-9]{1,10}$/;
 
 export const isDns1123Label = (s: string): boolean => s.length <= 63 && DNS1123_LABEL.test(s);
 export const isLabelValue = (s: string): boolean => s.length <= 63 && LABEL_VALUE.test(s);

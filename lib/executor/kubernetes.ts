@@ -38,6 +38,7 @@ import {
   compileWorkerPodOptions,
   isDns1123Label,
   jobLabelValue,
+  INCARNATION,
   newIncarnation,
   podDeathReason,
   podJobId,
@@ -94,7 +95,7 @@ function compile(o: KubernetesExecutorOptions): CompiledOptions {
   const namespace = o.namespace ?? ctx?.namespace ?? 'default';
   if (!isDns1123Label(namespace)) fail('namespace', 'a DNS-1123 name', namespace);
   const incarnation = o.incarnation ?? newIncarnation();
-  if (!/^[a-z0-9]{1,10}$/.test(incarnation)) fail('incarnation', '1-10 characters of [a-z0-9]', incarnation);
+  if (!INCARNATION.test(incarnation)) fail('incarnation', '1-10 characters of [a-z0-9]', incarnation);
   if (o.dataDir !== undefined && !path.isAbsolute(o.dataDir)) fail('dataDir', 'an absolute path', o.dataDir);
   const posInt = (field: string, v: number) => {
     if (!Number.isInteger(v) || v < 1) fail(field, 'an integer >= 1', v);
