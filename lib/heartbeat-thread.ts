@@ -1,11 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { KubemrClient } from './client.js';
+import type { KubemrClient } from './client.js';
 import type { HeartbeatRequest } from './proto/gen/kubemr/v1/HeartbeatRequest.js';
 
 /**
  * Heartbeats from a thread of their own: a user's map may hold the main thread for seconds,
  * and the lease must not depend on it. The main thread posts which attempt it runs; this
  * thread renews its lease and raises the shared `abandon` flag when the coordinator says so.
+ *
+ * The gRPC client is loaded a second before the first heartbeat of a task is due, not when the
+ * thread starts: beats come every third of a lease, so a worker whose tasks are shorter than
+ * that never pays for loading gRPC a second time, on a core its own map or another worker's
+ * needs.
  */
 export interface HeartbeatThreadData {
   address: string;
@@ -17,35 +22,51 @@ export interface HeartbeatThreadData {
 export type HeartbeatMessage = { type: 'start'; ref: HeartbeatRequest; intervalMs: number } | { type: 'stop' } | { type: 'close' };
 
 const data = workerData as HeartbeatThreadData;
-const client = new KubemrClient({ address: data.address, token: data.token, deadlineMs: 5000 });
+let client: Promise<KubemrClient> | undefined;
+let closed = false;
 let current: HeartbeatRequest | undefined;
 let timer: NodeJS.Timeout | undefined;
+let preload: NodeJS.Timeout | undefined;
+/** How long before the first beat the client starts loading. */
+const LOAD_AHEAD_MS = 1000;
+
+function connect(): Promise<KubemrClient> {
+  client ??= import('./client.js').then(({ KubemrClient }) => new KubemrClient({ address: data.address, token: data.token, deadlineMs: 5000 }));
+  return client;
+}
 
 function beat(): void {
   const ref = current;
   if (!ref) return;
-  const progress = Atomics.load(data.flags, 1) / 1e6;
-  client.heartbeat({ ...ref, progress }).then(
-    (reply) => {
-      if (reply.abandon && current === ref) Atomics.store(data.flags, 0, 1);
-    },
-    () => {
-      // Coordinator unreachable: the lease may lapse; the report decides.
-    },
-  );
+  connect()
+    .then((c) => {
+      if (closed || current !== ref) return undefined;
+      return c.heartbeat({ ...ref, progress: Atomics.load(data.flags, 1) / 1e6 });
+    })
+    .then(
+      (reply) => {
+        if (reply?.abandon && current === ref) Atomics.store(data.flags, 0, 1);
+      },
+      () => {
+        // Coordinator unreachable: the lease may lapse; the report decides.
+      },
+    );
 }
 
 parentPort!.on('message', (m: HeartbeatMessage) => {
-  if (timer) clearInterval(timer);
-  timer = undefined;
+  clearInterval(timer);
+  clearTimeout(preload);
+  timer = preload = undefined;
   if (m.type === 'start') {
     current = m.ref;
     timer = setInterval(beat, m.intervalMs);
+    if (!client) preload = setTimeout(connect, Math.max(0, m.intervalMs - LOAD_AHEAD_MS));
   } else if (m.type === 'stop') {
     current = undefined;
   } else {
     current = undefined;
-    client.close();
+    closed = true;
+    void client?.then((c) => c.close());
     parentPort!.close();
   }
 });

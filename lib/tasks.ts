@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from './app.js';
 import { writeAtomically } from './codec.js';
-import { readSplitBytes } from './inputs.js';
+import { readSplitBytes, reusableScratch } from './inputs.js';
 import { intermediateName, outputName } from './layout.js';
 import { defaultPartition } from './partition.js';
 import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
@@ -32,6 +32,9 @@ export interface TaskResult {
 
 const CHECK_EVERY = 4096;
 
+/** Split bytes live only until they are decoded: one buffer serves every map task of this process. */
+const splitScratch = reusableScratch();
+
 const isThenable = (x: unknown): x is PromiseLike<unknown> =>
   typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 
@@ -59,7 +62,7 @@ export async function runMapTask(app: App, task: Task__Output, ctx: TaskContext)
   let inputBytes = 0;
   try {
     for (const [i, split] of task.inputs.entries()) {
-      const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split);
+      const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split, splitScratch);
       inputBytes += bytes.length;
       let out = app.map(split.path, bytes.toString('utf8'));
       if (isThenable(out)) out = await out;

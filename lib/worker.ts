@@ -63,8 +63,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const client = new KubemrClient({ address: options.coordinator, token: options.token, deadlineMs: 10_000 });
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const threadFile = new URL(`./heartbeat-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  // Started with the first task, not with the process: the thread loads gRPC again, and the
-  // first heartbeat is due only a third of a lease later. Messages wait for it to boot.
+  // Started with the first task, not with the process, and light until a task runs long enough
+  // to need a heartbeat (see heartbeat-thread.ts). Messages wait for it to boot.
   let hb: Worker | undefined;
   const post = (m: HeartbeatMessage) => {
     hb ??= new Worker(threadFile, {
