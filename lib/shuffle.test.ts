@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileSink, RunReader } from './codec.js';
 import { defaultPartition } from './partition.js';
-import { MapOutputBuffer, RunMerger, type MapOutputOptions } from './shuffle.js';
+import { compareBytes, MapOutputBuffer, RunMerger, type MapOutputOptions } from './shuffle.js';
 import { dumpRun } from './streaming.js';
 
 let dir: string;
@@ -210,5 +210,26 @@ describe('RunMerger', () => {
     m.close();
     all.sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
     expect(got).toEqual(all);
+  });
+});
+
+describe('compareBytes', () => {
+  it('orders like Buffer.compare for short and long keys, prefixes, high bytes and equal keys', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const keys: Buffer[] = [Buffer.alloc(0), Buffer.from([0xff]), Buffer.from([0x00]), Buffer.from('a'.repeat(40)), Buffer.from('a'.repeat(41))];
+    for (let i = 0; i < 400; i++) {
+      const len = [0, 1, 3, 8, 31, 32, 33, 64][rnd(8)]!;
+      // Few distinct bytes, so long shared prefixes and equal keys are common.
+      keys.push(Buffer.from(Array.from({ length: len }, () => [0x00, 0x61, 0x62, 0x80, 0xff][rnd(5)]!)));
+    }
+    let checked = 0;
+    for (const a of keys) {
+      for (const b of keys) {
+        expect(Math.sign(compareBytes(a, b)), `${a.toString('hex')} vs ${b.toString('hex')}`).toBe(Buffer.compare(a, b));
+        checked++;
+      }
+    }
+    expect(checked).toBe(keys.length ** 2);
   });
 });

@@ -428,6 +428,28 @@ export class MapOutputBuffer {
 }
 
 /**
+ * Byte order of two keys, negative, zero or positive. Keys are mostly short, and for them a loop
+ * here beats a call into Buffer.compare, which the merge makes several times per record.
+ */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  if (n > 32) return Buffer.compare(a, b);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Whether a and b[0, a.length) hold the same bytes and b is no longer. */
+function sameBytes(a: Uint8Array, b: Uint8Array, bLength = b.length): boolean {
+  if (a.length !== bLength) return false;
+  if (bLength > 32) return Buffer.compare(a, b.subarray(0, bLength)) === 0;
+  for (let i = 0; i < bLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * A k-way merge over sorted runs, grouping equal keys. Memory is bounded by one buffer per run
  * plus the values of the current key.
  */
@@ -444,7 +466,7 @@ export class RunMerger {
   }
 
   private less(a: number, b: number): boolean {
-    const c = Buffer.compare(this.readers[a]!.key, this.readers[b]!.key);
+    const c = compareBytes(this.readers[a]!.key, this.readers[b]!.key);
     return c < 0 || (c === 0 && a < b);
   }
 
@@ -497,7 +519,7 @@ export class RunMerger {
       const values: string[] = [];
       while (this.heap.length > 0) {
         const rd = this.readers[this.heap[0]!]!;
-        if (!rd.key.equals(key)) break;
+        if (!sameBytes(rd.key, key)) break;
         values.push(rd.value.toString(encoding));
         this.pop();
       }
@@ -537,7 +559,7 @@ export class RunMerger {
       const sameKey = () => {
         if (this.heap.length === 0) return false;
         const k = this.readers[this.heap[0]!]!.key;
-        return k.length === kl && scratch.compare(k, 0, kl, 0, kl) === 0;
+        return sameBytes(k, scratch, kl);
       };
       if (!sameKey()) {
         sink.writeRawRecord(scratch, 0, kl, vl);

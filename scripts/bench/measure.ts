@@ -10,7 +10,13 @@ export interface Measurement {
   treePeakBytes: number;
   /** Peak RSS (VmHWM) of each process seen in the tree, keyed by pid, with its command line. */
   processes: Map<number, { cmd: string; hwmBytes: number }>;
+  /** User plus system CPU time of the command and every process it waited for (NaN if unknown). */
+  cpuMs: number;
 }
+
+/** bash's `time` reports the CPU of the command and all its reaped descendants; the tag finds it in stderr. */
+const CPU_TAG = 'kubemr-bench-cpu';
+const timed = (argv: string[]) => ['bash', '-c', `TIMEFORMAT='${CPU_TAG} %3U %3S'; time "$@"`, 'bash', ...argv];
 
 function readStatus(pid: number): { rss: number; hwm: number } | undefined {
   try {
@@ -64,11 +70,13 @@ function tree(root: number): number[] {
 /**
  * Runs `argv` and polls /proc for its process tree: peak RSS of every descendant (VmHWM, the
  * kernel's own high-water mark, so a peak between polls still counts) and the largest sum of
- * current RSS at one instant. Polling costs a little CPU, the same for every contender.
+ * current RSS at one instant, and the CPU time of the whole tree. Polling costs a little CPU,
+ * the same for every contender.
  */
 export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; pollMs?: number }): Promise<Measurement> {
   const started = performance.now();
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, ...args] = timed(argv);
+  const child = spawn(cmd!, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-20_000);
@@ -92,7 +100,10 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const wallMs = performance.now() - started;
   clearInterval(timer);
-  return { wallMs, exitCode, stderr, treePeakBytes, processes };
+  const cpu = new RegExp(`${CPU_TAG} (\\d+\\.\\d+) (\\d+\\.\\d+)\\n?`).exec(stderr);
+  const cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : NaN;
+  if (cpu) stderr = stderr.replace(cpu[0], '');
+  return { wallMs, exitCode, stderr, treePeakBytes, processes, cpuMs };
 }
 
 /** Peak RSS of each kubemr worker process (its command line has ` worker `). */
