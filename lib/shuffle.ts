@@ -56,6 +56,14 @@ interface SortedPartition {
   idx: Int32Array;
   p0: Uint32Array;
   p1: Uint32Array;
+  /**
+   * Each record's arena offset, key length and value length, in output order. The entries they
+   * come from lie in arrival order; read in key order they would cost a cache miss per record
+   * at every use.
+   */
+  off: Uint32Array;
+  kl: Uint32Array;
+  vl: Uint32Array;
   length: number;
 }
 
@@ -204,9 +212,6 @@ export class MapOutputBuffer {
   private klen(i: number): number {
     return this.meta[this.entry(i) + 1]!;
   }
-  private vlen(i: number): number {
-    return this.meta[this.entry(i) + 2]!;
-  }
 
   /** Byte order of the keys of records i and j whose 8-byte prefixes are equal, then arrival. */
   private tieBreak = (i: number, j: number): number => {
@@ -244,8 +249,10 @@ export class MapOutputBuffer {
     const order = new Int32Array(n);
     const next = bounds.slice(0, P);
     for (let i = 0; i < n; i++) order[next[m[top - ENTRY_WORDS * i + 3]!]!++] = i;
-    let cur: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), length: 0 };
-    let alt: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), length: 0 };
+    // Filled after the sort, so both buffers of the radix passes share them.
+    const entries = { off: new Uint32Array(largest), kl: new Uint32Array(largest), vl: new Uint32Array(largest) };
+    let cur: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), ...entries, length: 0 };
+    let alt: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), ...entries, length: 0 };
     const count = new Int32Array(257);
     const a = this.arena;
     for (let p = 0; p < P; p++) {
@@ -279,22 +286,38 @@ export class MapOutputBuffer {
         cur = alt;
         alt = t;
       }
+      this.gather(cur, 0, len);
       for (let k = 0; k < len; ) {
         const a0 = cur.p0[k]!;
         const a1 = cur.p1[k]!;
-        const kl = this.klen(cur.idx[k]!);
+        const kl = cur.kl[k]!;
         let e = k + 1;
         let allEqual = kl <= 8;
         while (e < len && cur.p0[e] === a0 && cur.p1[e] === a1) {
-          if (this.klen(cur.idx[e]!) !== kl) allEqual = false;
+          if (cur.kl[e] !== kl) allEqual = false;
           e++;
         }
         // Equal prefixes and equal lengths of at most 8 bytes: equal keys, already in arrival order.
-        if (e - k > 1 && !allEqual) this.sortRun(cur.idx, k, e);
+        if (e - k > 1 && !allEqual) {
+          this.sortRun(cur.idx, k, e);
+          this.gather(cur, k, e);
+        }
         k = e;
       }
       cur.length = len;
       write(p, cur);
+    }
+  }
+
+  /** Copies the entries of s.idx[from, to) into s.off, s.kl and s.vl at the same positions. */
+  private gather(s: SortedPartition, from: number, to: number): void {
+    const m = this.meta;
+    const top = m.length - ENTRY_WORDS;
+    for (let k = from; k < to; k++) {
+      const e = top - ENTRY_WORDS * s.idx[k]!;
+      s.off[k] = m[e]!;
+      s.kl[k] = m[e + 1]!;
+      s.vl[k] = m[e + 2]!;
     }
   }
 
@@ -318,13 +341,11 @@ export class MapOutputBuffer {
   /** Whether sorted positions k and j hold the same key. */
   private sameKey(s: SortedPartition, k: number, j: number): boolean {
     if (s.p0[k] !== s.p0[j] || s.p1[k] !== s.p1[j]) return false;
-    const i = s.idx[k]!;
-    const l = s.idx[j]!;
-    const kl = this.klen(i);
-    if (kl !== this.klen(l)) return false;
+    const kl = s.kl[k]!;
+    if (kl !== s.kl[j]) return false;
     const a = this.arena;
-    const oi = this.off(i);
-    const ol = this.off(l);
+    const oi = s.off[k]!;
+    const ol = s.off[j]!;
     for (let b = 8; b < kl; b++) if (a[oi + b] !== a[ol + b]) return false;
     return true;
   }
@@ -335,21 +356,19 @@ export class MapOutputBuffer {
     const combine = this.o.combine;
     const enc = this.o.encoding;
     for (let k = 0; k < s.length; ) {
-      const i = s.idx[k]!;
       let e = k + 1;
       if (combine) while (e < s.length && this.sameKey(s, k, e)) e++;
       if (e - k === 1 || !combine) {
-        sink.writeRawRecord(a, this.off(i), this.klen(i), this.vlen(i));
+        sink.writeRawRecord(a, s.off[k]!, s.kl[k]!, s.vl[k]!);
         k++;
         continue;
       }
-      const ko = this.off(i);
-      const key = a.toString(enc, ko, ko + this.klen(i));
+      const ko = s.off[k]!;
+      const key = a.toString(enc, ko, ko + s.kl[k]!);
       const values: string[] = [];
       for (; k < e; k++) {
-        const j = s.idx[k]!;
-        const vo = this.off(j) + this.klen(j);
-        values.push(a.toString(enc, vo, vo + this.vlen(j)));
+        const vo = s.off[k]! + s.kl[k]!;
+        values.push(a.toString(enc, vo, vo + s.vl[k]!));
         foldInto(combine, key, values);
       }
       sink.writeRecord(key, values.length === 1 ? values[0]! : combine(key, values), enc);
