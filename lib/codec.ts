@@ -8,6 +8,25 @@ import { tempPathFor } from './layout.js';
  * UTF-8 — survive the shuffle unchanged. Runs are sorted by key in byte order.
  */
 
+/**
+ * Encodes `s` at `pos` and returns its byte length. Short ASCII strings, nearly every key and
+ * value, are copied by hand (ASCII is the same bytes in UTF-8 and Latin-1): cheaper than a call
+ * into Buffer#write.
+ */
+export function encodeInto(s: string, buf: Buffer, pos: number, encoding: BufferEncoding): number {
+  const n = s.length;
+  if (n <= 64 && (encoding === 'utf8' || encoding === 'latin1')) {
+    let i = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[pos + i++] = c;
+    }
+    if (i === n) return n;
+  }
+  return buf.write(s, pos, encoding);
+}
+
 const WRITE_BUFFER = 1 << 20;
 
 /** Buffered synchronous writer. Workers run user code on the main thread anyway, and sync I/O keeps the hot loop simple. */
@@ -41,7 +60,7 @@ export class FileSink {
   writeString(s: string, encoding: BufferEncoding = 'utf8'): void {
     const max = encoding === 'latin1' ? s.length : s.length * 3;
     this.room(max);
-    this.pos += this.buf.write(s, this.pos, encoding);
+    this.pos += encodeInto(s, this.buf, this.pos, encoding);
   }
 
   writeBytes(b: Uint8Array): void {
@@ -65,8 +84,8 @@ export class FileSink {
     this.room(kl + vl + 20);
     this.varint(kl);
     this.varint(vl);
-    this.pos += this.buf.write(key, this.pos, encoding);
-    this.pos += this.buf.write(value, this.pos, encoding);
+    this.pos += encodeInto(key, this.buf, this.pos, encoding);
+    this.pos += encodeInto(value, this.buf, this.pos, encoding);
   }
 
   /** One record whose key and value bytes lie back to back in `src` from `start`. */
@@ -85,17 +104,6 @@ export class FileSink {
       this.buf.set(src.subarray(start, start + n), this.pos);
       this.pos += n;
     }
-  }
-
-  /** One record from separate key and value bytes. */
-  writeRecordBytes(key: Uint8Array, value: Uint8Array): void {
-    this.room(key.length + value.length + 20);
-    this.varint(key.length);
-    this.varint(value.length);
-    this.buf.set(key, this.pos);
-    this.pos += key.length;
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
   }
 
   /** Flush, fsync (unless `sync: false`) and close. */
@@ -117,15 +125,32 @@ export class FileSink {
 
 const READ_CHUNK = 1 << 20;
 
-/** Reads a run record by record with bounded memory. Keys and values are views into its buffer, valid until the next `next()`. */
+/** Reads a run record by record with bounded memory; the current record stays valid until the next `next()`. */
 export class RunReader {
   private fd: number;
-  private buf: Buffer = Buffer.allocUnsafe(READ_CHUNK);
+  /**
+   * Holds the current record: its key is data[keyStart, keyStart + keyLength), its value follows
+   * at once. Valid until the next `next()`. A merge compares and copies through these offsets;
+   * a view per key and value, per record, costs more than the merge itself.
+   */
+  data: Buffer = Buffer.allocUnsafe(READ_CHUNK);
+  keyStart = 0;
+  keyLength = 0;
+  valueLength = 0;
   private start = 0;
   private end = 0;
   private eof = false;
-  key: Buffer = Buffer.alloc(0);
-  value: Buffer = Buffer.alloc(0);
+
+  /** The current key, as a view into `data`. */
+  get key(): Buffer {
+    return this.data.subarray(this.keyStart, this.keyStart + this.keyLength);
+  }
+
+  /** The current value, as a view into `data`. */
+  get value(): Buffer {
+    const at = this.keyStart + this.keyLength;
+    return this.data.subarray(at, at + this.valueLength);
+  }
 
   constructor(readonly path: string) {
     this.fd = fs.openSync(path, 'r');
@@ -136,17 +161,17 @@ export class RunReader {
     if (this.eof) return false;
     // Move the unread tail to the front, growing the buffer for records larger than a chunk.
     const tail = this.end - this.start;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, this.start, this.end);
-      this.buf = bigger;
+    if (need > this.data.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.data.length * 2));
+      this.data.copy(bigger, 0, this.start, this.end);
+      this.data = bigger;
     } else {
-      this.buf.copy(this.buf, 0, this.start, this.end);
+      this.data.copy(this.data, 0, this.start, this.end);
     }
     this.start = 0;
     this.end = tail;
     while (this.end - this.start < need && !this.eof) {
-      const n = fs.readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
+      const n = fs.readSync(this.fd, this.data, this.end, this.data.length - this.end, null);
       if (n === 0) this.eof = true;
       this.end += n;
     }
@@ -158,7 +183,7 @@ export class RunReader {
     let mul = 1;
     for (;;) {
       if (!this.fill(1)) throw new Error(`truncated record in ${this.path}`);
-      const b = this.buf[this.start++]!;
+      const b = this.data[this.start++]!;
       n += (b & 0x7f) * mul;
       if (b < 0x80) return n;
       mul *= 128;
@@ -171,8 +196,9 @@ export class RunReader {
     const kl = this.varint();
     const vl = this.varint();
     if (!this.fill(kl + vl)) throw new Error(`truncated record in ${this.path}`);
-    this.key = this.buf.subarray(this.start, this.start + kl);
-    this.value = this.buf.subarray(this.start + kl, this.start + kl + vl);
+    this.keyStart = this.start;
+    this.keyLength = kl;
+    this.valueLength = vl;
     this.start += kl + vl;
     return true;
   }

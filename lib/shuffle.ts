@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileSink, RunReader } from './codec.js';
+import { encodeInto, FileSink, RunReader } from './codec.js';
 import { tempPathFor } from './layout.js';
 
 /**
@@ -65,24 +65,6 @@ interface SortedPartition {
   kl: Uint32Array;
   vl: Uint32Array;
   length: number;
-}
-
-/**
- * Encodes `s` at `pos` and returns its byte length. Short ASCII strings, nearly every key and
- * value, are copied by hand: cheaper than a call into Buffer#write.
- */
-function encodeInto(s: string, buf: Buffer, pos: number, encoding: BufferEncoding): number {
-  const n = s.length;
-  if (n <= 64) {
-    let i = 0;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[pos + i++] = c;
-    }
-    if (i === n) return n;
-  }
-  return buf.write(s, pos, encoding);
 }
 
 /** Up to four bytes from `at`, big-endian, zero-padded. */
@@ -450,21 +432,26 @@ export class MapOutputBuffer {
  * Byte order of two keys, negative, zero or positive. Keys are mostly short, and for them a loop
  * here beats a call into Buffer.compare, which the merge makes several times per record.
  */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
-  if (n > 32) return Buffer.compare(a, b);
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
+export function compareBytes(a: Buffer, b: Buffer): number {
+  return compareRange(a, 0, a.length, b, 0, b.length);
 }
 
-/** Whether a and b[0, a.length) hold the same bytes and b is no longer. */
-function sameBytes(a: Uint8Array, b: Uint8Array, bLength = b.length): boolean {
-  if (a.length !== bLength) return false;
-  if (bLength > 32) return Buffer.compare(a, b.subarray(0, bLength)) === 0;
-  for (let i = 0; i < bLength; i++) if (a[i] !== b[i]) return false;
+/** Byte order of a[as, as + al) and b[bs, bs + bl). */
+function compareRange(a: Buffer, as: number, al: number, b: Buffer, bs: number, bl: number): number {
+  const n = al < bl ? al : bl;
+  if (n > 32) return a.compare(b, bs, bs + bl, as, as + al);
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+/** Whether a[as, as + al) and b[bs, bs + bl) hold the same bytes. */
+function sameRange(a: Buffer, as: number, al: number, b: Buffer, bs: number, bl: number): boolean {
+  if (al !== bl) return false;
+  if (al > 32) return a.compare(b, bs, bs + bl, as, as + al) === 0;
+  for (let i = 0; i < al; i++) if (a[as + i] !== b[bs + i]) return false;
   return true;
 }
 
@@ -485,7 +472,9 @@ export class RunMerger {
   }
 
   private less(a: number, b: number): boolean {
-    const c = compareBytes(this.readers[a]!.key, this.readers[b]!.key);
+    const x = this.readers[a]!;
+    const y = this.readers[b]!;
+    const c = compareRange(x.data, x.keyStart, x.keyLength, y.data, y.keyStart, y.keyLength);
     return c < 0 || (c === 0 && a < b);
   }
 
@@ -534,12 +523,14 @@ export class RunMerger {
   *groups(encoding: BufferEncoding): Generator<[Buffer, string[]]> {
     while (this.heap.length > 0) {
       const top = this.readers[this.heap[0]!]!;
-      const key = Buffer.from(top.key);
+      const key = Buffer.allocUnsafe(top.keyLength);
+      top.data.copy(key, 0, top.keyStart, top.keyStart + top.keyLength);
       const values: string[] = [];
       while (this.heap.length > 0) {
         const rd = this.readers[this.heap[0]!]!;
-        if (!sameBytes(rd.key, key)) break;
-        values.push(rd.value.toString(encoding));
+        if (!sameRange(rd.data, rd.keyStart, rd.keyLength, key, 0, key.length)) break;
+        const at = rd.keyStart + rd.keyLength;
+        values.push(rd.data.toString(encoding, at, at + rd.valueLength));
         this.pop();
       }
       yield [key, values];
@@ -563,22 +554,21 @@ export class RunMerger {
     let scratch = Buffer.allocUnsafe(1 << 16);
     while (this.heap.length > 0) {
       const top = this.readers[this.heap[0]!]!;
+      const kl = top.keyLength;
+      const vl = top.valueLength;
       if (!combine) {
-        sink.writeRecordBytes(top.key, top.value);
+        sink.writeRawRecord(top.data, top.keyStart, kl, vl);
         this.pop();
         continue;
       }
-      // The reader's views die with its next record: keep the key (and value) in scratch.
-      const kl = top.key.length;
-      const vl = top.value.length;
+      // The reader's record dies with its next one: keep the key (and value) in scratch.
       if (kl + vl > scratch.length) scratch = Buffer.allocUnsafe(Math.max(kl + vl, scratch.length * 2));
-      scratch.set(top.key, 0);
-      scratch.set(top.value, kl);
+      top.data.copy(scratch, 0, top.keyStart, top.keyStart + kl + vl);
       this.pop();
       const sameKey = () => {
         if (this.heap.length === 0) return false;
-        const k = this.readers[this.heap[0]!]!.key;
-        return sameBytes(k, scratch, kl);
+        const rd = this.readers[this.heap[0]!]!;
+        return sameRange(rd.data, rd.keyStart, rd.keyLength, scratch, 0, kl);
       };
       if (!sameKey()) {
         sink.writeRawRecord(scratch, 0, kl, vl);
@@ -587,7 +577,9 @@ export class RunMerger {
       const key = scratch.toString(encoding, 0, kl);
       const values = [scratch.toString(encoding, kl, kl + vl)];
       do {
-        values.push(this.readers[this.heap[0]!]!.value.toString(encoding));
+        const rd = this.readers[this.heap[0]!]!;
+        const at = rd.keyStart + rd.keyLength;
+        values.push(rd.data.toString(encoding, at, at + rd.valueLength));
         this.pop();
         foldInto(combine, key, values);
       } while (sameKey());

@@ -191,9 +191,11 @@ function* runLines(files: string[]): Generator<Buffer> {
     let out = Buffer.allocUnsafe(1 << 16);
     let pos = 0;
     for (let rd = merger.head(); rd; merger.advance(), rd = merger.head()) {
-      const k = rd.key;
-      const v = rd.value;
-      const need = k.length + v.length + 2;
+      const src = rd.data;
+      const ks = rd.keyStart;
+      const kl = rd.keyLength;
+      const vl = rd.valueLength;
+      const need = kl + vl + 2;
       if (pos + need > out.length) {
         // A yielded chunk stays queued in the pipe: start a new one rather than reuse it.
         if (pos > 0) yield out.subarray(0, pos);
@@ -201,15 +203,13 @@ function* runLines(files: string[]): Generator<Buffer> {
         pos = 0;
       }
       if (need < 64) {
-        for (let i = 0; i < k.length; i++) out[pos++] = k[i]!;
+        for (let i = ks; i < ks + kl; i++) out[pos++] = src[i]!;
         out[pos++] = 9;
-        for (let i = 0; i < v.length; i++) out[pos++] = v[i]!;
+        for (let i = ks + kl; i < ks + kl + vl; i++) out[pos++] = src[i]!;
       } else {
-        out.set(k, pos);
-        pos += k.length;
+        pos += src.copy(out, pos, ks, ks + kl);
         out[pos++] = 9;
-        out.set(v, pos);
-        pos += v.length;
+        pos += src.copy(out, pos, ks + kl, ks + kl + vl);
       }
       out[pos++] = 10;
     }
