@@ -524,7 +524,8 @@ export class RunMerger {
     while (this.heap.length > 0) {
       const top = this.readers[this.heap[0]!]!;
       const key = Buffer.allocUnsafe(top.keyLength);
-      top.data.copy(key, 0, top.keyStart, top.keyStart + top.keyLength);
+      if (key.length < 64) for (let i = 0, from = top.keyStart; i < key.length; i++) key[i] = top.data[from + i]!;
+      else top.data.copy(key, 0, top.keyStart, top.keyStart + key.length);
       const values: string[] = [];
       while (this.heap.length > 0) {
         const rd = this.readers[this.heap[0]!]!;
@@ -563,7 +564,8 @@ export class RunMerger {
       }
       // The reader's record dies with its next one: keep the key (and value) in scratch.
       if (kl + vl > scratch.length) scratch = Buffer.allocUnsafe(Math.max(kl + vl, scratch.length * 2));
-      top.data.copy(scratch, 0, top.keyStart, top.keyStart + kl + vl);
+      if (kl + vl < 64) for (let i = 0, from = top.keyStart; i < kl + vl; i++) scratch[i] = top.data[from + i]!;
+      else top.data.copy(scratch, 0, top.keyStart, top.keyStart + kl + vl);
       this.pop();
       const sameKey = () => {
         if (this.heap.length === 0) return false;
