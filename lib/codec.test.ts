@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { byteOrderComparator, compareUtf8, FileSink, RunReader, sortByteOrder } from './codec.js';
+import { byteOrderComparator, compareUtf8, decodeRange, encodeInto, FileSink, RunReader, sortByteOrder } from './codec.js';
 
 let dir: string;
 beforeEach(() => {
@@ -116,5 +116,25 @@ describe('byte-order comparators', () => {
     expect(byteOrderComparator(['a', 'b'], 'utf8')).not.toBe(compareUtf8);
     expect(byteOrderComparator(['a', '\u{1F600}'], 'utf8')).toBe(compareUtf8);
     expect(byteOrderComparator(['\u{1F600}'], 'latin1')).not.toBe(compareUtf8);
+  });
+});
+
+describe('the short-string fast paths', () => {
+  it('decodeRange and encodeInto agree with Buffer#toString and Buffer#write on ASCII, non-ASCII and invalid bytes of every short length', () => {
+    const text = Buffer.concat([Buffer.from('plain ascii words and Größe 日本 𝔘 '), Buffer.from([0xff, 0xc3, 0x28, 0x80]), Buffer.from(' tail')]);
+    let checked = 0;
+    for (const encoding of ['utf8', 'latin1'] as const) {
+      for (let start = 0; start < text.length; start++) {
+        for (let end = start; end <= Math.min(text.length, start + 20); end++) {
+          const s = decodeRange(text, start, end, encoding);
+          expect(s).toBe(text.toString(encoding, start, end));
+          const out = Buffer.alloc(4 * (end - start) + 4);
+          const n = encodeInto(s, out, 2, encoding);
+          expect(out.subarray(2, 2 + n).equals(Buffer.from(s, encoding))).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
   });
 });

@@ -27,6 +27,25 @@ export function encodeInto(s: string, buf: Buffer, pos: number, encoding: Buffer
   return buf.write(s, pos, encoding);
 }
 
+/**
+ * Decodes buf[start, end). A short ASCII run, nearly every key and value, is built here: a call
+ * into Buffer#toString costs several times more for a few bytes. Longer strings, and any with a
+ * byte past ASCII, are left to Buffer#toString (V8 joins strings of 13 characters or more lazily,
+ * which would cost every later use).
+ */
+export function decodeRange(buf: Buffer, start: number, end: number, encoding: BufferEncoding): string {
+  if (end - start <= 12 && (encoding === 'utf8' || encoding === 'latin1')) {
+    let s = '';
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return buf.toString(encoding, start, end);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return buf.toString(encoding, start, end);
+}
+
 const WRITE_BUFFER = 1 << 20;
 
 /** Buffered synchronous writer. Workers run user code on the main thread anyway, and sync I/O keeps the hot loop simple. */

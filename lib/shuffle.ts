@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeInto, FileSink, RunReader } from './codec.js';
+import { decodeRange, encodeInto, FileSink, RunReader } from './codec.js';
 import { tempPathFor } from './layout.js';
 
 /**
@@ -346,11 +346,11 @@ export class MapOutputBuffer {
         continue;
       }
       const ko = s.off[k]!;
-      const key = a.toString(enc, ko, ko + s.kl[k]!);
+      const key = decodeRange(a, ko, ko + s.kl[k]!, enc);
       const values: string[] = [];
       for (; k < e; k++) {
         const vo = s.off[k]! + s.kl[k]!;
-        values.push(a.toString(enc, vo, vo + s.vl[k]!));
+        values.push(decodeRange(a, vo, vo + s.vl[k]!, enc));
         foldInto(combine, key, values);
       }
       sink.writeRecord(key, values.length === 1 ? values[0]! : combine(key, values), enc);
@@ -531,7 +531,7 @@ export class RunMerger {
         const rd = this.readers[this.heap[0]!]!;
         if (!sameRange(rd.data, rd.keyStart, rd.keyLength, key, 0, key.length)) break;
         const at = rd.keyStart + rd.keyLength;
-        values.push(rd.data.toString(encoding, at, at + rd.valueLength));
+        values.push(decodeRange(rd.data, at, at + rd.valueLength, encoding));
         this.pop();
       }
       yield [key, values];
@@ -576,12 +576,12 @@ export class RunMerger {
         sink.writeRawRecord(scratch, 0, kl, vl);
         continue;
       }
-      const key = scratch.toString(encoding, 0, kl);
-      const values = [scratch.toString(encoding, kl, kl + vl)];
+      const key = decodeRange(scratch, 0, kl, encoding);
+      const values = [decodeRange(scratch, kl, kl + vl, encoding)];
       do {
         const rd = this.readers[this.heap[0]!]!;
         const at = rd.keyStart + rd.keyLength;
-        values.push(rd.data.toString(encoding, at, at + rd.valueLength));
+        values.push(decodeRange(rd.data, at, at + rd.valueLength, encoding));
         this.pop();
         foldInto(combine, key, values);
       } while (sameKey());

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from './app.js';
-import { writeAtomically } from './codec.js';
+import { decodeRange, writeAtomically } from './codec.js';
 import { readSplitBytes, reusableScratch } from './inputs.js';
 import { intermediateName, outputName } from './layout.js';
 import { defaultPartition } from './partition.js';
@@ -105,7 +105,7 @@ export async function runReduceTask(app: App, task: Task__Output, ctx: TaskConte
   try {
     outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
       for (const [keyBytes, values] of merger.groups('utf8')) {
-        const key = keyBytes.toString('utf8');
+        const key = decodeRange(keyBytes, 0, keyBytes.length, 'utf8');
         let out: unknown = app.reduce(key, values);
         if (isThenable(out)) out = await out;
         if (typeof out !== 'string') {
