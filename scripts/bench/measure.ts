@@ -9,7 +9,7 @@ export interface Measurement {
   /** Largest sum of VmRSS over the whole process tree at one poll. */
   treePeakBytes: number;
   /** Peak RSS (VmHWM) of each process seen in the tree, keyed by pid, with its command line. */
-  processes: Map<number, { cmd: string; hwmBytes: number }>;
+  processes: Map<number, { cmd: string; hwmBytes: number; parent: number }>;
   /** User plus system CPU time of the command and every process it waited for (NaN if unknown). */
   cpuMs: number;
 }
@@ -81,7 +81,7 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-20_000);
   });
-  const processes = new Map<number, { cmd: string; hwmBytes: number }>();
+  const processes = new Map<number, { cmd: string; hwmBytes: number; parent: number }>();
   let treePeakBytes = 0;
   const poll = () => {
     if (child.pid === undefined) return;
@@ -92,7 +92,7 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
       sum += st.rss;
       const seen = processes.get(pid);
       if (seen) seen.hwmBytes = Math.max(seen.hwmBytes, st.hwm);
-      else processes.set(pid, { cmd: cmdline(pid), hwmBytes: st.hwm });
+      else processes.set(pid, { cmd: cmdline(pid), hwmBytes: st.hwm, parent: parentOf(pid) });
     }
     treePeakBytes = Math.max(treePeakBytes, sum);
   };
@@ -106,7 +106,12 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
   return { wallMs, exitCode, stderr, treePeakBytes, processes, cpuMs };
 }
 
-/** Peak RSS of each kubemr worker process (its command line has ` worker `). */
+/**
+ * Peak RSS of each kubemr worker process (its command line has ` worker `). A child a worker has
+ * forked but not yet exec'd (a streaming mapper, say) shows the worker's command line and memory
+ * for a moment: a process whose parent is a worker is not one.
+ */
 export function workerPeaks(m: Measurement): number[] {
-  return [...m.processes.values()].filter((p) => / worker /.test(p.cmd) && /kubemr|main\.js/.test(p.cmd)).map((p) => p.hwmBytes);
+  const isWorker = (p: { cmd: string } | undefined) => p !== undefined && / worker /.test(p.cmd) && /kubemr|main\.js/.test(p.cmd);
+  return [...m.processes.values()].filter((p) => isWorker(p) && !isWorker(m.processes.get(p.parent))).map((p) => p.hwmBytes);
 }
