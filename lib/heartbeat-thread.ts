@@ -30,9 +30,21 @@ let preload: NodeJS.Timeout | undefined;
 /** How long before the first beat the client starts loading. */
 const LOAD_AHEAD_MS = 1000;
 
+/** The client, loaded on first need. A load that fails is tried again at the next beat. */
 function connect(): Promise<KubemrClient> {
-  client ??= import('./client.js').then(({ KubemrClient }) => new KubemrClient({ address: data.address, token: data.token, deadlineMs: 5000 }));
+  if (!client) {
+    const loading = import('./client.js').then(({ KubemrClient }) => new KubemrClient({ address: data.address, token: data.token, deadlineMs: 5000 }));
+    loading.catch(() => {
+      if (client === loading) client = undefined;
+    });
+    client = loading;
+  }
   return client;
+}
+
+/** Starts loading the client ahead of the first beat; a failure shows at that beat. */
+function preloadClient(): void {
+  connect().catch(() => undefined);
 }
 
 function beat(): void {
@@ -60,13 +72,13 @@ parentPort!.on('message', (m: HeartbeatMessage) => {
   if (m.type === 'start') {
     current = m.ref;
     timer = setInterval(beat, m.intervalMs);
-    if (!client) preload = setTimeout(connect, Math.max(0, m.intervalMs - LOAD_AHEAD_MS));
+    if (!client) preload = setTimeout(preloadClient, Math.max(0, m.intervalMs - LOAD_AHEAD_MS));
   } else if (m.type === 'stop') {
     current = undefined;
   } else {
     current = undefined;
     closed = true;
-    void client?.then((c) => c.close());
+    client?.then((c) => c.close()).catch(() => undefined);
     parentPort!.close();
   }
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expandInputs, planMapTasks, readSplitBytes } from './inputs.js';
+import { expandInputs, planMapTasks, readSplitBytes, reusableScratch } from './inputs.js';
 
 let dir: string;
 beforeEach(() => {
@@ -30,6 +30,16 @@ describe('splits', () => {
       const got = pieces(f, size);
       expect(Buffer.concat(got).toString(), `split size ${size}`).toBe(text);
       for (const p of got) if (p.length > 0) expect(p.toString().endsWith('\n'), `split size ${size}`).toBe(true);
+    }
+  });
+
+  it('reads the same pieces into one reused buffer, larger splits then smaller ones', () => {
+    const f = write('reuse.txt', text);
+    const scratch = reusableScratch();
+    for (const size of [text.length, 999, 100, 7, 999]) {
+      const tasks = planMapTasks([f], dir, size, false);
+      const got = tasks.map(([split]) => readSplitBytes(path.join(dir, f), split!, scratch).toString());
+      expect(got, `split size ${size}`).toEqual(pieces(f, size).map((b) => b.toString()));
     }
   });
 

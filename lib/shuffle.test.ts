@@ -196,6 +196,35 @@ describe('RunMerger', () => {
     expect(got).toEqual([['', ['e']], ['a', ['1']], ['b', ['3']], ['c', ['1', '2', '3', '4']], ['z', ['5']]]);
   });
 
+  it('merges and combines long keys that differ only past byte 32, and high bytes, across runs', () => {
+    const long = 'k'.repeat(40);
+    const keys = [long + 'a', long + 'b', 'k'.repeat(33), 'k'.repeat(32) + '\xff', 'k'.repeat(32), long, 'short', '\x80\xff'];
+    const order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
+    const records: Array<[string, string]> = [];
+    const files: string[] = [];
+    for (let f = 0; f < 3; f++) {
+      // Each run holds every other key, so every group spans runs.
+      const mine = keys.filter((_, i) => (i + f) % 3 !== 0).sort(order).map((k): [string, string] => [k, String(f + 1)]);
+      records.push(...mine);
+      files.push(writeRun(`long${f}`, mine));
+    }
+    const expected = [...new Set(keys)].sort(order).map((k) => [k, records.filter(([rk]) => rk === k).map(([, v]) => v)]);
+    const m = new RunMerger(files);
+    expect([...m.groups('latin1')].map(([k, vs]) => [k.toString('latin1'), vs])).toEqual(expected);
+    m.close();
+    const out = path.join(dir, 'combined');
+    const sink = new FileSink(out);
+    const m2 = new RunMerger(files);
+    m2.copyTo(sink, sum, 'latin1');
+    m2.close();
+    sink.close();
+    const rd = new RunReader(out);
+    const got: Array<[string, string]> = [];
+    while (rd.next()) got.push([rd.key.toString('latin1'), rd.value.toString('latin1')]);
+    rd.close();
+    expect(got).toEqual(expected.map(([k, vs]) => [k, String((vs as string[]).reduce((a, v) => a + Number(v), 0))]));
+  });
+
   it('merges many runs into one byte-ordered stream', () => {
     const all: string[] = [];
     const files: string[] = [];

@@ -67,10 +67,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // to need a heartbeat (see heartbeat-thread.ts). Messages wait for it to boot.
   let hb: Worker | undefined;
   const post = (m: HeartbeatMessage) => {
-    hb ??= new Worker(threadFile, {
-      workerData: { address: options.coordinator, token: options.token, flags } satisfies HeartbeatThreadData,
-    });
-    hb.unref();
+    if (!hb) {
+      hb = new Worker(threadFile, {
+        workerData: { address: options.coordinator, token: options.token, flags } satisfies HeartbeatThreadData,
+      });
+      // Without heartbeats a long task may lose its lease and run again elsewhere; the work is
+      // not lost, so the worker goes on rather than dying with the thread.
+      hb.on('error', (err) => log.error('heartbeat thread failed; long tasks may be reassigned', { error: errorMessage(err) }));
+      hb.unref();
+    }
     hb.postMessage(m);
   };
 

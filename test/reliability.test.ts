@@ -231,26 +231,30 @@ describe('inputs that stress the reader', () => {
 describe('leases', () => {
   beforeAll(() => assertBuilt());
 
-  it('a map that holds its thread four times longer than the lease keeps it: heartbeats come from their own thread', () => {
-    const dir = tempDir('lease');
-    const inputs = BOOKS.slice(0, 2);
-    const leaseMs = 600;
-    const r = kubemr(['run', testApp('slow-wordcount.ts'), ...inputs, '-w', '2', '--lease-ms', String(leaseMs), '--max-attempts', '1', '--out', 'out', '--data', 'data'], {
-      cwd: dir,
-      env: { KUBEMR_TEST_DELAY_MS: String(4 * leaseMs) },
-    });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).not.toMatch(/lease expired/);
-    // Every task ran once: an expired lease would have handed its task out again.
-    const [jobDir] = fs.readdirSync(path.join(dir, 'data', 'jobs')).map((j) => path.join(dir, 'data', 'jobs', j));
-    const attempts = fs
-      .readFileSync(path.join(jobDir!, 'journal.ndjson'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { t: string; kind?: string; attempt?: number })
-      .filter((e) => e.t === 'attempt');
-    expect(attempts.filter((e) => e.kind === 'map')).toHaveLength(inputs.length);
-    expect(attempts.every((e) => e.attempt === 1), JSON.stringify(attempts)).toBe(true);
-    expect(sortedOutput(path.join(dir, 'out'))).toBe(sequentialOutput(dir, testApp('slow-wordcount.ts'), inputs));
-  }, 60_000);
+  // 600 ms: beats every 200 ms, the client loads at once. 4500 ms: beats every 1.5 s, the
+  // client loads half a second into the task, ahead of the first beat.
+  for (const leaseMs of [600, 4500]) {
+    it(`a map that holds its thread longer than the lease keeps it (lease ${leaseMs} ms): heartbeats come from their own thread`, () => {
+      const dir = tempDir('lease');
+      const inputs = BOOKS.slice(0, 2);
+      const delayMs = leaseMs + 1500;
+      const r = kubemr(['run', testApp('slow-wordcount.ts'), ...inputs, '-w', '2', '--lease-ms', String(leaseMs), '--max-attempts', '1', '--out', 'out', '--data', 'data'], {
+        cwd: dir,
+        env: { KUBEMR_TEST_DELAY_MS: String(delayMs) },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/lease expired/);
+      // Every task ran once: an expired lease would have handed its task out again.
+      const [jobDir] = fs.readdirSync(path.join(dir, 'data', 'jobs')).map((j) => path.join(dir, 'data', 'jobs', j));
+      const attempts = fs
+        .readFileSync(path.join(jobDir!, 'journal.ndjson'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { t: string; kind?: string; attempt?: number })
+        .filter((e) => e.t === 'attempt');
+      expect(attempts.filter((e) => e.kind === 'map')).toHaveLength(inputs.length);
+      expect(attempts.every((e) => e.attempt === 1), JSON.stringify(attempts)).toBe(true);
+      expect(sortedOutput(path.join(dir, 'out'))).toBe(sequentialOutput(dir, testApp('slow-wordcount.ts'), inputs));
+    }, 60_000);
+  }
 });

@@ -256,7 +256,7 @@ async function main(): Promise<void> {
   // coordinator, V8's compiler and collector threads run beside its map).
   const cores = os.cpus().length;
   const ceilingNote =
-    k1.m && k2.m && Number.isFinite(k2.m.cpuMs)
+    k1.m && k2.m && !k1.wrong && !k2.wrong && Number.isFinite(k1.m.cpuMs) && Number.isFinite(k2.m.cpuMs)
       ? `1 -> 2 workers: 1 worker used ${secs(k1.m.cpuMs)} CPU s in ${secs(k1.m.wallMs)} s (${(k1.m.cpuMs / k1.m.wallMs).toFixed(2)} cores); ` +
         `2 workers used ${secs(k2.m.cpuMs)} CPU s, at least ${secs(k2.m.cpuMs / cores)} s on ${cores} cores, ` +
         `so this machine allows at most ${(k1.m.wallMs / (k2.m.cpuMs / cores)).toFixed(2)}x (measured ${(wall(k1) / wall(k2)).toFixed(2)}x)`

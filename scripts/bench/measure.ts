@@ -87,12 +87,17 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
     if (child.pid === undefined) return;
     let sum = 0;
     for (const pid of tree(child.pid)) {
+      // The bash that times the command is ours, not the contender's.
+      if (pid === child.pid) continue;
       const st = readStatus(pid);
       if (!st) continue;
       sum += st.rss;
+      const cmd = cmdline(pid);
       const seen = processes.get(pid);
-      if (seen) seen.hwmBytes = Math.max(seen.hwmBytes, st.hwm);
-      else processes.set(pid, { cmd: cmdline(pid), hwmBytes: st.hwm, parent: parentOf(pid) });
+      // A process seen between fork and exec shows its parent's command line and memory; after
+      // the exec both are its own (the kernel starts a new high-water mark with the new image).
+      if (seen && seen.cmd === cmd) seen.hwmBytes = Math.max(seen.hwmBytes, st.hwm);
+      else processes.set(pid, { cmd, hwmBytes: st.hwm, parent: parentOf(pid) });
     }
     treePeakBytes = Math.max(treePeakBytes, sum);
   };
@@ -100,8 +105,10 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const wallMs = performance.now() - started;
   clearInterval(timer);
-  const cpu = new RegExp(`${CPU_TAG} (\\d+\\.\\d+) (\\d+\\.\\d+)\\n?`).exec(stderr);
-  const cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : NaN;
+  // bash writes the locale's decimal separator.
+  const cpu = new RegExp(`${CPU_TAG} (\\d+[.,]\\d+) (\\d+[.,]\\d+)\\n?`).exec(stderr);
+  const seconds = (s: string) => Number(s.replace(',', '.'));
+  const cpuMs = cpu ? (seconds(cpu[1]!) + seconds(cpu[2]!)) * 1000 : NaN;
   if (cpu) stderr = stderr.replace(cpu[0], '');
   return { wallMs, exitCode, stderr, treePeakBytes, processes, cpuMs };
 }
