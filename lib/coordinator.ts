@@ -51,6 +51,13 @@ export class Coordinator {
   private readonly waiters = new Map<string, Array<(j: JobRecord) => void>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly killTimers = new Set<NodeJS.Timeout>();
+  /**
+   * Finished jobs whose workers may still be alive: a worker mid-task can write into the job's
+   * intermediate or output directory after the job ended, so both are swept again once its
+   * workers are gone.
+   */
+  private readonly unswept = new Map<string, JobRecord>();
+  private readonly stopping = new Set<Promise<void>>();
   /** host:port workers dial; set by whoever binds the server. */
   advertise = '';
   /** False until start() has resumed the journaled jobs; until then workers are told to wait. */
@@ -86,6 +93,19 @@ export class Coordinator {
     for (const j of this.journals.values()) j.close();
     this.journals.clear();
     await this.executor?.close();
+    await Promise.allSettled([...this.stopping]);
+    for (const job of this.unswept.values()) this.sweep(job);
+    this.unswept.clear();
+  }
+
+  /** Removes what a finished job leaves behind: intermediates (kept after a failure, for debugging) and temp output files. */
+  private sweep(job: JobRecord): void {
+    try {
+      if (job.phase !== 'failed') fs.rmSync(this.layout.job(job.id).intermediateDir, { recursive: true, force: true });
+      removeTempFiles(job.outputDir);
+    } catch (err) {
+      this.logger.warn('could not clean up after the job', { job: job.id, error: String(err) });
+    }
   }
 
   newJobId(name: string): string {
@@ -201,20 +221,23 @@ export class Coordinator {
     const result = job.phase === 'succeeded' ? 'OK' : job.phase === 'cancelled' ? 'CANCELLED' : `FAILED ${job.message}`;
     try {
       writeFileAtomic(jl.result, result + '\n');
-      // Intermediates are kept after a failure, for debugging; otherwise they are garbage.
-      if (job.phase !== 'failed') fs.rmSync(jl.intermediateDir, { recursive: true, force: true });
-      removeTempFiles(job.outputDir);
     } catch (err) {
       this.logger.error('could not record the job result', { job: job.id, error: String(err) });
     }
+    this.sweep(job);
     this.logger.info('job finished', { job: job.id, phase: job.phase, message: job.message || undefined });
     if (!this.executor) return;
+    this.unswept.set(job.id, job);
     const stop = () => {
-      this.executor
-        ?.stop(job.id)
+      const p = this.executor!.stop(job.id)
+        .catch((err) => this.logger.warn('stopping workers failed', { job: job.id, error: String(err) }))
         // A worker killed mid-write leaves its temp file; no worker of the job is left to finish it.
-        .then(() => removeTempFiles(job.outputDir))
-        .catch((err) => this.logger.warn('stopping workers failed', { job: job.id, error: String(err) }));
+        .then(() => {
+          this.unswept.delete(job.id);
+          this.sweep(job);
+        })
+        .finally(() => this.stopping.delete(p));
+      this.stopping.add(p);
     };
     if (job.phase === 'succeeded') {
       // Workers are told EXIT on their next request; stop only stragglers.
