@@ -14,6 +14,7 @@ import { LocalExecutor } from '../lib/executor/local.js';
 import type { Executor, LaunchSpec, WorkerState } from '../lib/executor/types.js';
 import { ROOT } from './support/cli.js';
 import { FakeKubeApiServer } from './support/fake-kube-apiserver.js';
+import { waitFor } from './support/wait.js';
 
 interface Harness {
   executor: Executor;
@@ -30,15 +31,6 @@ let seq = 0;
 const newJobId = () => `contract-${process.pid}-${++seq}`;
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kubemr-contract-'));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 8000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const harnesses: Record<string, () => Promise<Harness>> = {
   local: async () => {

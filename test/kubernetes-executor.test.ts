@@ -13,6 +13,7 @@ import { KubernetesExecutor, type KubernetesExecutorOptions } from '../lib/execu
 import { ANNOTATION_JOB_ID, LABEL_JOB, LABEL_MANAGED_BY } from '../lib/executor/kubernetes-objects.js';
 import type { LaunchSpec } from '../lib/executor/types.js';
 import { FakeKubeApiServer } from './support/fake-kube-apiserver.js';
+import { waitFor } from './support/wait.js';
 
 let server: FakeKubeApiServer;
 let dataDir: string;
@@ -60,15 +61,6 @@ function recordDeaths(e: KubernetesExecutor): Death[] {
   return deaths;
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const workerStatus = (state: V1ContainerStatus['state']): V1ContainerStatus => ({
   name: 'worker',

@@ -22,6 +22,7 @@ import type { JobRecord } from '../lib/scheduler.js';
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
 import { FakeKubeApiServer, type CustomObject } from './support/fake-kube-apiserver.js';
 import { applyDefaults, validate, type Schema } from './support/structural-schema.js';
+import { waitFor } from './support/wait.js';
 
 const crd = loadAll(fs.readFileSync(path.join(ROOT, 'k8s', 'crd.yaml'), 'utf8'))[0] as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
 const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
@@ -135,15 +136,6 @@ async function startHarness(options: Partial<OperatorOptions> = {}): Promise<Har
   return { coordinator, executor, owners, operator, stop };
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const statusOf = (name: string) => server.getCustomObject(plural, name, NS)?.status as MapReduceJobStatus | undefined;
 const waitPhase = (name: string, phase: string, timeoutMs?: number) =>
