@@ -39,12 +39,13 @@ async function runJob(files: string[], cmds: Cmds, o: { nReduce?: number; splitB
     workDir: dir,
     leaseMs: 10_000,
     memoryBytes: o.memoryBytes ?? 1 << 28,
+    maxLineBytes: 0,
     streaming: { mapper: cmds.mapper, reducer: cmds.reducer, combiner: cmds.combiner ?? '' },
   };
   let spills = 0;
   for (const [m, inputs] of plan.entries()) {
     const res = await runStreamingMapTask({ ...base, kind: 'MAP', index: m, inputs } as Task__Output, ctx(`m${m}`));
-    spills += res.counters.spills ?? 0;
+    spills += Number(res.counters.spills ?? 0);
   }
   for (let r = 0; r < nReduce; r++) await runStreamingReduceTask({ ...base, kind: 'REDUCE', index: r, inputs: [] } as Task__Output, ctx(`r${r}`));
   const out = Array.from({ length: nReduce }, (_, r) => fs.readFileSync(path.join(dir, 'out', `mr-out-${r}`)));
