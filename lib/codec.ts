@@ -46,6 +46,15 @@ export function decodeRange(buf: Buffer, start: number, end: number, encoding: B
   return buf.toString(encoding, start, end);
 }
 
+/**
+ * Copies src[from, from + n) to dst at `to`. A short run, nearly every key and value, is copied
+ * by hand: a subarray and a call into TypedArray#set cost more than the bytes.
+ */
+export function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
+  if (n < 64) for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+  else dst.set(src.subarray(from, from + n), to);
+}
+
 const WRITE_BUFFER = 1 << 20;
 
 /** Buffered synchronous writer. Workers run user code on the main thread anyway, and sync I/O keeps the hot loop simple. */
@@ -113,16 +122,8 @@ export class FileSink {
     this.room(n + 20);
     this.varint(keyLength);
     this.varint(valueLength);
-    if (n < 48) {
-      // A subarray per record costs more than copying a short record by hand.
-      const b = this.buf;
-      let p = this.pos;
-      for (let i = start, end = start + n; i < end; i++) b[p++] = src[i]!;
-      this.pos = p;
-    } else {
-      this.buf.set(src.subarray(start, start + n), this.pos);
-      this.pos += n;
-    }
+    copyBytes(src, start, this.buf, this.pos, n);
+    this.pos += n;
   }
 
   /** Flush, fsync (unless `sync: false`) and close. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeRange, encodeInto, FileSink, RunReader } from './codec.js';
+import { copyBytes, decodeRange, encodeInto, FileSink, RunReader } from './codec.js';
 import { tempPathFor } from './layout.js';
 
 /**
@@ -138,14 +138,8 @@ export class MapOutputBuffer {
     this.reserve(kl + vl);
     const a = this.arena;
     const at = this.used;
-    if (kl + vl < 64) {
-      let p = at;
-      for (let i = keyStart; i < keyEnd; i++) a[p++] = src[i]!;
-      for (let i = valueStart; i < valueEnd; i++) a[p++] = src[i]!;
-    } else {
-      a.set(src.subarray(keyStart, keyEnd), at);
-      a.set(src.subarray(valueStart, valueEnd), at + kl);
-    }
+    copyBytes(src, keyStart, a, at, kl);
+    copyBytes(src, valueStart, a, at + kl, vl);
     this.push(r, at, kl, vl);
   }
 
@@ -524,8 +518,7 @@ export class RunMerger {
     while (this.heap.length > 0) {
       const top = this.readers[this.heap[0]!]!;
       const key = Buffer.allocUnsafe(top.keyLength);
-      if (key.length < 64) for (let i = 0, from = top.keyStart; i < key.length; i++) key[i] = top.data[from + i]!;
-      else top.data.copy(key, 0, top.keyStart, top.keyStart + key.length);
+      copyBytes(top.data, top.keyStart, key, 0, key.length);
       const values: string[] = [];
       while (this.heap.length > 0) {
         const rd = this.readers[this.heap[0]!]!;
@@ -564,8 +557,7 @@ export class RunMerger {
       }
       // The reader's record dies with its next one: keep the key (and value) in scratch.
       if (kl + vl > scratch.length) scratch = Buffer.allocUnsafe(Math.max(kl + vl, scratch.length * 2));
-      if (kl + vl < 64) for (let i = 0, from = top.keyStart; i < kl + vl; i++) scratch[i] = top.data[from + i]!;
-      else top.data.copy(scratch, 0, top.keyStart, top.keyStart + kl + vl);
+      copyBytes(top.data, top.keyStart, scratch, 0, kl + vl);
       this.pop();
       const sameKey = () => {
         if (this.heap.length === 0) return false;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RunReader, writeAtomically } from './codec.js';
+import { copyBytes, RunReader, writeAtomically } from './codec.js';
 import { LimitExceededError, StreamingCommandError } from './errors.js';
 import { readSplitBytes } from './inputs.js';
 import { intermediateName, outputName, tempPathFor } from './layout.js';
@@ -202,15 +202,11 @@ function* runLines(files: string[]): Generator<Buffer> {
         out = Buffer.allocUnsafe(Math.max(1 << 16, need));
         pos = 0;
       }
-      if (need < 64) {
-        for (let i = ks; i < ks + kl; i++) out[pos++] = src[i]!;
-        out[pos++] = 9;
-        for (let i = ks + kl; i < ks + kl + vl; i++) out[pos++] = src[i]!;
-      } else {
-        pos += src.copy(out, pos, ks, ks + kl);
-        out[pos++] = 9;
-        pos += src.copy(out, pos, ks + kl, ks + kl + vl);
-      }
+      copyBytes(src, ks, out, pos, kl);
+      pos += kl;
+      out[pos++] = 9;
+      copyBytes(src, ks + kl, out, pos, vl);
+      pos += vl;
       out[pos++] = 10;
     }
     if (pos > 0) yield out.subarray(0, pos);
