@@ -1,6 +1,6 @@
 /**
  * One error class per failure. `code` is stable and machine-readable; the gRPC and HTTP
- * adapters each map it to a status in one place (lib/grpc-status.ts, the dashboard's http errors).
+ * adapters each map it to a status in one place (lib/protocol/status.ts, the dashboard's http errors).
  */
 export type KubemrErrorCode =
   | 'INVALID_ARGUMENT'

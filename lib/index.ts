@@ -13,9 +13,9 @@
  * Then `kubemr run ./my-app.ts books/*.txt` runs it locally, and the same module runs as the
  * worker of a Kubernetes job.
  */
-export { registerApp, registeredApp, type App, type KeyValue, type RegisterOptions, type RegisteredApp } from './app.js';
-export { defaultPartition, fnv1a32 } from './partition.js';
-export { compareUtf8 } from './codec.js';
+export { registerApp, registeredApp, type App, type KeyValue, type RegisterOptions, type RegisteredApp } from './app/app.js';
+export { defaultPartition, fnv1a32 } from './app/partition.js';
+export { compareUtf8 } from './shuffle/format.js';
 export {
   KubemrError,
   InvalidJobSpecError,
@@ -33,15 +33,15 @@ export {
   type KubemrErrorCode,
 } from './errors.js';
 export { createLogger, silentLogger, type Logger, type LogFields, type LogLevel } from './logger.js';
-export { compileJobSpec, JOB_DEFAULTS, type JobSpec, type JobSpecInput, type StreamingCommands } from './jobspec.js';
-export { Scheduler, systemClock, type Clock, type JobPhase, type JobRecord, type TaskRecord, type TaskState, type AttemptState, type SchedulerEvent } from './scheduler.js';
-export { Coordinator, type CoordinatorOptions } from './coordinator.js';
-export { startCoordinatorServer, stopServer, coordinatorHandlers, type ServerOptions } from './grpc-server.js';
-export { KubemrClient, RpcError, type ClientOptions } from './client.js';
-export { runWorker, type WorkerOptions, type WorkerSummary } from './worker.js';
-export { runSequential } from './sequential.js';
-export { loadApp, resolveAppModule, BUNDLED_APPS } from './loader.js';
-export { DataLayout, JobLayout } from './layout.js';
+export { compileJobSpec, JOB_DEFAULTS, type JobSpec, type JobSpecInput, type StreamingCommands } from './coordinator/jobspec.js';
+export { Scheduler, systemClock, type Clock, type JobPhase, type JobRecord, type TaskRecord, type TaskState, type AttemptState, type SchedulerEvent } from './coordinator/scheduler.js';
+export { Coordinator, type CoordinatorOptions } from './coordinator/coordinator.js';
+export { startCoordinatorServer, stopServer, coordinatorHandlers, type ServerOptions } from './protocol/server.js';
+export { KubemrClient, RpcError, type ClientOptions } from './protocol/client.js';
+export { runWorker, type WorkerOptions, type WorkerSummary } from './worker/worker.js';
+export { runSequential } from './coordinator/sequential.js';
+export { loadApp, resolveAppModule, BUNDLED_APPS } from './worker/loader.js';
+export { DataLayout, JobLayout } from './storage/layout.js';
 export { LocalExecutor, type LocalExecutorOptions } from './executor/local.js';
 export { ExternalExecutor } from './executor/external.js';
 export type { Executor, LaunchSpec, WorkerInfo, WorkerState, WorkerDeathListener } from './executor/types.js';

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { KeyValue } from '../lib/app.js';
+import type { KeyValue } from '../lib/app/app.js';
 import { indexer } from '../apps/indexer/index.js';
 import { wordcount } from '../apps/wordcount/index.js';
 import { BOOKS } from './support/cli.js';

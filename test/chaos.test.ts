@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import { KubemrClient } from '../lib/client.js';
+import { KubemrClient } from '../lib/protocol/client.js';
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir, testApp, type Proc } from './support/cli.js';
 import { spawn } from 'node:child_process';
 

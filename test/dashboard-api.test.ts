@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadApp } from '../lib/loader.js';
-import { runSequential } from '../lib/sequential.js';
+import { loadApp } from '../lib/worker/loader.js';
+import { runSequential } from '../lib/coordinator/sequential.js';
 import { startDashboard } from '../cmd/dashboard/server.js';
 import { corpusFiles, readEvents, requireBuild, startHarness, uniqueJobId, type Harness } from './support/dashboard-harness.js';
 

@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { KubemrClient, RpcError } from '../lib/client.js';
-import { Coordinator } from '../lib/coordinator.js';
-import { startCoordinatorServer, stopServer } from '../lib/grpc-server.js';
+import { KubemrClient, RpcError } from '../lib/protocol/client.js';
+import { Coordinator } from '../lib/coordinator/coordinator.js';
+import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
 import { assertBuilt, BOOKS, kubemr, outputFiles, ROOT, sequentialOutput, sortedOutput, startKubemr, tempDir, testApp, type Proc } from './support/cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,8 +7,8 @@
  */
 // Bundled apps import the App API directly rather than the whole package entry, so a worker
 // process starts without loading the coordinator side.
-import { registerApp, type App, type KeyValue } from '../../lib/app.js';
-import { compareUtf8 } from '../../lib/codec.js';
+import { registerApp, type App, type KeyValue } from '../../lib/app/app.js';
+import { compareUtf8 } from '../../lib/shuffle/format.js';
 
 const WORD = /\p{L}+/gu;
 

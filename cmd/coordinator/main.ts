@@ -7,11 +7,11 @@
  *   node dist/cmd/coordinator/main.js --executor kubernetes --listen 0.0.0.0:7070 --http 0.0.0.0:8080 --data /data
  */
 import { Command, Option } from 'commander';
-import { Coordinator } from '../../lib/coordinator.js';
+import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import type { Executor } from '../../lib/executor/types.js';
-import type { ResourceOwners } from '../../lib/operator.js';
-import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
-import { startHealthServer } from '../../lib/health.js';
+import type { ResourceOwners } from '../../lib/operator/controller.js';
+import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
+import { startHealthServer } from '../../lib/protocol/health.js';
 import { cliLogger, dataDir, exitWithError, localToken, sizeFlag, intFlag } from '../kubemr/common.js';
 
 interface Flags {
@@ -67,7 +67,7 @@ async function main(flags: Flags): Promise<void> {
   if (!token && !flags.insecure) {
     throw new Error(`refusing to serve ${flags.listen} without a token: set KUBEMR_TOKEN (the kubemr-token Secret) or pass --insecure`);
   }
-  const owners = flags.operator ? new (await import('../../lib/operator.js')).ResourceOwners(data) : undefined;
+  const owners = flags.operator ? new (await import('../../lib/operator/controller.js')).ResourceOwners(data) : undefined;
   const executor = await makeExecutor(flags.executor, logger, owners);
   // In the cluster, jobs may only touch the shared volume.
   const coord = new Coordinator({ dataDir: data, executor, logger, token, confineTo: flags.executor === 'kubernetes' ? data : undefined });
@@ -78,7 +78,7 @@ async function main(flags: Flags): Promise<void> {
   let operator: { close(): Promise<void> } | undefined;
   if (flags.operator) {
     const { KubeConfig } = await import('@kubernetes/client-node');
-    const { startOperator } = await import('../../lib/operator.js');
+    const { startOperator } = await import('../../lib/operator/controller.js');
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
     operator = await startOperator({ coordinator: coord, kubeConfig, namespace: process.env.KUBEMR_NAMESPACE, logger, owners });

@@ -1,12 +1,12 @@
 import path from 'node:path';
-import type { KubemrClient } from '../../lib/client.js';
+import type { KubemrClient } from '../../lib/protocol/client.js';
 import type { Executor } from '../../lib/executor/types.js';
-import { DataLayout } from '../../lib/layout.js';
+import { DataLayout } from '../../lib/storage/layout.js';
 import type { Logger } from '../../lib/logger.js';
-import type { JobSpec } from '../../lib/proto/gen/kubemr/v1/JobSpec.js';
+import type { JobSpec } from '../../lib/protocol/gen/kubemr/v1/JobSpec.js';
 import { jobView, taskView, workersFromTasks, type JobView, type ResultFileView, type TaskView, type WorkerView } from './model.js';
 import { BadRequestError, ConflictError, NotFoundError } from './http-errors.js';
-import { followFile } from '../../lib/follow-file.js';
+import { followFile } from '../../lib/storage/follow-file.js';
 import { checkName, listFiles, resolveInside } from './safe-files.js';
 
 const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;

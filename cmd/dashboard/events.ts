@@ -1,7 +1,7 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
-import type { KubemrClient } from '../../lib/client.js';
+import type { KubemrClient } from '../../lib/protocol/client.js';
 import type { Logger } from '../../lib/logger.js';
-import type { JobEvent__Output } from '../../lib/proto/gen/kubemr/v1/JobEvent.js';
+import type { JobEvent__Output } from '../../lib/protocol/gen/kubemr/v1/JobEvent.js';
 import { jobView, taskView, type JobView, type TaskView } from './model.js';
 
 /** What the browser (and any SSE client) receives, as `event: <type>`. */

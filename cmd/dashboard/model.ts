@@ -1,6 +1,6 @@
-import type { JobSpec__Output } from '../../lib/proto/gen/kubemr/v1/JobSpec.js';
-import type { JobStatus__Output } from '../../lib/proto/gen/kubemr/v1/JobStatus.js';
-import type { TaskStatus__Output } from '../../lib/proto/gen/kubemr/v1/TaskStatus.js';
+import type { JobSpec__Output } from '../../lib/protocol/gen/kubemr/v1/JobSpec.js';
+import type { JobStatus__Output } from '../../lib/protocol/gen/kubemr/v1/JobStatus.js';
+import type { TaskStatus__Output } from '../../lib/protocol/gen/kubemr/v1/TaskStatus.js';
 import type { WorkerState } from '../../lib/executor/types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import { BUNDLED_APPS } from '../../lib/loader.js';
+import { BUNDLED_APPS } from '../../lib/worker/loader.js';
 import type { Auth } from './auth.js';
 import { checkAttempt, checkJobId, checkTaskId, type DashboardBackend } from './backend.js';
 import type { EventHub } from './events.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import express from 'express';
-import { KubemrClient } from '../../lib/client.js';
+import { KubemrClient } from '../../lib/protocol/client.js';
 import { InvalidJobSpecError } from '../../lib/errors.js';
 import type { Executor } from '../../lib/executor/types.js';
 import { silentLogger, type Logger } from '../../lib/logger.js';

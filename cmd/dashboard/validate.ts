@@ -1,4 +1,4 @@
-import type { JobSpec } from '../../lib/proto/gen/kubemr/v1/JobSpec.js';
+import type { JobSpec } from '../../lib/protocol/gen/kubemr/v1/JobSpec.js';
 import { BadRequestError } from './http-errors.js';
 
 /** The body of POST /api/jobs. Everything but `inputs` (and `app`, unless streaming) is optional. */

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { KubemrClient } from '../../lib/client.js';
-import { JOB_DEFAULTS } from '../../lib/jobspec.js';
-import type { JobStatus__Output } from '../../lib/proto/gen/kubemr/v1/JobStatus.js';
+import { KubemrClient } from '../../lib/protocol/client.js';
+import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
+import type { JobStatus__Output } from '../../lib/protocol/gen/kubemr/v1/JobStatus.js';
 import { clientToken, exitWithError, intFlag } from './common.js';
 
 interface ClientFlags {

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { Coordinator } from '../../lib/coordinator.js';
+import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import { ExternalExecutor } from '../../lib/executor/external.js';
-import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
-import { expandInputs } from '../../lib/inputs.js';
-import { JOB_DEFAULTS } from '../../lib/jobspec.js';
+import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
+import { expandInputs } from '../../lib/coordinator/inputs.js';
+import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import { cliLogger, dataDir, exitWithError, intFlag } from './common.js';
 import { reportProgress } from './progress.js';
 

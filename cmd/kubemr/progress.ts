@@ -1,4 +1,4 @@
-import type { JobRecord, Scheduler } from '../../lib/scheduler.js';
+import type { JobRecord, Scheduler } from '../../lib/coordinator/scheduler.js';
 
 /** Job progress on stderr: a line that redraws on a terminal, a line per change otherwise. */
 export function reportProgress(scheduler: Scheduler, jobId: string, quiet: boolean): () => void {

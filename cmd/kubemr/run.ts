@@ -3,15 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { Coordinator, checkOutputDir } from '../../lib/coordinator.js';
+import { Coordinator, checkOutputDir } from '../../lib/coordinator/coordinator.js';
 import { InvalidJobSpecError, TaskFailedError, JobCancelledError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
-import type { CoordinatorServer } from '../../lib/grpc-server.js';
-import { expandInputs } from '../../lib/inputs.js';
-import { JOB_DEFAULTS } from '../../lib/jobspec.js';
-import { loadApp } from '../../lib/loader.js';
-import { runSequential } from '../../lib/sequential.js';
-import { isFinished } from '../../lib/scheduler.js';
+import type { CoordinatorServer } from '../../lib/protocol/server.js';
+import { expandInputs } from '../../lib/coordinator/inputs.js';
+import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
+import { loadApp } from '../../lib/worker/loader.js';
+import { runSequential } from '../../lib/coordinator/sequential.js';
+import { isFinished } from '../../lib/coordinator/scheduler.js';
 import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, sizeFlag } from './common.js';
 import { reportProgress } from './progress.js';
 
@@ -103,7 +103,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   let grpcServer: CoordinatorServer | undefined;
   const stop = async () => {
     await executor.close();
-    if (grpcServer) await (await import('../../lib/grpc-server.js')).stopServer(grpcServer, 500);
+    if (grpcServer) await (await import('../../lib/protocol/server.js')).stopServer(grpcServer, 500);
     await coord.close();
     fs.rmSync(socket, { force: true });
   };
@@ -159,7 +159,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     );
     submitted = true;
     // Listening only now: a worker that asked earlier would have been told its job is unknown.
-    const { startCoordinatorServer } = await import('../../lib/grpc-server.js');
+    const { startCoordinatorServer } = await import('../../lib/protocol/server.js');
     fs.rmSync(socket, { force: true });
     grpcServer = await startCoordinatorServer(coord, address, { token, logger });
     if (flags.dashboard !== undefined && flags.dashboard !== false) {

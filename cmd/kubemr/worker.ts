@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { InvalidJobSpecError } from '../../lib/errors.js';
-import { loadApp } from '../../lib/loader.js';
-import { runWorker } from '../../lib/worker.js';
+import { loadApp } from '../../lib/worker/loader.js';
+import { runWorker } from '../../lib/worker/worker.js';
 import { cliLogger, exitWithError, intFlag } from './common.js';
 
 interface WorkerFlags {

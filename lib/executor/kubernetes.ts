@@ -27,7 +27,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { KubernetesError, errorMessage } from '../errors.js';
-import { DataLayout, tempPathFor } from '../layout.js';
+import { DataLayout, tempPathFor } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
   LABEL_JOB,

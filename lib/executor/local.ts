@@ -3,8 +3,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { followFile } from '../follow-file.js';
-import { DataLayout } from '../layout.js';
+import { followFile } from '../storage/follow-file.js';
+import { DataLayout } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './types.js';
 

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../errors.js';
-import { tempPathFor } from '../layout.js';
+import { tempPathFor } from '../storage/layout.js';
 import {
   ChecksumMismatchError,
   DatasetFetchError,

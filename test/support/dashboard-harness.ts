@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Coordinator } from '../../lib/coordinator.js';
+import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
-import { startCoordinatorServer, stopServer } from '../../lib/grpc-server.js';
+import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
 import { startDashboard, type Dashboard, type DashboardOptions } from '../../cmd/dashboard/server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { KubemrError, type KubemrErrorCode } from './errors.js';
+import { KubemrError, type KubemrErrorCode } from '../errors.js';
 
 /** The one place KubemrError codes become gRPC status codes. */
 const TO_GRPC: Record<KubemrErrorCode, grpc.status> = {

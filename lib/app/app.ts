@@ -49,7 +49,7 @@ export function registerApp(app: App, options: RegisterOptions = {}): void {
   slot[SLOT] = reg;
   // Run directly with worker settings in the environment, the module becomes a worker.
   if (process.env.KUBEMR_COORDINATOR && !(globalThis as Record<symbol, unknown>)[Symbol.for('kubemr.loadingApp')]) {
-    void import('./auto-worker.js').then((m) => m.startWorkerFromEnv(reg));
+    void import('../worker/self-start.js').then((m) => m.startWorkerFromEnv(reg));
   }
 }
 

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { KubemrClient } from './client.js';
-import type { HeartbeatRequest } from './proto/gen/kubemr/v1/HeartbeatRequest.js';
+import type { KubemrClient } from '../protocol/client.js';
+import type { HeartbeatRequest } from '../protocol/gen/kubemr/v1/HeartbeatRequest.js';
 
 /**
  * Heartbeats from a thread of their own: a user's map may hold the main thread for seconds,
@@ -33,7 +33,7 @@ const LOAD_AHEAD_MS = 1000;
 /** The client, loaded on first need. A load that fails is tried again at the next beat. */
 function connect(): Promise<KubemrClient> {
   if (!client) {
-    const loading = import('./client.js').then(({ KubemrClient }) => new KubemrClient({ address: data.address, token: data.token, deadlineMs: 5000 }));
+    const loading = import('../protocol/client.js').then(({ KubemrClient }) => new KubemrClient({ address: data.address, token: data.token, deadlineMs: 5000 }));
     loading.catch(() => {
       if (client === loading) client = undefined;
     });

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { App } from './app.js';
-import { decodeRange, writeAtomically } from './codec.js';
-import { readSplitBytes, reusableScratch } from './inputs.js';
-import { intermediateName, outputName } from './layout.js';
-import { defaultPartition } from './partition.js';
-import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
-import type { TaskCounters } from './proto/gen/kubemr/v1/TaskCounters.js';
-import { MapOutputBuffer, RunMerger } from './shuffle.js';
+import type { App } from '../app/app.js';
+import { decodeRange, writeAtomically } from '../shuffle/format.js';
+import { readSplitBytes, reusableScratch } from '../coordinator/inputs.js';
+import { intermediateName, outputName } from '../storage/layout.js';
+import { defaultPartition } from '../app/partition.js';
+import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
+import type { TaskCounters } from '../protocol/gen/kubemr/v1/TaskCounters.js';
+import { MapOutputBuffer, RunMerger } from '../shuffle/map-buffer.js';
 
 /** Thrown inside a task when the coordinator took the task away; the attempt ends unreported. */
 export class TaskAbandonedError extends Error {

@@ -1,14 +1,14 @@
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { Coordinator } from './coordinator.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
 import { jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
-import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError } from './errors.js';
-import { toServiceError } from './grpc-status.js';
-import { silentLogger, type Logger } from './logger.js';
+import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError } from '../errors.js';
+import { toServiceError } from './status.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
-import type { JobEvent } from './proto/gen/kubemr/v1/JobEvent.js';
-import type { RequestTaskReply } from './proto/gen/kubemr/v1/RequestTaskReply.js';
-import { isFinished, type RequestResult, type SchedulerEvent, type TaskRef } from './scheduler.js';
+import type { JobEvent } from './gen/kubemr/v1/JobEvent.js';
+import type { RequestTaskReply } from './gen/kubemr/v1/RequestTaskReply.js';
+import { isFinished, type RequestResult, type SchedulerEvent, type TaskRef } from '../coordinator/scheduler.js';
 
 /** Calls that stay open: watch streams, and task requests held until there is work. */
 export interface LiveCalls {

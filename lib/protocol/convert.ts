@@ -1,9 +1,9 @@
-import type { JobSpec, JobSpecInput } from './jobspec.js';
-import type { JobSpec as PbJobSpec, JobSpec__Output as PbJobSpecOut } from './proto/gen/kubemr/v1/JobSpec.js';
-import type { JobStatus } from './proto/gen/kubemr/v1/JobStatus.js';
-import type { Task } from './proto/gen/kubemr/v1/Task.js';
-import type { TaskStatus } from './proto/gen/kubemr/v1/TaskStatus.js';
-import type { JobRecord, TaskAssignment, TaskKind, TaskRecord } from './scheduler.js';
+import type { JobSpec, JobSpecInput } from '../coordinator/jobspec.js';
+import type { JobSpec as PbJobSpec, JobSpec__Output as PbJobSpecOut } from './gen/kubemr/v1/JobSpec.js';
+import type { JobStatus } from './gen/kubemr/v1/JobStatus.js';
+import type { Task } from './gen/kubemr/v1/Task.js';
+import type { TaskStatus } from './gen/kubemr/v1/TaskStatus.js';
+import type { JobRecord, TaskAssignment, TaskKind, TaskRecord } from '../coordinator/scheduler.js';
 
 /** Scheduler records <-> protocol messages. */
 

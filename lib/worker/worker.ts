@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { RegisteredApp } from './app.js';
-import { KubemrClient } from './client.js';
-import { CoordinatorUnavailableError, errorMessage, KubemrError } from './errors.js';
+import type { RegisteredApp } from '../app/app.js';
+import { KubemrClient } from '../protocol/client.js';
+import { CoordinatorUnavailableError, errorMessage, KubemrError } from '../errors.js';
 import type { HeartbeatMessage, HeartbeatThreadData } from './heartbeat-thread.js';
-import { silentLogger, type Logger } from './logger.js';
-import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import { runMapTask, runReduceTask, TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
 

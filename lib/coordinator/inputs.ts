@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InputNotFoundError } from './errors.js';
+import { InputNotFoundError } from '../errors.js';
 import type { InputSplit } from './scheduler.js';
 
 /**

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyBytes, RunReader, writeAtomically } from './codec.js';
-import { LimitExceededError, StreamingCommandError } from './errors.js';
-import { readSplitBytes } from './inputs.js';
-import { intermediateName, outputName, tempPathFor } from './layout.js';
-import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
-import { MapOutputBuffer, RunMerger } from './shuffle.js';
+import { copyBytes, RunReader, writeAtomically } from '../shuffle/format.js';
+import { LimitExceededError, StreamingCommandError } from '../errors.js';
+import { readSplitBytes } from '../coordinator/inputs.js';
+import { intermediateName, outputName, tempPathFor } from '../storage/layout.js';
+import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
+import { MapOutputBuffer, RunMerger } from '../shuffle/map-buffer.js';
 import { TaskAbandonedError, intermediatePaths, type TaskContext, type TaskResult } from './tasks.js';
 
 /**

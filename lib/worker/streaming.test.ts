@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { planMapTasks } from './inputs.js';
-import type { Task__Output } from './proto/gen/kubemr/v1/Task.js';
+import { planMapTasks } from '../coordinator/inputs.js';
+import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { dumpRun, partitionBytes, runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import type { TaskContext } from './tasks.js';
 
@@ -170,7 +170,7 @@ describe('streaming tasks', () => {
   });
 
   it('partitionBytes hashes bytes the way the default partitioner hashes UTF-8', async () => {
-    const { defaultPartition } = await import('./partition.js');
+    const { defaultPartition } = await import('../app/partition.js');
     for (const k of ['a', 'hello', 'é', '中文', '']) {
       expect(partitionBytes(Buffer.from(k).toString('latin1'), 7)).toBe(defaultPartition(k, 7));
     }

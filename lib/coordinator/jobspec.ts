@@ -1,4 +1,4 @@
-import { InvalidJobSpecError } from './errors.js';
+import { InvalidJobSpecError } from '../errors.js';
 
 /** Streaming (Hadoop Streaming style) commands run through `sh -c`. */
 export interface StreamingCommands {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { App } from './app.js';
-import { sortByteOrder, writeAtomically } from './codec.js';
+import type { App } from '../app/app.js';
+import { sortByteOrder, writeAtomically } from '../shuffle/format.js';
 import { checkOutputDir } from './coordinator.js';
-import { outputName } from './layout.js';
+import { outputName } from '../storage/layout.js';
 
 /**
  * The oracle: one process, no partitioning, no shuffle files — the MIT lab's mrsequential.

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from './coordinator.js';
-import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './executor/types.js';
+import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from '../executor/types.js';
 
 const dirs: string[] = [];
 const coords: Coordinator[] = [];

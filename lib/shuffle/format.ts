@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { tempPathFor } from './layout.js';
+import { tempPathFor } from '../storage/layout.js';
 
 /**
  * The intermediate encoding: a run is a sequence of records

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { ProtoGrpcType } from './proto/gen/kubemr.js';
+import type { ProtoGrpcType } from './gen/kubemr.js';
 
 /** Loader options: must match the flags of `npm run gen:proto`, or the generated types lie. */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -35,5 +35,5 @@ export function loadProto(): ProtoGrpcType {
   return cached;
 }
 
-export type { CoordinatorClient } from './proto/gen/kubemr/v1/Coordinator.js';
-export type { CoordinatorHandlers } from './proto/gen/kubemr/v1/Coordinator.js';
+export type { CoordinatorClient } from './gen/kubemr/v1/Coordinator.js';
+export type { CoordinatorHandlers } from './gen/kubemr/v1/Coordinator.js';

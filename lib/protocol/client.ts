@@ -1,19 +1,19 @@
 import * as grpc from '@grpc/grpc-js';
-import { CoordinatorUnavailableError, KubemrError, type KubemrErrorCode } from './errors.js';
+import { CoordinatorUnavailableError, KubemrError, type KubemrErrorCode } from '../errors.js';
 import { loadProto, type CoordinatorClient } from './proto.js';
-import type { CancelJobReply__Output } from './proto/gen/kubemr/v1/CancelJobReply.js';
-import type { HeartbeatReply__Output } from './proto/gen/kubemr/v1/HeartbeatReply.js';
-import type { HeartbeatRequest } from './proto/gen/kubemr/v1/HeartbeatRequest.js';
-import type { JobEvent__Output } from './proto/gen/kubemr/v1/JobEvent.js';
-import type { JobSpec } from './proto/gen/kubemr/v1/JobSpec.js';
-import type { JobStatus__Output } from './proto/gen/kubemr/v1/JobStatus.js';
-import type { ReportTaskReply__Output } from './proto/gen/kubemr/v1/ReportTaskReply.js';
-import type { ReportTaskRequest } from './proto/gen/kubemr/v1/ReportTaskRequest.js';
-import type { RequestTaskReply__Output } from './proto/gen/kubemr/v1/RequestTaskReply.js';
-import type { SubmitJobReply__Output } from './proto/gen/kubemr/v1/SubmitJobReply.js';
-import type { SubmitJobRequest } from './proto/gen/kubemr/v1/SubmitJobRequest.js';
-import type { ListJobsReply__Output } from './proto/gen/kubemr/v1/ListJobsReply.js';
-import type { RequestTaskRequest } from './proto/gen/kubemr/v1/RequestTaskRequest.js';
+import type { CancelJobReply__Output } from './gen/kubemr/v1/CancelJobReply.js';
+import type { HeartbeatReply__Output } from './gen/kubemr/v1/HeartbeatReply.js';
+import type { HeartbeatRequest } from './gen/kubemr/v1/HeartbeatRequest.js';
+import type { JobEvent__Output } from './gen/kubemr/v1/JobEvent.js';
+import type { JobSpec } from './gen/kubemr/v1/JobSpec.js';
+import type { JobStatus__Output } from './gen/kubemr/v1/JobStatus.js';
+import type { ReportTaskReply__Output } from './gen/kubemr/v1/ReportTaskReply.js';
+import type { ReportTaskRequest } from './gen/kubemr/v1/ReportTaskRequest.js';
+import type { RequestTaskReply__Output } from './gen/kubemr/v1/RequestTaskReply.js';
+import type { SubmitJobReply__Output } from './gen/kubemr/v1/SubmitJobReply.js';
+import type { SubmitJobRequest } from './gen/kubemr/v1/SubmitJobRequest.js';
+import type { ListJobsReply__Output } from './gen/kubemr/v1/ListJobsReply.js';
+import type { RequestTaskRequest } from './gen/kubemr/v1/RequestTaskRequest.js';
 
 export interface ClientOptions {
   /** host:port of the coordinator. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { RegisteredApp } from './app.js';
-import { createLogger, type LogLevel } from './logger.js';
+import type { RegisteredApp } from '../app/app.js';
+import { createLogger, type LogLevel } from '../logger.js';
 import { runWorker } from './worker.js';
 
 /**

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyBytes, decodeRange, encodeInto, FileSink, RunReader } from './codec.js';
-import { tempPathFor } from './layout.js';
+import { copyBytes, decodeRange, encodeInto, FileSink, RunReader } from './format.js';
+import { tempPathFor } from '../storage/layout.js';
 
 /**
  * The map side of the shuffle. Pairs are buffered as bytes; when the buffer passes the memory

@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidJobSpecError, JobExistsError, OutputExistsError } from './errors.js';
-import type { Executor } from './executor/types.js';
+import { InvalidJobSpecError, JobExistsError, OutputExistsError } from '../errors.js';
+import type { Executor } from '../executor/types.js';
 import { expandInputs, planMapTasks } from './inputs.js';
 import { compileJobSpec, type JobSpecInput } from './jobspec.js';
 import { Journal } from './journal.js';
-import { DataLayout, outputName } from './layout.js';
-import { silentLogger, type Logger } from './logger.js';
+import { DataLayout, outputName } from '../storage/layout.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type SchedulerEvent } from './scheduler.js';
 
 export interface CoordinatorOptions {

@@ -1,4 +1,4 @@
-import { JobExistsError, JobNotFoundError } from './errors.js';
+import { JobExistsError, JobNotFoundError } from '../errors.js';
 import type { JobSpec } from './jobspec.js';
 
 /**

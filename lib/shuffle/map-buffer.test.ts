@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileSink, RunReader } from './codec.js';
-import { defaultPartition } from './partition.js';
-import { compareBytes, MapOutputBuffer, RunMerger, type MapOutputOptions } from './shuffle.js';
-import { dumpRun } from './streaming.js';
+import { FileSink, RunReader } from './format.js';
+import { defaultPartition } from '../app/partition.js';
+import { compareBytes, MapOutputBuffer, RunMerger, type MapOutputOptions } from './map-buffer.js';
+import { dumpRun } from '../worker/streaming.js';
 
 let dir: string;
 beforeEach(() => {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { clearRegisteredApp, registeredApp, type RegisteredApp } from './app.js';
-import { AppNotFoundError } from './errors.js';
+import { clearRegisteredApp, registeredApp, type RegisteredApp } from '../app/app.js';
+import { AppNotFoundError } from '../errors.js';
 
 /** Apps that ship with kubemr, loadable by name. */
 export const BUNDLED_APPS = ['wordcount', 'indexer'] as const;

@@ -38,12 +38,12 @@ import {
   type ObjectCache,
   type V1OwnerReference,
 } from '@kubernetes/client-node';
-import { resultFiles, writeFileAtomic, type Coordinator } from './coordinator.js';
-import { InvalidJobSpecError, KubernetesError, errorMessage } from './errors.js';
-import { describe, fail, statusCode } from './executor/kubernetes.js';
-import type { JobSpecInput } from './jobspec.js';
-import { silentLogger, type Logger } from './logger.js';
-import { isFinished, type JobPhase, type JobRecord } from './scheduler.js';
+import { resultFiles, writeFileAtomic, type Coordinator } from '../coordinator/coordinator.js';
+import { InvalidJobSpecError, KubernetesError, errorMessage } from '../errors.js';
+import { describe, fail, statusCode } from '../executor/kubernetes.js';
+import type { JobSpecInput } from '../coordinator/jobspec.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { isFinished, type JobPhase, type JobRecord } from '../coordinator/scheduler.js';
 
 export const MAPREDUCEJOB = {
   group: 'kubemr.io',
