@@ -15,7 +15,7 @@
  */
 export { registerApp, registeredApp, type App, type KeyValue, type RegisterOptions, type RegisteredApp } from './app/app.js';
 export { defaultPartition, fnv1a32 } from './app/partition.js';
-export { compareUtf8 } from './shuffle/format.js';
+export { compareUtf8 } from './shuffle/byte-order.js';
 export {
   KubemrError,
   InvalidJobSpecError,

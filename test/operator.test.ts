@@ -147,12 +147,12 @@ const phasesOf = (name: string) => writesOf(name).map((s) => s.phase).filter((p,
 function runTasks(coordinator: Coordinator, jobId: string, kind?: 'map' | 'reduce', max = Infinity): number {
   let n = 0;
   while (n < max) {
-    if (kind === 'map' && coordinator.scheduler.getJob(jobId).phase === 'reduce') break;
-    const r = coordinator.scheduler.requestTask({ workerId: `w-${jobId}`, app: 'wordcount', jobId });
+    if (kind === 'map' && coordinator.getJob(jobId).phase === 'reduce') break;
+    const r = coordinator.requestTask({ workerId: `w-${jobId}`, app: 'wordcount', jobId });
     if (r.directive !== 'run') break;
     const { task, attempt } = r.assignment;
     if (kind !== undefined && task.kind !== kind) throw new Error(`expected a ${kind} task, got ${task.kind}`);
-    coordinator.scheduler.report({ jobId, kind: task.kind, index: task.index, attempt, workerId: `w-${jobId}` }, { success: true, outputFiles: [] });
+    coordinator.report({ jobId, kind: task.kind, index: task.index, attempt, workerId: `w-${jobId}` }, { success: true, outputFiles: [] });
     n++;
   }
   return n;
@@ -177,7 +177,7 @@ describe('MapReduceJob operator', () => {
     expect(pending).toMatchObject({ jobId, mapsDone: 0, mapsTotal: 3, reducesDone: 0, reducesTotal: 2, progress: 'map 0/3 reduce 0/2', results: [], observedGeneration: 1 });
 
     // The job: inputs on the data volume, relative as written; defaults from the CRD; one launch.
-    const job: JobRecord = h.coordinator.scheduler.getJob(jobId);
+    const job: JobRecord = h.coordinator.getJob(jobId);
     expect(job.spec).toMatchObject({ app: 'wordcount', name, reducers: 2, workers: 3, maxAttempts: 4, leaseMs: 7000, workDir: path.resolve(dataDir) });
     expect(job.spec.inputs).toEqual(['inputs/small/a.txt', 'inputs/small/b.txt', 'inputs/small/c.txt']);
     expect(h.executor.launches).toHaveLength(1);
@@ -263,7 +263,7 @@ describe('MapReduceJob operator', () => {
     expect((await waitPhase(nothing, 'Failed')).message).toBe('Input pattern `inputs/none/*.txt` matched no files');
     expect(statusOf(streaming)?.jobId).toBeUndefined();
     expect(h.executor.launches).toEqual([]);
-    expect(h.coordinator.scheduler.listJobs()).toEqual([]);
+    expect(h.coordinator.listJobs()).toEqual([]);
 
     // Nothing crashed: a good resource still runs.
     const good = newName();
@@ -294,7 +294,7 @@ describe('MapReduceJob operator', () => {
     const result = path.join(dataDir, 'jobs', jobId, 'RESULT');
     await waitFor('RESULT', () => fs.existsSync(result));
     expect(fs.readFileSync(result, 'utf8')).toBe('CANCELLED\n');
-    expect(h.coordinator.scheduler.getJob(jobId).phase).toBe('cancelled');
+    expect(h.coordinator.getJob(jobId).phase).toBe('cancelled');
     await waitFor('the workers stopped', () => h.executor.stops.includes(jobId));
     // No status is written for a resource that is gone.
     await new Promise((r) => setTimeout(r, 150));
@@ -324,10 +324,10 @@ describe('MapReduceJob operator', () => {
     await waitFor('a relist', () => lists() > before);
 
     const jobB = mapReduceJobId(b, rb.metadata!.uid!);
-    await waitFor('b cancelled', () => h.coordinator.scheduler.getJob(jobB).phase === 'cancelled');
+    await waitFor('b cancelled', () => h.coordinator.getJob(jobB).phase === 'cancelled');
     const jobA = mapReduceJobId(a, ra.metadata!.uid!);
-    expect(h.coordinator.scheduler.getJob(jobA).phase).toBe('queued');
-    expect(h.coordinator.scheduler.listJobs()).toHaveLength(2);
+    expect(h.coordinator.getJob(jobA).phase).toBe('queued');
+    expect(h.coordinator.listJobs()).toHaveLength(2);
     expect(h.executor.launches.map((l) => l.spec.jobId)).toEqual([jobA, jobB]);
 
     // Still watching: progress keeps arriving.
@@ -353,7 +353,7 @@ describe('MapReduceJob operator', () => {
     // The operator stops first: `finished` ends with nobody left to write its status.
     await first.operator.close();
     runTasks(first.coordinator, jobFinished);
-    expect(first.coordinator.scheduler.getJob(jobFinished).phase).toBe('succeeded');
+    expect(first.coordinator.getJob(jobFinished).phase).toBe('succeeded');
     await first.stop();
     expect(statusOf(finished)?.phase).toBe('Pending');
     // Deleted while no coordinator was watching.
@@ -362,17 +362,17 @@ describe('MapReduceJob operator', () => {
     const second = await startHarness();
     // Resumed from the journal by the coordinator (one launch each), not submitted again.
     expect(second.executor.launches.map((l) => l.spec.jobId).sort()).toEqual([jobOrphan, jobRunning].sort());
-    await waitFor('the orphan cancelled', () => second.coordinator.scheduler.getJob(jobOrphan).phase === 'cancelled');
+    await waitFor('the orphan cancelled', () => second.coordinator.getJob(jobOrphan).phase === 'cancelled');
     expect(fs.readFileSync(path.join(dataDir, 'jobs', jobOrphan, 'RESULT'), 'utf8')).toBe('CANCELLED\n');
     const reported = await waitPhase(finished, 'Succeeded');
     expect(reported).toMatchObject({ jobId: jobFinished, mapsDone: 1, mapsTotal: 1, results: [`jobs/${jobFinished}/output/mr-out-0`] });
     // Listed from its RESULT for history, but never run again.
-    expect(second.coordinator.scheduler.getJob(jobFinished).phase).toBe('succeeded');
+    expect(second.coordinator.getJob(jobFinished).phase).toBe('succeeded');
     runTasks(second.coordinator, jobRunning);
     const done = await waitPhase(running, 'Succeeded');
     expect(done).toMatchObject({ jobId: jobRunning, mapsDone: 3, reducesDone: 1 });
     // Two resumed jobs and one listed from history.
-    expect(second.coordinator.scheduler.listJobs()).toHaveLength(3);
+    expect(second.coordinator.listJobs()).toHaveLength(3);
     expectValidStatuses();
   });
 

@@ -59,12 +59,12 @@ describe('kubemr run on awkward text', () => {
     expect(got).toBe(sequentialOutput(dir, testApp('crash-app.ts'), ['a b.txt', './sub/c.txt']));
   });
 
-  it('an app module run directly with KUBEMR_COORDINATOR set becomes a worker', async () => {
+  it('an app started through the explicit kubemr/worker entry is a worker, with no kubemr CLI', async () => {
     const dir = tempDir('direct');
     const inputs = BOOKS.slice(0, 4);
     const { proc, address } = await startCoordinator(dir, inputs, ['--out', 'out', '-r', '3']);
-    // `node --import tsx my-app.ts`, as a container would run a user's app: no kubemr CLI.
-    const worker = spawn(process.execPath, ['--import', 'tsx', testApp('crash-app.ts')], {
+    // `node --import tsx worker.ts`, as a container would run a user's app: no kubemr CLI.
+    const worker = spawn(process.execPath, ['--import', 'tsx', testApp('self-start-crash.ts')], {
       cwd: ROOT,
       env: { ...process.env, KUBEMR_COORDINATOR: address, KUBEMR_WORKER_ID: 'direct-1' },
       stdio: ['ignore', 'ignore', 'pipe'],

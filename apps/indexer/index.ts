@@ -7,8 +7,7 @@
  */
 // Bundled apps import the App API directly rather than the whole package entry, so a worker
 // process starts without loading the coordinator side.
-import { registerApp, type App, type KeyValue } from '../../lib/app/app.js';
-import { compareUtf8 } from '../../lib/shuffle/format.js';
+import { compareUtf8, registerApp, type App, type KeyValue } from '../../lib/app/index.js';
 
 const WORD = /\p{L}+/gu;
 

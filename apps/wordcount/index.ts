@@ -6,7 +6,7 @@
  */
 // Bundled apps import the App API directly rather than the whole package entry, so a worker
 // process starts without loading the coordinator side.
-import { registerApp, type App, type KeyValue } from '../../lib/app/app.js';
+import { registerApp, type App, type KeyValue } from '../../lib/app/index.js';
 
 /**
  * Per UTF-16 code unit: 1 a letter (\p{L}), 2 a high surrogate (the pair decides), 0 neither.

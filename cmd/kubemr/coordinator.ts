@@ -69,7 +69,7 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
   coord.advertise = address;
   // Tests and scripts read the bound address from this line.
   process.stderr.write(`kubemr coordinator listening on ${address} job ${job.id}\n`);
-  const stopProgress = reportProgress(coord.scheduler, job.id, flags.quiet ?? false);
+  const stopProgress = reportProgress(coord, job.id, flags.quiet ?? false);
   const onSignal = () => coord.cancel(job.id);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

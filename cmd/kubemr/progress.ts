@@ -1,7 +1,8 @@
-import type { JobRecord, Scheduler } from '../../lib/coordinator/scheduler.js';
+import type { Coordinator } from '../../lib/coordinator/coordinator.js';
+import type { JobRecord } from '../../lib/coordinator/scheduler.js';
 
 /** Job progress on stderr: a line that redraws on a terminal, a line per change otherwise. */
-export function reportProgress(scheduler: Scheduler, jobId: string, quiet: boolean): () => void {
+export function reportProgress(coordinator: Pick<Coordinator, 'subscribe'>, jobId: string, quiet: boolean): () => void {
   if (quiet) return () => undefined;
   const tty = process.stderr.isTTY === true;
   let last = '';
@@ -13,7 +14,7 @@ export function reportProgress(scheduler: Scheduler, jobId: string, quiet: boole
     const secs = ((Date.now() - j.submittedAt) / 1000).toFixed(1);
     return `[${secs}s] ${j.id}: ${j.phase}  map ${maps}/${j.maps.length}  reduce ${reduces}/${j.reduces.length}  running ${running}`;
   };
-  const unsubscribe = scheduler.subscribe((e) => {
+  const unsubscribe = coordinator.subscribe((e) => {
     if (e.job.id !== jobId) return;
     const text = line(e.job);
     const key = text.replace(/^\[[^\]]*\] /, '');

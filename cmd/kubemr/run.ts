@@ -117,7 +117,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
       void executor.close().finally(() => process.exit(130));
       return;
     }
-    if (isFinished(coord.scheduler.getJob(jobId).phase)) return;
+    if (isFinished(coord.getJob(jobId).phase)) return;
     process.stderr.write(`\nkubemr: ${sig}: cancelling ${jobId} and stopping workers\n`);
     coord.cancel(jobId);
   };
@@ -133,7 +133,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await stop();
-    fs.rmSync(coord.layout.job(jobId).dir, { recursive: true, force: true });
+    fs.rmSync(coord.jobLayout(jobId).dir, { recursive: true, force: true });
     throw err;
   }
   await coord.start();
@@ -165,7 +165,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     if (flags.dashboard !== undefined && flags.dashboard !== false) {
       dashboard = await startLocalDashboard(flags.dashboard, address, token, data, executor);
     }
-    const stopProgress = reportProgress(coord.scheduler, job.id, flags.quiet ?? false);
+    const stopProgress = reportProgress(coord, job.id, flags.quiet ?? false);
     const done = await coord.waitFor(job.id);
     stopProgress();
     if (dashboard) {
@@ -185,7 +185,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     }
     const err = done.phase === 'cancelled' ? new JobCancelledError(`job ${done.id} was cancelled`) : new TaskFailedError(`job ${done.id} failed: ${done.message}`);
     process.stderr.write(`kubemr: ${err.message}\n`);
-    process.stderr.write(`kubemr: logs are in ${coord.layout.job(done.id).logsDir}\n`);
+    process.stderr.write(`kubemr: logs are in ${coord.jobLayout(done.id).logsDir}\n`);
     return done.phase === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSignal);
@@ -193,7 +193,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     await dashboard?.close();
     await stop();
     // A job that was never submitted leaves nothing behind, not even its workers' logs.
-    if (!submitted) fs.rmSync(coord.layout.job(jobId).dir, { recursive: true, force: true });
+    if (!submitted) fs.rmSync(coord.jobLayout(jobId).dir, { recursive: true, force: true });
   }
 }
 

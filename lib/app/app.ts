@@ -37,20 +37,15 @@ type Slot = { [SLOT]?: RegisteredApp | undefined };
 const slot = globalThis as Slot;
 
 /**
- * Registers the App of this module. Call it once, at top level, in the app's entry module.
- * Imported by the CLI it only registers; run as a worker process (`kubemr worker`) the worker
- * runtime picks it up from here.
+ * Registers the App of this module. Call it once, at top level, in the app's entry module. It
+ * only registers: whoever imported the module (`kubemr run`, `kubemr worker`, or your own
+ * entry calling `startWorkerFromEnv` from `kubemr/worker`) picks the App up from here.
  */
 export function registerApp(app: App, options: RegisterOptions = {}): void {
   if (typeof app?.map !== 'function' || typeof app?.reduce !== 'function') {
     throw new TypeError('registerApp expects an object with map(filename, contents) and reduce(key, values) functions');
   }
-  const reg = { app, name: options.name };
-  slot[SLOT] = reg;
-  // Run directly with worker settings in the environment, the module becomes a worker.
-  if (process.env.KUBEMR_COORDINATOR && !(globalThis as Record<symbol, unknown>)[Symbol.for('kubemr.loadingApp')]) {
-    void import('../worker/self-start.js').then((m) => m.startWorkerFromEnv(reg));
-  }
+  slot[SLOT] = { app, name: options.name };
 }
 
 /** The app registered so far in this process (undefined when none). */

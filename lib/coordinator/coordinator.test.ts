@@ -101,7 +101,7 @@ describe('Coordinator', () => {
     fs.rmSync(result);
     const ex = new ScriptedExecutor();
     const second = await coordinator(dir, { executor: ex });
-    expect(second.scheduler.getJob('was-cancelled').phase).toBe('cancelled');
+    expect(second.getJob('was-cancelled').phase).toBe('cancelled');
     expect(ex.launched).toEqual([]);
     expect(fs.readFileSync(result, 'utf8')).toBe('CANCELLED\n');
   });
@@ -110,9 +110,9 @@ describe('Coordinator', () => {
     const dir = tmp();
     const first = await coordinator(dir);
     await first.submit({ inputs: ['in.txt'], workDir: dir, reducers: 2 }, 'resume-me');
-    const r = first.scheduler.requestTask({ workerId: 'w', app: '' });
+    const r = first.requestTask({ workerId: 'w', app: '' });
     expect(r.directive).toBe('run');
-    if (r.directive === 'run') first.scheduler.report({ jobId: 'resume-me', kind: 'map', index: 0, attempt: 1, workerId: 'w' }, { success: true, outputFiles: [] });
+    if (r.directive === 'run') first.report({ jobId: 'resume-me', kind: 'map', index: 0, attempt: 1, workerId: 'w' }, { success: true, outputFiles: [] });
     await first.close();
     const ex = new ScriptedExecutor();
     const second = new Coordinator({ dataDir: path.join(dir, 'data'), executor: ex });
@@ -120,7 +120,7 @@ describe('Coordinator', () => {
     expect(second.started).toBe(false);
     await second.start();
     expect(second.started).toBe(true);
-    const job = second.scheduler.getJob('resume-me');
+    const job = second.getJob('resume-me');
     expect(job.phase).toBe('reduce');
     expect(ex.launched.map((l) => l.jobId)).toEqual(['resume-me']);
   });

@@ -6,9 +6,10 @@ import type { Executor } from '../executor/types.js';
 import { expandInputs, planMapTasks } from './inputs.js';
 import { compileJobSpec, type JobSpecInput } from './jobspec.js';
 import { Journal } from './journal.js';
-import { DataLayout, outputName } from '../storage/layout.js';
+import { DataLayout, outputName, type JobLayout } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type SchedulerEvent } from './scheduler.js';
+import { writeFileAtomic } from '../storage/atomic.js';
+import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
 
 export interface CoordinatorOptions {
   /** The data directory (shared volume): jobs/<id>/... live here. */
@@ -43,8 +44,8 @@ const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
  * over this class, and so is everything in cmd/.
  */
 export class Coordinator {
-  readonly scheduler: Scheduler;
-  readonly layout: DataLayout;
+  private readonly scheduler: Scheduler;
+  private readonly layout: DataLayout;
   private readonly logger: Logger;
   private readonly executor: Executor | undefined;
   private readonly journals = new Map<string, Journal>();
@@ -106,6 +107,40 @@ export class Coordinator {
     } catch (err) {
       this.logger.warn('could not clean up after the job', { job: job.id, error: String(err) });
     }
+  }
+
+  /** The data directory this coordinator owns. */
+  get dataRoot(): string {
+    return this.layout.root;
+  }
+
+  /** Where a job's files live under the data directory. */
+  jobLayout(jobId: string): JobLayout {
+    return this.layout.job(jobId);
+  }
+
+  // The scheduler's state, read and driven only through the Coordinator: adapters (the gRPC
+  // server, the operator, cmd/) never hold the scheduler itself.
+  getJob(jobId: string): JobRecord {
+    return this.scheduler.getJob(jobId);
+  }
+  hasJob(jobId: string): boolean {
+    return this.scheduler.hasJob(jobId);
+  }
+  listJobs(): JobRecord[] {
+    return this.scheduler.listJobs();
+  }
+  subscribe(listener: (e: SchedulerEvent) => void): () => void {
+    return this.scheduler.subscribe(listener);
+  }
+  requestTask(w: WorkerIdentity): RequestResult {
+    return this.scheduler.requestTask(w);
+  }
+  heartbeat(ref: TaskRef): boolean {
+    return this.scheduler.heartbeat(ref);
+  }
+  report(...args: Parameters<Scheduler['report']>): ReturnType<Scheduler['report']> {
+    return this.scheduler.report(...args);
   }
 
   newJobId(name: string): string {
@@ -333,13 +368,6 @@ function removeTempFiles(dir: string): void {
     return;
   }
   for (const n of names) if (/^\.tmp-.*-mr-out-\d+$/.test(n)) fs.rmSync(path.join(dir, n), { force: true });
-}
-
-/** Writes a whole file under a temp name and renames it, so readers see all of it or none. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.tmp-${crypto.randomBytes(4).toString('hex')}-${path.basename(file)}`);
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
 }
 
 export const resultFiles = (job: JobRecord): string[] => job.reduces.map((t) => path.join(job.outputDir, outputName(t.index)));

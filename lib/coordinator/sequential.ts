@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../app/app.js';
-import { sortByteOrder, writeAtomically } from '../shuffle/format.js';
+import { sortByteOrder } from '../shuffle/byte-order.js';
+import { writeAtomically } from '../shuffle/format.js';
 import { checkOutputDir } from './coordinator.js';
 import { outputName } from '../storage/layout.js';
 

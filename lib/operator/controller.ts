@@ -38,7 +38,8 @@ import {
   type ObjectCache,
   type V1OwnerReference,
 } from '@kubernetes/client-node';
-import { resultFiles, writeFileAtomic, type Coordinator } from '../coordinator/coordinator.js';
+import { resultFiles, type Coordinator } from '../coordinator/coordinator.js';
+import { writeFileAtomic } from '../storage/atomic.js';
 import { InvalidJobSpecError, KubernetesError, errorMessage } from '../errors.js';
 import { describe, fail, statusCode } from '../executor/kubernetes.js';
 import type { JobSpecInput } from '../coordinator/jobspec.js';
@@ -141,7 +142,7 @@ function compile(o: OperatorOptions): CompiledOptions {
     kubeConfig: o.kubeConfig,
     namespace,
     logger: (o.logger ?? silentLogger).child({ component: 'operator' }),
-    owners: o.owners ?? new ResourceOwners(o.coordinator.layout.root),
+    owners: o.owners ?? new ResourceOwners(o.coordinator.dataRoot),
     labelSelector: o.labelSelector || undefined,
     statusIntervalMs: posInt('statusIntervalMs', o.statusIntervalMs ?? 1000),
     watchRetryMs: posInt('watchRetryMs', o.watchRetryMs ?? 1000),
@@ -397,7 +398,7 @@ class MapReduceJobOperator {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.coordinator.scheduler.subscribe((e) => {
+    this.unsubscribe = this.coordinator.subscribe((e) => {
       const t = this.byJob.get(e.job.id);
       if (t && (e.type !== 'task' || e.task.state === 'done')) this.requestWrite(t);
     });
@@ -506,9 +507,9 @@ class MapReduceJobOperator {
     const known = this.tracked.get(uid);
     if (known) {
       // A rejected spec may be fixed by editing it; a running job is never changed under it.
-      if (known.fixed?.phase !== 'Failed' || this.coordinator.scheduler.hasJob(known.jobId)) return;
+      if (known.fixed?.phase !== 'Failed' || this.coordinator.hasJob(known.jobId)) return;
       if (r.metadata?.generation === undefined || r.metadata.generation === known.generation) return;
-      if (fs.existsSync(this.coordinator.layout.job(known.jobId).dir)) return;
+      if (fs.existsSync(this.coordinator.jobLayout(known.jobId).dir)) return;
       this.untrack(known);
     }
     const status = r.status;
@@ -533,7 +534,7 @@ class MapReduceJobOperator {
     this.tracked.set(uid, t);
     this.byJob.set(jobId, t);
     const log = this.log.child({ job: jobId, resource: `${namespace}/${name}` });
-    const scheduler = this.coordinator.scheduler;
+    const scheduler = this.coordinator;
     if (scheduler.hasJob(jobId)) {
       log.info('tracking MapReduceJob whose job is already known');
       this.requestWrite(t);
@@ -545,8 +546,8 @@ class MapReduceJobOperator {
       log.debug('MapReduceJob already finished', { phase: status?.phase });
       return;
     }
-    if (fs.existsSync(this.coordinator.layout.job(jobId).dir)) {
-      t.fixed = statusFromDisk(this.coordinator.layout.root, jobId, generation);
+    if (fs.existsSync(this.coordinator.jobLayout(jobId).dir)) {
+      t.fixed = statusFromDisk(this.coordinator.dataRoot, jobId, generation);
       log.info('MapReduceJob\'s job finished earlier; reporting its result', { phase: t.fixed.phase });
       this.requestWrite(t);
       return;
@@ -558,11 +559,11 @@ class MapReduceJobOperator {
     const { coordinator } = this;
     const owners = this.o.owners;
     try {
-      const input = specFromResource(spec, t.name, coordinator.layout.root);
+      const input = specFromResource(spec, t.name, coordinator.dataRoot);
       owners.remember(t.jobId, { namespace: t.namespace, name: t.name, uid: t.uid });
       await coordinator.submit(input, t.jobId);
     } catch (err) {
-      if (!coordinator.scheduler.hasJob(t.jobId)) {
+      if (!coordinator.hasJob(t.jobId)) {
         owners.forget(t.jobId);
         t.fixed = { phase: 'Failed', message: errorMessage(err), ...(t.generation !== undefined ? { observedGeneration: t.generation } : {}) };
         log.warn('MapReduceJob rejected', { error: errorMessage(err) });
@@ -592,7 +593,7 @@ class MapReduceJobOperator {
     const t = uid === undefined ? undefined : this.tracked.get(uid);
     if (!t) return;
     this.untrack(t);
-    const scheduler = this.coordinator.scheduler;
+    const scheduler = this.coordinator;
     if (scheduler.hasJob(t.jobId) && !isFinished(scheduler.getJob(t.jobId).phase)) {
       this.log.info('MapReduceJob deleted; cancelling its job', { job: t.jobId, resource: `${t.namespace}/${t.name}` });
       this.coordinator.cancel(t.jobId);
@@ -612,7 +613,7 @@ class MapReduceJobOperator {
     if (this.orphansChecked || !this.informer || this.closed) return;
     this.orphansChecked = true;
     const live = new Set(this.informer.list(this.o.namespace).map((r) => r.metadata?.uid));
-    for (const job of this.coordinator.scheduler.listJobs()) {
+    for (const job of this.coordinator.listJobs()) {
       if (isFinished(job.phase) || this.byJob.has(job.id)) continue;
       const owner = this.o.owners.get(job.id);
       if (!owner || owner.namespace !== this.o.namespace || live.has(owner.uid)) continue;
@@ -623,9 +624,9 @@ class MapReduceJobOperator {
 
   private statusFor(t: Tracked): MapReduceJobStatus | undefined {
     if (t.fixed) return t.fixed;
-    const scheduler = this.coordinator.scheduler;
+    const scheduler = this.coordinator;
     if (!scheduler.hasJob(t.jobId)) return undefined;
-    const status = statusOf(scheduler.getJob(t.jobId), this.coordinator.layout.root, t.generation);
+    const status = statusOf(scheduler.getJob(t.jobId), this.coordinator.dataRoot, t.generation);
     if (t.note !== '' && !isFinished(scheduler.getJob(t.jobId).phase)) status.message = status.message ? `${status.message}; ${t.note}` : t.note;
     return status;
   }

@@ -60,7 +60,7 @@ export function coordinatorHandlers(
   const { watches, holds } = live;
   const holdMs = options.holdMs ?? 1000;
   const log = (options.logger ?? silentLogger).child({ component: 'grpc' });
-  const s = coord.scheduler;
+  const s = coord;
 
   function unary<Req, Res>(name: string, body: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {

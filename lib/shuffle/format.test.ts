@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { byteOrderComparator, compareUtf8, decodeRange, encodeInto, FileSink, RunReader, sortByteOrder } from './format.js';
+import { byteOrderComparator, compareUtf8, sortByteOrder } from './byte-order.js';
+import { decodeRange, encodeInto, FileSink, RunReader } from './format.js';
 
 let dir: string;
 beforeEach(() => {

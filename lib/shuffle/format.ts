@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { tempPathFor } from '../storage/layout.js';
+import { withTempFile } from '../storage/atomic.js';
 
 /**
  * The intermediate encoding: a run is a sequence of records
@@ -229,60 +229,20 @@ export class RunReader {
 }
 
 /**
- * Compares two strings by the byte order of their UTF-8 encodings. JavaScript's `<` compares
- * UTF-16 code units, which agrees with UTF-8 byte order except between a surrogate
- * (U+D800–U+DFFF, i.e. a code point above U+FFFF) and a code unit in U+E000–U+FFFF.
- */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-    if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
-const compareNative = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const HAS_SURROGATE = /[\ud800-\udfff]/;
-
-/** The cheapest comparator that is exact for these keys: native when no key has a surrogate. */
-export function byteOrderComparator(keys: Iterable<string>, encoding: BufferEncoding): (a: string, b: string) => number {
-  if (encoding === 'latin1') return compareNative;
-  for (const k of keys) if (HAS_SURROGATE.test(k)) return compareUtf8;
-  return compareNative;
-}
-
-/**
- * Sorts keys in place by byte order. Without a comparator V8 compares strings natively, several
- * times faster than calling one; that order is byte order unless a key has a surrogate.
- */
-export function sortByteOrder(keys: string[], encoding: BufferEncoding): string[] {
-  const cmp = byteOrderComparator(keys, encoding);
-  return cmp === compareNative ? keys.sort() : keys.sort(cmp);
-}
-
-/**
  * Fills `finalPath` through a FileSink under a temp name that no output glob matches, then
  * renames it into place: readers see the whole file or none of it. On any error the temp file
  * is removed. Returns the bytes written.
  */
-export async function writeAtomically(finalPath: string, tag: string, fill: (sink: FileSink) => void | Promise<void>): Promise<number> {
-  const tmp = tempPathFor(finalPath, tag);
-  let sink: FileSink | undefined;
-  try {
-    sink = new FileSink(tmp);
-    await fill(sink);
+export function writeAtomically(finalPath: string, tag: string, fill: (sink: FileSink) => void | Promise<void>): Promise<number> {
+  return withTempFile(finalPath, tag, async (tmp) => {
+    const sink = new FileSink(tmp);
+    try {
+      await fill(sink);
+    } catch (err) {
+      sink.abort();
+      throw err;
+    }
     sink.close();
-    fs.renameSync(tmp, finalPath);
     return sink.bytesWritten;
-  } catch (err) {
-    sink?.abort();
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }

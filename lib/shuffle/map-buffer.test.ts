@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileSink, RunReader } from './format.js';
 import { defaultPartition } from '../app/partition.js';
-import { compareBytes, MapOutputBuffer, RunMerger, type MapOutputOptions } from './map-buffer.js';
+import { MapOutputBuffer, type MapOutputOptions } from './map-buffer.js';
+import { compareBytes, RunMerger } from './merge.js';
 import { dumpRun } from '../worker/streaming.js';
 
 let dir: string;

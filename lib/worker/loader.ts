@@ -51,8 +51,6 @@ export function resolveAppModule(app: string, cwd = process.cwd()): string {
 export async function loadApp(app: string, cwd = process.cwd()): Promise<RegisteredApp> {
   const file = resolveAppModule(app, cwd);
   clearRegisteredApp();
-  // Imported by the CLI, an app only registers; it must not start a worker of its own.
-  (globalThis as Record<symbol, unknown>)[Symbol.for('kubemr.loadingApp')] = true;
   try {
     if (/\.[mc]?ts$/.test(file) && !process.execArgv.some((a) => a.includes('tsx'))) {
       const { tsImport } = await import('tsx/esm/api');

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planMapTasks } from '../coordinator/inputs.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
-import { dumpRun, partitionBytes, runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
+import { latin1Partition } from '../app/partition.js';
+import { dumpRun, runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import type { TaskContext } from './tasks.js';
 
 let dir: string;
@@ -169,10 +170,10 @@ describe('streaming tasks', () => {
     expect(out[0]!.toString()).toBe('line\t1\n');
   });
 
-  it('partitionBytes hashes bytes the way the default partitioner hashes UTF-8', async () => {
+  it('latin1Partition hashes bytes the way the default partitioner hashes UTF-8', async () => {
     const { defaultPartition } = await import('../app/partition.js');
     for (const k of ['a', 'hello', 'é', '中文', '']) {
-      expect(partitionBytes(Buffer.from(k).toString('latin1'), 7)).toBe(defaultPartition(k, 7));
+      expect(latin1Partition(Buffer.from(k).toString('latin1'), 7)).toBe(defaultPartition(k, 7));
     }
   });
 });

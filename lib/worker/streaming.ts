@@ -2,11 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { copyBytes, RunReader, writeAtomically } from '../shuffle/format.js';
+import { fnv1a32Bytes, latin1Partition, partitionOfHash } from '../app/partition.js';
 import { LimitExceededError, StreamingCommandError } from '../errors.js';
-import { readSplitBytes } from '../coordinator/inputs.js';
+import { readSplitBytes } from './split-reader.js';
 import { intermediateName, outputName, tempPathFor } from '../storage/layout.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
-import { MapOutputBuffer, RunMerger } from '../shuffle/map-buffer.js';
+import { MapOutputBuffer } from '../shuffle/map-buffer.js';
+import { RunMerger } from '../shuffle/merge.js';
 import { TaskAbandonedError, intermediatePaths, type TaskContext, type TaskResult } from './tasks.js';
 
 /**
@@ -21,12 +23,6 @@ const STDERR_TAIL = 4096;
 
 const maxLineOf = (task: Task__Output): number => Number(task.maxLineBytes) || 64 * 1024 * 1024;
 
-/** Byte-wise FNV-1a over a latin1 string (one char per byte), & 0x7fffffff % n. */
-export function partitionBytes(key: string, nReduce: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return ((h >>> 0) & 0x7fffffff) % nReduce;
-}
 
 interface Running {
   child: ChildProcess;
@@ -119,9 +115,7 @@ function pairsInto(buffer: MapOutputBuffer, nReduce: number, maxLine: number, ro
     if (end > start && buf[end - 1] === 13) end--;
     let tab = start;
     while (tab < end && buf[tab] !== 9) tab++;
-    let h = 0x811c9dc5;
-    for (let i = start; i < tab; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-    const r = nReduce === 1 ? 0 : ((h >>> 0) & 0x7fffffff) % nReduce;
+    const r = nReduce === 1 ? 0 : partitionOfHash(fnv1a32Bytes(buf, start, tab), nReduce);
     buffer.addBytes(r, buf, start, tab, tab < end ? tab + 1 : end, end);
   }, maxLine, role);
 }
@@ -220,7 +214,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
   const spillDir = path.join(task.jobDir, 'intermediate');
   const buffer = new MapOutputBuffer({
     nReduce: task.nReduce,
-    partition: partitionBytes,
+    partition: latin1Partition,
     memoryBytes: task.memoryBytes,
     spillDir,
     tag: ctx.tag,

@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../app/app.js';
 import { decodeRange, writeAtomically } from '../shuffle/format.js';
-import { readSplitBytes, reusableScratch } from '../coordinator/inputs.js';
+import { readSplitBytes, reusableScratch } from './split-reader.js';
 import { intermediateName, outputName } from '../storage/layout.js';
 import { defaultPartition } from '../app/partition.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import type { TaskCounters } from '../protocol/gen/kubemr/v1/TaskCounters.js';
-import { MapOutputBuffer, RunMerger } from '../shuffle/map-buffer.js';
+import { MapOutputBuffer } from '../shuffle/map-buffer.js';
+import { RunMerger } from '../shuffle/merge.js';
 
 /** Thrown inside a task when the coordinator took the task away; the attempt ends unreported. */
 export class TaskAbandonedError extends Error {

@@ -4,7 +4,7 @@
  * and serves as the sequential oracle.
  */
 import crypto from 'node:crypto';
-import { registerApp } from 'kubemr';
+import { registerApp } from 'kubemr/app';
 import { sleepSync } from './timing.js';
 
 function maybeCrash(): void {

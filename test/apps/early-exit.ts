@@ -1,5 +1,5 @@
 /** Some reduces take 3 s, so a process that exits early would leave outputs still changing. */
-import { registerApp } from 'kubemr';
+import { registerApp } from 'kubemr/app';
 import { sleepSync } from './timing.js';
 
 registerApp(

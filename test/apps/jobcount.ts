@@ -1,6 +1,6 @@
 /** Counts map calls with marker files: the output must equal the number of map tasks. */
 import fs from 'node:fs';
-import { registerApp } from 'kubemr';
+import { registerApp } from 'kubemr/app';
 import { sleepSync } from './timing.js';
 
 let count = 0;

@@ -1,4 +1,4 @@
-import { registerApp } from 'kubemr';
+import { registerApp } from 'kubemr/app';
 import { nparallel } from './timing.js';
 
 registerApp(

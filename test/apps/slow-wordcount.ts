@@ -2,7 +2,7 @@
  * wordcount, slowed down by KUBEMR_TEST_DELAY_MS per map and reduce call (blocking the
  * thread, like CPU-bound code), so a chaos driver has time to kill things mid-task.
  */
-import { registerApp } from 'kubemr';
+import { registerApp } from 'kubemr/app';
 import { sleepSync } from './timing.js';
 
 const delay = Number(process.env.KUBEMR_TEST_DELAY_MS ?? 0);

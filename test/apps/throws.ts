@@ -1,5 +1,5 @@
 /** A map that throws on one input, for the failure path. */
-import { registerApp } from 'kubemr';
+import { registerApp } from 'kubemr/app';
 
 registerApp({
   map(filename, contents) {

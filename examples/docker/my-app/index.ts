@@ -1,6 +1,6 @@
 // A minimal user app: counts words longer than five letters. Build the image with
 // examples/docker/Dockerfile.ts-app and name this file in a MapReduceJob's `app`.
-import { registerApp, type KeyValue } from 'kubemr';
+import { registerApp, type KeyValue } from 'kubemr/app';
 
 registerApp(
   {

@@ -1,0 +1,181 @@
+import { copyBytes, decodeRange, FileSink, RunReader } from './format.js';
+import { foldInto, type Combine } from './fold.js';
+
+/**
+ * Byte order of two keys, negative, zero or positive. Keys are mostly short, and for them a loop
+ * here beats a call into Buffer.compare, which the merge makes several times per record.
+ */
+export function compareBytes(a: Buffer, b: Buffer): number {
+  return compareRange(a, 0, a.length, b, 0, b.length);
+}
+
+/** Byte order of a[as, as + al) and b[bs, bs + bl). */
+function compareRange(a: Buffer, as: number, al: number, b: Buffer, bs: number, bl: number): number {
+  const n = al < bl ? al : bl;
+  if (n > 32) return a.compare(b, bs, bs + bl, as, as + al);
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+/** Whether a[as, as + al) and b[bs, bs + bl) hold the same bytes. */
+function sameRange(a: Buffer, as: number, al: number, b: Buffer, bs: number, bl: number): boolean {
+  if (al !== bl) return false;
+  if (al > 32) return a.compare(b, bs, bs + bl, as, as + al) === 0;
+  for (let i = 0; i < al; i++) if (a[as + i] !== b[bs + i]) return false;
+  return true;
+}
+
+/**
+ * A k-way merge over sorted runs, grouping equal keys. Memory is bounded by one buffer per run
+ * plus the values of the current key.
+ */
+export class RunMerger {
+  private readonly readers: RunReader[];
+  /** Min-heap of reader indexes ordered by current key (then index, for stability). */
+  private readonly heap: number[] = [];
+
+  constructor(files: string[]) {
+    this.readers = files.map((f) => new RunReader(f));
+    this.readers.forEach((rd, i) => {
+      if (rd.next()) this.push(i);
+    });
+  }
+
+  private less(a: number, b: number): boolean {
+    const x = this.readers[a]!;
+    const y = this.readers[b]!;
+    const c = compareRange(x.data, x.keyStart, x.keyLength, y.data, y.keyStart, y.keyLength);
+    return c < 0 || (c === 0 && a < b);
+  }
+
+  private push(i: number): void {
+    const h = this.heap;
+    h.push(i);
+    let j = h.length - 1;
+    while (j > 0) {
+      const p = (j - 1) >> 1;
+      if (!this.less(h[j]!, h[p]!)) break;
+      [h[j], h[p]] = [h[p]!, h[j]!];
+      j = p;
+    }
+  }
+
+  private siftDown(): void {
+    const h = this.heap;
+    let j = 0;
+    for (;;) {
+      const l = 2 * j + 1;
+      const r = l + 1;
+      let m = j;
+      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+      if (m === j) return;
+      [h[j], h[m]] = [h[m]!, h[j]!];
+      j = m;
+    }
+  }
+
+  /** Advances the reader at the top of the heap. */
+  private pop(): void {
+    const top = this.heap[0]!;
+    if (this.readers[top]!.next()) {
+      this.siftDown();
+    } else {
+      const last = this.heap.pop()!;
+      if (this.heap.length > 0) {
+        this.heap[0] = last;
+        this.siftDown();
+      }
+    }
+  }
+
+  /** Yields each distinct key (bytes, copied) with all its values, keys in byte order. */
+  *groups(encoding: BufferEncoding): Generator<[Buffer, string[]]> {
+    while (this.heap.length > 0) {
+      const top = this.readers[this.heap[0]!]!;
+      const key = Buffer.allocUnsafe(top.keyLength);
+      copyBytes(top.data, top.keyStart, key, 0, key.length);
+      const values: string[] = [];
+      while (this.heap.length > 0) {
+        const rd = this.readers[this.heap[0]!]!;
+        if (!sameRange(rd.data, rd.keyStart, rd.keyLength, key, 0, key.length)) break;
+        const at = rd.keyStart + rd.keyLength;
+        values.push(decodeRange(rd.data, at, at + rd.valueLength, encoding));
+        this.pop();
+      }
+      yield [key, values];
+    }
+  }
+
+  /** The record at the head of the merge, its key and value views valid until `advance`; undefined at the end. */
+  head(): RunReader | undefined {
+    return this.heap.length > 0 ? this.readers[this.heap[0]!] : undefined;
+  }
+
+  advance(): void {
+    this.pop();
+  }
+
+  /**
+   * Writes the merged records to `sink`. Without a combiner, and for a key with a single value,
+   * records are copied as bytes; only keys with several values are decoded and combined.
+   */
+  copyTo(sink: FileSink, combine: Combine | undefined, encoding: BufferEncoding): void {
+    let scratch = Buffer.allocUnsafe(1 << 16);
+    while (this.heap.length > 0) {
+      const top = this.readers[this.heap[0]!]!;
+      const kl = top.keyLength;
+      const vl = top.valueLength;
+      if (!combine) {
+        sink.writeRawRecord(top.data, top.keyStart, kl, vl);
+        this.pop();
+        continue;
+      }
+      // The reader's record dies with its next one: keep the key (and value) in scratch.
+      if (kl + vl > scratch.length) scratch = Buffer.allocUnsafe(Math.max(kl + vl, scratch.length * 2));
+      copyBytes(top.data, top.keyStart, scratch, 0, kl + vl);
+      this.pop();
+      const sameKey = () => {
+        if (this.heap.length === 0) return false;
+        const rd = this.readers[this.heap[0]!]!;
+        return sameRange(rd.data, rd.keyStart, rd.keyLength, scratch, 0, kl);
+      };
+      if (!sameKey()) {
+        sink.writeRawRecord(scratch, 0, kl, vl);
+        continue;
+      }
+      const key = decodeRange(scratch, 0, kl, encoding);
+      const values = [decodeRange(scratch, kl, kl + vl, encoding)];
+      do {
+        const rd = this.readers[this.heap[0]!]!;
+        const at = rd.keyStart + rd.keyLength;
+        values.push(decodeRange(rd.data, at, at + rd.valueLength, encoding));
+        this.pop();
+        foldInto(combine, key, values);
+      } while (sameKey());
+      sink.writeRecord(key, values.length === 1 ? values[0]! : combine(key, values), encoding);
+    }
+  }
+
+  close(): void {
+    for (const r of this.readers) r.close();
+  }
+}
+
+export function mergeRunsToFile(files: string[], out: string, combine: Combine | undefined, encoding: BufferEncoding): number {
+  const merger = new RunMerger(files);
+  const sink = new FileSink(out);
+  try {
+    merger.copyTo(sink, combine, encoding);
+    sink.close();
+  } catch (err) {
+    sink.abort();
+    throw err;
+  } finally {
+    merger.close();
+  }
+  return sink.bytesWritten;
+}
