@@ -39,7 +39,11 @@ export interface JobView {
     workDir: string;
     image: string;
     streaming: { mapper: string; reducer: string; combiner: string } | null;
+    params: Record<string, string>;
+    speculative: boolean;
   };
+  /** Sums over each task's winning attempt: map.* and reduce.* built-ins, user.<name>. */
+  counters: Record<string, number>;
 }
 
 export interface AttemptView {
@@ -53,6 +57,8 @@ export interface AttemptView {
   error: string;
   /** API path of this attempt's log on the data volume. */
   log: string;
+  /** A speculative second attempt of a slow task. */
+  backup: boolean;
 }
 
 export interface TaskView {
@@ -132,7 +138,10 @@ export function jobView(s: JobStatus__Output, now = Date.now()): JobView {
       workDir: spec?.workDir ?? '',
       image: spec?.image ?? '',
       streaming,
+      params: { ...(spec?.params ?? {}) },
+      speculative: !spec?.noSpeculation,
     },
+    counters: Object.fromEntries(Object.entries(s.counters ?? {}).map(([k, v]) => [k, Number(v)])),
   };
 }
 
@@ -152,6 +161,7 @@ export function taskView(jobId: string, t: TaskStatus__Output, now = Date.now())
       durationMs: startedAt === null ? null : (endedAt ?? now) - startedAt,
       error: a.error,
       log: `${jobApiPath(jobId)}/tasks/${id}/attempts/${a.attempt}/log`,
+      backup: a.backup,
     };
   });
   const first = history[0];

@@ -56,6 +56,7 @@ export function openApiDocument(): object {
             durationMs: { type: ['integer', 'null'] },
             message: { type: 'string', description: 'why the job failed, when it failed' },
             spec: { type: 'object' },
+            counters: { type: 'object', additionalProperties: { type: 'integer' }, description: 'sums over each task\'s winning attempt: map.*, reduce.*, user.<name>' },
           },
         },
         Attempt: {
@@ -127,6 +128,8 @@ export function openApiDocument(): object {
             workDir: { type: 'string', description: 'absolute; default: the dashboard\'s --work-dir' },
             image: { type: 'string' },
             streaming: { type: 'object', properties: { mapper: { type: 'string' }, reducer: { type: 'string' }, combiner: { type: 'string' } } },
+            params: { type: 'object', additionalProperties: { type: 'string' }, description: 'job parameters, read in map/reduce with params()' },
+            speculative: { type: 'boolean', default: true, description: 'run backup attempts of slow tasks near the end of a phase' },
           },
         },
       },

@@ -19,7 +19,7 @@ export interface SubmitBody {
   streaming?: { mapper?: string; reducer?: string; combiner?: string };
 }
 
-const FIELDS = new Set(['app', 'inputs', 'reducers', 'workers', 'name', 'jobId', 'maxAttempts', 'leaseMs', 'splitBytes', 'packSmallFiles', 'outputDir', 'workDir', 'image', 'streaming']);
+const FIELDS = new Set(['app', 'inputs', 'reducers', 'workers', 'name', 'jobId', 'maxAttempts', 'leaseMs', 'splitBytes', 'packSmallFiles', 'outputDir', 'workDir', 'image', 'streaming', 'params', 'speculative']);
 const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 const show = (v: unknown): string => {
@@ -86,6 +86,17 @@ export function compileSubmit(raw: unknown, defaults: { workDir: string }): { sp
   }
   const pack = body.packSmallFiles;
   if (pack !== undefined && typeof pack !== 'boolean') throw new BadRequestError(`Expected \`packSmallFiles\` to be true or false, got \`${show(pack)}\``);
+  const spec = body.speculative;
+  if (spec !== undefined && typeof spec !== 'boolean') throw new BadRequestError(`Expected \`speculative\` to be true or false, got \`${show(spec)}\``);
+  const rawParams = body.params ?? {};
+  if (typeof rawParams !== 'object' || rawParams === null || Array.isArray(rawParams)) {
+    throw new BadRequestError(`Expected \`params\` to be an object of strings, got \`${show(rawParams)}\``);
+  }
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rawParams as Record<string, unknown>)) {
+    if (typeof v !== 'string') throw new BadRequestError(`Expected \`params.${k}\` to be a string, got \`${show(v)}\``);
+    params[k] = v;
+  }
   const workDir = str(body, 'workDir') || defaults.workDir;
   if (!workDir.startsWith('/')) throw new BadRequestError(`Expected \`workDir\` to be an absolute path, got \`${show(workDir)}\``);
   return {
@@ -104,6 +115,8 @@ export function compileSubmit(raw: unknown, defaults: { workDir: string }): { sp
       workDir,
       image: str(body, 'image', 1024),
       streaming,
+      params,
+      noSpeculation: spec === false,
     },
   };
 }

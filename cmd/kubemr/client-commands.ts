@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { KubemrClient } from '../../lib/protocol/client.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import type { JobStatus__Output } from '../../lib/protocol/gen/kubemr/v1/JobStatus.js';
-import { clientToken, exitWithError, intFlag } from './common.js';
+import { clientToken, exitWithError, intFlag, paramFlag } from './common.js';
 
 interface ClientFlags {
   coordinator?: string;
@@ -36,11 +36,21 @@ export function submitCommand(): Command {
     .option('-r, --reducers <R>', 'reduce partitions', intFlag('--reducers', 1), JOB_DEFAULTS.reducers)
     .option('-w, --workers <N>', 'workers to start', intFlag('--workers', 1), JOB_DEFAULTS.workers)
     .option('--work-dir <dir>', 'directory relative inputs are resolved against', process.cwd())
+    .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
+    .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
     .option('--wait', 'wait for the job to finish; exit non-zero unless it succeeds')
-    .action(async (app: string, inputs: string[], flags: ClientFlags & { reducers: number; workers: number; workDir: string; wait?: boolean }) => {
+    .action(async (app: string, inputs: string[], flags: ClientFlags & { reducers: number; workers: number; workDir: string; wait?: boolean; param?: Record<string, string>; speculative: boolean }) => {
       const client = connect(flags);
       try {
-        const id = await client.submitJob({ app, inputs, reducers: flags.reducers, workers: flags.workers, workDir: path.resolve(flags.workDir) });
+        const id = await client.submitJob({
+          app,
+          inputs,
+          reducers: flags.reducers,
+          workers: flags.workers,
+          workDir: path.resolve(flags.workDir),
+          params: flags.param ?? {},
+          noSpeculation: !flags.speculative,
+        });
         process.stdout.write(`${id}\n`);
         if (!flags.wait) return;
         for (;;) {

@@ -31,6 +31,13 @@ export function sizeFlag(flag: string) {
   };
 }
 
+/** `--param key=value`, repeatable: collected into one object; a later key wins. */
+export function paramFlag(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`Expected \`--param\` as key=value, got \`${value}\``);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
 export function cliLogger(verbose: boolean | undefined): Logger {
   const level: LogLevel = verbose ? 'debug' : ((process.env.KUBEMR_LOG_LEVEL as LogLevel | undefined) ?? 'warn');
   return createLogger({ level, json: process.env.KUBEMR_LOG_FORMAT === 'json' });

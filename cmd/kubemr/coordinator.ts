@@ -5,10 +5,12 @@ import { ExternalExecutor } from '../../lib/executor/external.js';
 import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
 import { expandInputs } from '../../lib/coordinator/inputs.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
-import { cliLogger, dataDir, exitWithError, intFlag } from './common.js';
+import { cliLogger, dataDir, exitWithError, intFlag, paramFlag } from './common.js';
 import { reportProgress } from './progress.js';
 
 interface CoordinatorFlags {
+  param?: Record<string, string>;
+  speculative: boolean;
   reducers: number;
   listen: string;
   out: string;
@@ -37,6 +39,8 @@ export function coordinatorCommand(): Command {
     .option('--lease-ms <ms>', 'a task without a heartbeat for this long is reassigned', intFlag('--lease-ms', 100), JOB_DEFAULTS.leaseMs)
     .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
     .option('--token <token>', 'require workers to present this token (default $KUBEMR_TOKEN; none when unset)')
+    .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
+    .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'debug logging')
     .action(async (inputs: string[], flags: CoordinatorFlags) => {
@@ -63,6 +67,8 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
     workDir: cwd,
     leaseMs: flags.leaseMs,
     maxAttempts: flags.maxAttempts,
+    params: flags.param,
+    speculative: flags.speculative,
   });
   const grpcServer = await startCoordinatorServer(coord, flags.listen, { token, logger });
   const address = grpcServer.address;

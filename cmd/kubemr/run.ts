@@ -12,7 +12,9 @@ import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import { loadApp } from '../../lib/worker/loader.js';
 import { runSequential } from '../../lib/coordinator/sequential.js';
 import { isFinished } from '../../lib/coordinator/scheduler.js';
-import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, sizeFlag } from './common.js';
+import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
+import { compileJobSpec } from '../../lib/coordinator/jobspec.js';
+import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, paramFlag, sizeFlag } from './common.js';
 import { reportProgress } from './progress.js';
 
 interface RunFlags {
@@ -34,6 +36,8 @@ interface RunFlags {
   workerRestarts: number;
   maxLine: number;
   dashboard?: string | boolean;
+  param?: Record<string, string>;
+  speculative: boolean;
 }
 
 export function runCommand(): Command {
@@ -56,6 +60,8 @@ export function runCommand(): Command {
     .option('--max-line <size>', 'longest line a streaming mapper or combiner may write', sizeFlag('--max-line'), JOB_DEFAULTS.maxLineBytes)
     .option('--pack', 'pack small files together into map tasks of up to --split-size')
     .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs'))
+    .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
+    .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
     .option('--worker-restarts <n>', 'restarts of a crashing worker process before it is given up', intFlag('--worker-restarts', 0), 20)
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'debug logging')
@@ -83,8 +89,13 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     const files = await expandInputs(inputs, cwd);
     const loaded = await loadApp(appArg!, cwd);
     const started = Date.now();
-    const file = await runSequential(loaded.app, files, { cwd, outDir });
-    if (!flags.quiet) process.stderr.write(`sequential run done in ${((Date.now() - started) / 1000).toFixed(2)}s: ${file}\n`);
+    const params = compileJobSpec({ inputs: files, params: flags.param }, { workDir: cwd }).params;
+    let counters: Record<string, number> = {};
+    const file = await runSequential(loaded.app, files, { cwd, outDir, params, counters: (c) => (counters = c) });
+    if (!flags.quiet) {
+      process.stderr.write(`sequential run done in ${((Date.now() - started) / 1000).toFixed(2)}s: ${file}\n`);
+      for (const line of formatCounters(counters)) process.stderr.write(`  ${line}\n`);
+    }
     return 0;
   }
 
@@ -154,6 +165,8 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
         maxLineBytes: flags.maxLine,
         streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer, combiner: flags.combiner ?? '' } : undefined,
         name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
+        params: flags.param,
+        speculative: flags.speculative,
       },
       jobId,
     );
@@ -180,6 +193,8 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
       if (!flags.quiet) {
         const secs = ((done.finishedAt! - done.submittedAt) / 1000).toFixed(2);
         process.stderr.write(`job ${done.id} succeeded in ${secs}s: ${done.reduces.length} files in ${outDir}\n`);
+        process.stderr.write('counters:\n');
+        for (const line of formatCounters(jobCounters(done))) process.stderr.write(`  ${line}\n`);
       }
       return 0;
     }

@@ -13,5 +13,6 @@
  * ```
  */
 export { registerApp, registeredApp, type App, type KeyValue, type RegisterOptions, type RegisteredApp } from './app.js';
+export { counter, params } from './context.js';
 export { defaultPartition, fnv1a32 } from './partition.js';
 export { compareUtf8 } from '../shuffle/byte-order.js';

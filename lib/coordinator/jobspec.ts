@@ -48,9 +48,40 @@ export interface JobSpecInput {
   name?: string;
   /** Worker image (Kubernetes). */
   image?: string;
+  /** Job parameters, read by user code through `params()` (streaming: `KUBEMR_PARAM_<NAME>`). @default {} */
+  params?: Record<string, string>;
+  /**
+   * Run backup attempts of the slowest tasks near the end of a phase on idle workers; the first
+   * attempt to finish wins. @default true
+   */
+  speculative?: boolean;
 }
 
 export type JobSpec = Required<Omit<JobSpecInput, 'streaming'>> & { streaming: StreamingCommands };
+
+/** A parameter name: what a flag or an environment variable can carry. */
+export const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+const MAX_PARAMS = 100;
+const MAX_PARAM_BYTES = 64 * 1024;
+
+function compileParams(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidJobSpecError(`Expected \`params\` to be an object of strings, got \`${JSON.stringify(value)}\``);
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_PARAMS) throw new InvalidJobSpecError(`Expected at most ${MAX_PARAMS} \`params\`, got ${entries.length}`);
+  let bytes = 0;
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (!PARAM_NAME.test(k)) throw new InvalidJobSpecError(`Expected a parameter name of letters, digits, '_', '.' and '-' (not starting with a digit), got \`${k}\``);
+    if (typeof v !== 'string') throw new InvalidJobSpecError(`Expected \`params.${k}\` to be a string, got \`${JSON.stringify(v)}\``);
+    bytes += k.length + Buffer.byteLength(v);
+    out[k] = v;
+  }
+  if (bytes > MAX_PARAM_BYTES) throw new InvalidJobSpecError(`Expected \`params\` to hold at most ${MAX_PARAM_BYTES} bytes, got ${bytes}`);
+  return out;
+}
 
 export const JOB_DEFAULTS = {
   reducers: 10,
@@ -74,6 +105,12 @@ function int(field: string, value: unknown, min: number, max = Number.MAX_SAFE_I
 function str(field: string, value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value !== 'string') throw new InvalidJobSpecError(`Expected \`${field}\` to be a string, got \`${String(value)}\``);
+  return value;
+}
+
+function bool(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidJobSpecError(`Expected \`${field}\` to be true or false, got \`${String(value)}\``);
   return value;
 }
 
@@ -116,6 +153,8 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     streaming,
     name: str('name', input.name) || app.split('/').pop()!.replace(/\.[^.]*$/, '') || (streaming.mapper ? 'streaming' : 'job'),
     image: str('image', input.image),
+    params: compileParams(input.params),
+    speculative: bool('speculative', input.speculative, true),
   };
 }
 

@@ -222,3 +222,114 @@ describe('compileJobSpec', () => {
     expect(() => compileJobSpec({ inputs: ['a'], streaming: { mapper: 'cat' } }, { workDir: '/' })).toThrow(/both `streaming.mapper` and `streaming.reducer`/);
   });
 });
+
+describe('Scheduler backup tasks', () => {
+  /** Three maps: w1 and w2 finish theirs in 100 ms, w3's runs on. */
+  function straggling(spec: Partial<JobSpecInput> = {}) {
+    const env = setup({ reducers: 1, ...spec }, 3);
+    const a = take(env.s, 'w1');
+    const b = take(env.s, 'w2');
+    const slow = take(env.s, 'w3');
+    env.clock.advance(100);
+    env.s.report(a, ok);
+    env.s.report(b, ok);
+    return { ...env, slow };
+  }
+
+  it('gives an idle worker a second attempt of the task that ran too long, and the first success wins', () => {
+    const { s, clock, job, slow } = straggling();
+    // 150 ms is 1.5 x the median, but a backup waits for at least a second of running.
+    clock.advance(600);
+    expect(s.requestTask({ workerId: 'w1', app: '' }).directive).toBe('wait');
+    clock.advance(400);
+    const backup = take(s, 'w1');
+    expect(backup).toMatchObject({ kind: 'map', index: slow.index, attempt: 2 });
+    const task = job.maps[slow.index]!;
+    expect(task.history.map((a) => [a.state, a.backup])).toEqual([['running', false], ['running', true]]);
+    // One backup per task: the other idle worker waits.
+    expect(s.requestTask({ workerId: 'w2', app: '' }).directive).toBe('wait');
+    expect(s.report(backup, { success: true, outputFiles: ['from-backup'], counters: { 'user.n': 1 } })).toBe(true);
+    expect(task.state).toBe('done');
+    expect(task.outputFiles).toEqual(['from-backup']);
+    expect(task.history.map((a) => a.state)).toEqual(['abandoned', 'succeeded']);
+    // The straggler learns it lost at its next heartbeat; its late report changes nothing.
+    expect(s.heartbeat(slow)).toBe(false);
+    expect(s.report(slow, { success: true, outputFiles: ['from-straggler'], counters: { 'user.n': 5 } })).toBe(false);
+    expect(task.outputFiles).toEqual(['from-backup']);
+    expect(task.counters).toEqual({ 'user.n': 1 });
+    expect(job.phase).toBe('reduce');
+  });
+
+  it('the original can still win, and then the backup is abandoned', () => {
+    const { s, clock, job, slow } = straggling();
+    clock.advance(1000);
+    const backup = take(s, 'w1');
+    expect(s.report(slow, ok)).toBe(true);
+    expect(job.maps[slow.index]!.history.map((a) => a.state)).toEqual(['succeeded', 'abandoned']);
+    expect(s.heartbeat(backup)).toBe(false);
+  });
+
+  it('a failed or lost backup leaves the task running on its original attempt', () => {
+    const { s, clock, job, slow } = straggling({ leaseMs: 5000 });
+    clock.advance(1000);
+    const backup = take(s, 'w1');
+    s.report(backup, { success: false, error: 'disk full' });
+    const task = job.maps[slow.index]!;
+    expect(task.state).toBe('running');
+    expect(task.failures).toBe(1);
+    // A second backup is never started for the same task.
+    expect(s.requestTask({ workerId: 'w2', app: '' }).directive).toBe('wait');
+    s.workerDied('w3', 'killed');
+    expect(task.state).toBe('pending');
+    expect(take(s, 'w2')).toMatchObject({ index: slow.index, attempt: 3 });
+  });
+
+  it('leases of both attempts are kept apart: the straggler expires, the backup lives on', () => {
+    const { s, clock, job, slow } = straggling({ leaseMs: 2000 });
+    clock.advance(1000);
+    const backup = take(s, 'w1');
+    clock.advance(1500);
+    expect(s.heartbeat(backup)).toBe(true);
+    clock.advance(600);
+    s.tick();
+    const task = job.maps[slow.index]!;
+    expect(task.history.map((a) => a.state)).toEqual(['lost', 'running']);
+    expect(task.state).toBe('running');
+    expect(s.report(backup, ok)).toBe(true);
+  });
+
+  it('never backs up while tasks are pending, on the same worker, or when the job turns it off', () => {
+    const off = straggling({ speculative: false });
+    off.clock.advance(5000);
+    expect(off.s.requestTask({ workerId: 'w1', app: '' }).directive).toBe('wait');
+
+    const own = straggling();
+    own.clock.advance(5000);
+    // The straggler itself asking again gets its own attempt back, not a backup of it.
+    expect(take(own.s, 'w3')).toMatchObject({ index: own.slow.index, attempt: 1 });
+
+    const pending = setup({ reducers: 1 }, 4);
+    const a = take(pending.s, 'w1');
+    take(pending.s, 'w2');
+    pending.clock.advance(100);
+    pending.s.report(a, ok);
+    pending.clock.advance(5000);
+    // map 2 and 3 are pending: idle workers get those first.
+    expect(take(pending.s, 'w1')).toMatchObject({ index: 2, attempt: 1 });
+    expect(take(pending.s, 'w3')).toMatchObject({ index: 3, attempt: 1 });
+  });
+
+  it('backs up reduce tasks the same way', () => {
+    const { s, clock, job } = setup({ reducers: 3 }, 1);
+    s.report(take(s, 'w1'), ok);
+    const r0 = take(s, 'w1');
+    const r1 = take(s, 'w2');
+    const r2 = take(s, 'w3');
+    clock.advance(200);
+    s.report(r0, ok);
+    s.report(r1, ok);
+    clock.advance(1000);
+    expect(take(s, 'w1')).toMatchObject({ kind: 'reduce', index: r2.index, attempt: 2 });
+    expect(job.reduces[r2.index]!.history[1]!.backup).toBe(true);
+  });
+});

@@ -17,7 +17,8 @@ export type TaskKind = 'map' | 'reduce';
  * Task states:
  *   pending -> running            (assigned to a worker, with a lease)
  *   running -> done               (first successful report, from any attempt)
- *   running -> pending            (lease expired, worker died, or a failed report with attempts left)
+ *   running -> pending            (lease expired, worker died, or a failed report with attempts
+ *                                  left, and no other attempt of the task still running)
  *   running -> failed             (failures reached maxAttempts, or losses reached maxLostAttempts)
  *   pending | running -> pending  (never leaves done; a late success of an older attempt may
  *                                  move pending/running straight to done)
@@ -42,6 +43,8 @@ export interface AttemptRecord {
   endedAt: number | undefined;
   leaseExpiresAt: number;
   error: string | undefined;
+  /** A speculative second attempt, started while the first still ran. */
+  backup: boolean;
 }
 
 export interface TaskRecord {
@@ -128,6 +131,14 @@ export interface SchedulerOptions {
   exitWhenIdle?: boolean;
   /** How long a worker told WAIT sleeps before asking again. @default 200 */
   waitMs?: number;
+  /**
+   * Backup tasks (speculative execution), for jobs whose spec allows them: once a phase has no
+   * pending task, an idle worker gets a second attempt of the running task that has run the
+   * longest, if it has run `slowFactor` times the median of the phase's finished tasks and at
+   * least `minRunMs`. Each task gets at most one backup; the first attempt to succeed wins.
+   * @default { slowFactor: 1.5, minRunMs: 1000 }
+   */
+  speculation?: { slowFactor?: number; minRunMs?: number };
 }
 
 export const taskLabel = (t: { kind: TaskKind; index: number }): string => `${t.kind}-${t.index}`;
@@ -143,11 +154,15 @@ export class Scheduler {
   private readonly waitMs: number;
   private readonly jobs = new Map<string, JobRecord>();
   private readonly listeners = new Set<(e: SchedulerEvent) => void>();
+  private readonly slowFactor: number;
+  private readonly minRunMs: number;
 
   constructor(options: SchedulerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.exitWhenIdle = options.exitWhenIdle ?? false;
     this.waitMs = options.waitMs ?? 200;
+    this.slowFactor = options.speculation?.slowFactor ?? 1.5;
+    this.minRunMs = options.speculation?.minRunMs ?? 1000;
   }
 
   /** Listen to every state change. Returns a function that removes the listener. */
@@ -245,8 +260,9 @@ export class Scheduler {
     for (const job of this.jobs.values()) {
       if (isFinished(job.phase)) continue;
       for (const task of job.phase === 'reduce' ? job.reduces : job.maps) {
-        const a = task.history.at(-1);
-        if (task.state === 'running' && a?.state === 'running' && a.workerId === w.workerId) {
+        if (task.state !== 'running') continue;
+        const a = task.history.find((h) => h.state === 'running' && h.workerId === w.workerId);
+        if (a) {
           a.leaseExpiresAt = now + job.spec.leaseMs;
           return { directive: 'run', assignment: { job, task, attempt: a.attempt } };
         }
@@ -258,28 +274,69 @@ export class Scheduler {
       servable = true;
       const tasks = job.phase === 'reduce' ? job.reduces : job.maps;
       const task = tasks.find((t) => t.state === 'pending');
-      if (!task) continue;
-      if (job.phase === 'queued') {
-        job.phase = 'map';
-        job.startedAt = now;
-        this.emit({ type: 'phase', job });
+      if (task) {
+        if (job.phase === 'queued') {
+          job.phase = 'map';
+          job.startedAt = now;
+          this.emit({ type: 'phase', job });
+        }
+        return { directive: 'run', assignment: this.startAttempt(job, task, w.workerId, now, false) };
       }
-      const attempt = task.history.length + 1;
-      task.state = 'running';
-      task.history.push({
-        attempt,
-        workerId: w.workerId,
-        state: 'running',
-        startedAt: now,
-        endedAt: undefined,
-        leaseExpiresAt: now + job.spec.leaseMs,
-        error: undefined,
-      });
-      this.emit({ type: 'task', job, task });
-      return { directive: 'run', assignment: { job, task, attempt } };
+    }
+    // Nothing pending anywhere this worker can serve: back up a straggler instead of idling.
+    for (const job of this.jobs.values()) {
+      if (isFinished(job.phase) || !job.spec.speculative || !this.canServe(job, w)) continue;
+      const slow = this.straggler(job, w.workerId, now);
+      if (slow) return { directive: 'run', assignment: this.startAttempt(job, slow, w.workerId, now, true) };
     }
     if (!servable && !w.jobId && this.exitWhenIdle && this.idle()) return { directive: 'exit' };
     return { directive: 'wait', retryAfterMs: this.waitMs };
+  }
+
+  private startAttempt(job: JobRecord, task: TaskRecord, workerId: string, now: number, backup: boolean): TaskAssignment {
+    const attempt = task.history.length + 1;
+    task.state = 'running';
+    task.history.push({
+      attempt,
+      workerId,
+      state: 'running',
+      startedAt: now,
+      endedAt: undefined,
+      leaseExpiresAt: now + job.spec.leaseMs,
+      error: undefined,
+      backup,
+    });
+    this.emit({ type: 'task', job, task });
+    return { job, task, attempt };
+  }
+
+  /**
+   * The running task of the job's phase most worth a backup attempt on `workerId`: one running
+   * attempt, on another worker, run longer than `slowFactor` x the phase's median finished task
+   * (and `minRunMs`). Undefined while any task of the phase is pending or none has finished.
+   */
+  private straggler(job: JobRecord, workerId: string, now: number): TaskRecord | undefined {
+    if (job.phase !== 'map' && job.phase !== 'reduce') return undefined;
+    const tasks = job.phase === 'reduce' ? job.reduces : job.maps;
+    const took: number[] = [];
+    for (const t of tasks) {
+      if (t.state === 'pending') return undefined;
+      const won = t.state === 'done' ? t.history.find((a) => a.state === 'succeeded') : undefined;
+      if (won?.endedAt !== undefined) took.push(won.endedAt - won.startedAt);
+    }
+    if (took.length === 0) return undefined;
+    took.sort((a, b) => a - b);
+    const median = took[Math.floor(took.length / 2)]!;
+    const threshold = Math.max(this.minRunMs, median * this.slowFactor);
+    let best: { task: TaskRecord; ran: number } | undefined;
+    for (const t of tasks) {
+      if (t.state !== 'running') continue;
+      const live = t.history.filter((a) => a.state === 'running');
+      if (live.length !== 1 || live[0]!.workerId === workerId || t.history.some((a) => a.backup)) continue;
+      const ran = now - live[0]!.startedAt;
+      if (ran >= threshold && (!best || ran > best.ran)) best = { task: t, ran };
+    }
+    return best?.task;
   }
 
   private findTask(ref: { jobId: string; kind: TaskKind; index: number }): { job: JobRecord; task: TaskRecord } | undefined {
@@ -359,9 +416,10 @@ export class Scheduler {
     for (const job of this.jobs.values()) {
       if (isFinished(job.phase)) continue;
       for (const task of [...job.maps, ...job.reduces]) {
-        const a = task.history.at(-1);
-        if (task.state !== 'running' || !a || a.state !== 'running' || a.workerId !== workerId) continue;
-        this.lose(job, task, a, now, `worker ${workerId} died: ${reason}`);
+        if (task.state !== 'running') continue;
+        for (const a of task.history) {
+          if (a.state === 'running' && a.workerId === workerId && !isFinished(job.phase)) this.lose(job, task, a, now, `worker ${workerId} died: ${reason}`);
+        }
       }
     }
   }
@@ -372,9 +430,11 @@ export class Scheduler {
     for (const job of this.jobs.values()) {
       if (isFinished(job.phase)) continue;
       for (const task of [...job.maps, ...job.reduces]) {
-        const a = task.history.at(-1);
-        if (task.state !== 'running' || !a || a.state !== 'running' || a.leaseExpiresAt > now) continue;
-        this.lose(job, task, a, now, `lease expired: no heartbeat from worker ${a.workerId} for ${job.spec.leaseMs} ms`);
+        if (task.state !== 'running') continue;
+        for (const a of task.history) {
+          if (a.state !== 'running' || a.leaseExpiresAt > now || isFinished(job.phase)) continue;
+          this.lose(job, task, a, now, `lease expired: no heartbeat from worker ${a.workerId} for ${job.spec.leaseMs} ms`);
+        }
       }
     }
   }
@@ -390,7 +450,8 @@ export class Scheduler {
 
   private endAttempt(job: JobRecord, task: TaskRecord, exhausted: boolean, howOften: string): void {
     if (!exhausted) {
-      task.state = 'pending';
+      // Another attempt (a backup, or the one it backed up) may still finish the task.
+      if (!task.history.some((a) => a.state === 'running')) task.state = 'pending';
       this.emit({ type: 'task', job, task });
       return;
     }
@@ -493,7 +554,7 @@ export class Scheduler {
       // Keep attempt numbers increasing across restarts so no two attempts share a number.
       if (t) {
         for (let i = t.history.length; i < a.attempts; i++) {
-          t.history.push({ attempt: i + 1, workerId: '', state: 'lost', startedAt: args.submittedAt, endedAt: this.clock.now(), leaseExpiresAt: 0, error: 'coordinator restarted' });
+          t.history.push({ attempt: i + 1, workerId: '', state: 'lost', startedAt: args.submittedAt, endedAt: this.clock.now(), leaseExpiresAt: 0, error: 'coordinator restarted', backup: false });
         }
       }
     }

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { App } from '../app/app.js';
+import { beginTaskScope, endTaskScope } from '../app/context.js';
+import { USER_PREFIX } from './counters.js';
 import { sortByteOrder } from '../shuffle/byte-order.js';
 import { writeAtomically } from '../shuffle/format.js';
 import { checkOutputDir } from './coordinator.js';
@@ -11,8 +13,29 @@ import { outputName } from '../storage/layout.js';
  * Every distributed run is compared with it. All pairs are held in memory (folded by the
  * combiner, when the app has one, so a wordcount over large inputs still fits).
  */
-export async function runSequential(app: App, inputs: string[], options: { cwd: string; outDir: string }): Promise<string> {
+export async function runSequential(
+  app: App,
+  inputs: string[],
+  options: {
+    cwd: string;
+    outDir: string;
+    /** The job's parameters, for params() in user code. @default {} */
+    params?: Record<string, string>;
+    /** Receives what user code counted, as `user.<name>` like a distributed job's counters. */
+    counters?: (counters: Record<string, number>) => void;
+  },
+): Promise<string> {
   checkOutputDir(options.outDir);
+  beginTaskScope(options.params ?? {});
+  try {
+    return await sequentialRun(app, inputs, options);
+  } finally {
+    const counted = endTaskScope();
+    options.counters?.(Object.fromEntries(Object.entries(counted).map(([k, v]) => [USER_PREFIX + k, v])));
+  }
+}
+
+async function sequentialRun(app: App, inputs: string[], options: { cwd: string; outDir: string }): Promise<string> {
   const groups = new Map<string, string[]>();
   for (const input of inputs) {
     const contents = fs.readFileSync(path.resolve(options.cwd, input), 'utf8');

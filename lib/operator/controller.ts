@@ -38,6 +38,7 @@ import {
   type ObjectCache,
   type V1OwnerReference,
 } from '@kubernetes/client-node';
+import { jobCounters } from '../coordinator/counters.js';
 import { resultFiles, type Coordinator } from '../coordinator/coordinator.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { InvalidJobSpecError, KubernetesError, errorMessage } from '../errors.js';
@@ -64,6 +65,10 @@ export interface MapReduceJobSpec {
   maxAttempts?: number;
   leaseSeconds?: number;
   streaming?: { mapper?: string; reducer?: string; combiner?: string };
+  /** Job parameters, read in map/reduce with params(). */
+  params?: Record<string, string>;
+  /** Backup attempts of slow tasks near the end of a phase. @default true */
+  speculative?: boolean;
 }
 
 /**
@@ -87,6 +92,8 @@ export interface MapReduceJobStatus {
   observedGeneration?: number;
   startTime?: string;
   completionTime?: string;
+  /** Sums over each task's winning attempt: map.*, reduce.*, user.<name>. */
+  counters?: Record<string, number>;
 }
 
 export interface MapReduceJob extends KubernetesObject {
@@ -200,6 +207,8 @@ export function specFromResource(spec: unknown, name: string, dataDir: string): 
     maxAttempts: spec.maxAttempts as number | undefined,
     leaseMs: leaseSeconds === undefined ? undefined : leaseSeconds * 1000,
     streaming: streaming as JobSpecInput['streaming'],
+    params: spec.params as Record<string, string> | undefined,
+    speculative: spec.speculative as boolean | undefined,
     workDir: root,
   };
 }
@@ -234,6 +243,7 @@ export function statusOf(job: JobRecord, dataDir: string, generation?: number): 
     progress: `map ${done(job.maps)}/${job.maps.length} reduce ${done(job.reduces)}/${job.reduces.length}`,
     results: job.phase === 'succeeded' ? resultFiles(job).map((f) => volumePath(path.resolve(dataDir), f)) : [],
     message: job.message,
+    counters: jobCounters(job),
   };
   if (generation !== undefined) status.observedGeneration = generation;
   if (job.startedAt !== undefined) status.startTime = new Date(job.startedAt).toISOString();

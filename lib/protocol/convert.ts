@@ -3,7 +3,9 @@ import type { JobSpec as PbJobSpec, JobSpec__Output as PbJobSpecOut } from './ge
 import type { JobStatus } from './gen/kubemr/v1/JobStatus.js';
 import type { Task } from './gen/kubemr/v1/Task.js';
 import type { TaskStatus } from './gen/kubemr/v1/TaskStatus.js';
+import { jobCounters, USER_PREFIX } from '../coordinator/counters.js';
 import type { JobRecord, TaskAssignment, TaskKind, TaskRecord } from '../coordinator/scheduler.js';
+import type { TaskCounters, TaskCounters__Output } from './gen/kubemr/v1/TaskCounters.js';
 
 /** Scheduler records <-> protocol messages. */
 
@@ -27,6 +29,8 @@ export function specToPb(s: JobSpec): PbJobSpec {
     packSmallFiles: s.packSmallFiles,
     image: s.image,
     maxLineBytes: s.maxLineBytes,
+    params: s.params,
+    noSpeculation: !s.speculative,
   };
 }
 
@@ -49,6 +53,8 @@ export function specFromPb(p: PbJobSpecOut): JobSpecInput {
     packSmallFiles: p.packSmallFiles,
     image: p.image,
     maxLineBytes: opt(p.maxLineBytes),
+    params: { ...p.params },
+    speculative: !p.noSpeculation,
   };
 }
 
@@ -70,6 +76,7 @@ export function taskToPb(a: TaskAssignment): Task {
     memoryBytes: job.spec.memoryBytes,
     streaming: job.spec.streaming,
     maxLineBytes: job.spec.maxLineBytes,
+    params: job.spec.params,
   };
 }
 
@@ -89,10 +96,11 @@ export function taskStatusToPb(t: TaskRecord): TaskStatus {
       startedAtMs: a.startedAt,
       endedAtMs: a.endedAt ?? 0,
       error: a.error ?? '',
+      backup: a.backup,
     })),
     outputFiles: t.outputFiles,
     error: t.error ?? '',
-    counters: t.counters ?? null,
+    counters: t.counters ? countersToPb(t.counters) : null,
   };
 }
 
@@ -111,5 +119,22 @@ export function jobStatusToPb(j: JobRecord, withTasks = true): JobStatus {
     message: j.message,
     results: j.phase === 'succeeded' ? j.reduces.flatMap((t) => t.outputFiles) : [],
     tasks: withTasks ? [...j.maps, ...j.reduces].map(taskStatusToPb) : [],
+    counters: jobCounters(j),
   };
+}
+
+const BUILTIN_COUNTERS = ['inputBytes', 'inputRecords', 'outputRecords', 'outputBytes', 'spills'] as const;
+
+/** A task's reported counters as the scheduler keeps them: built-ins by name, user ones as `user.<name>`. */
+export function countersFromPb(c: TaskCounters__Output): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of BUILTIN_COUNTERS) out[k] = Number(c[k]);
+  for (const [k, v] of Object.entries(c.user ?? {})) out[USER_PREFIX + k] = Number(v);
+  return out;
+}
+
+export function countersToPb(c: Record<string, number>): TaskCounters {
+  const user: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c)) if (k.startsWith(USER_PREFIX)) user[k.slice(USER_PREFIX.length)] = v;
+  return { ...Object.fromEntries(BUILTIN_COUNTERS.map((k) => [k, c[k] ?? 0])), user };
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Coordinator } from '../coordinator/coordinator.js';
-import { jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
+import { countersFromPb, jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
 import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError } from '../errors.js';
 import { toServiceError } from './status.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -128,7 +128,7 @@ export function coordinatorHandlers(
       if (!coord.started) throw new CoordinatorUnavailableError('the coordinator is resuming its jobs; report again');
       const ref = taskRef(req);
       const accepted = req.success
-        ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? { ...req.counters } : undefined })
+        ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? countersFromPb(req.counters) : undefined })
         : s.report(ref, { success: false, error: req.error || 'unknown error' });
       return { accepted };
     }),

@@ -42,6 +42,7 @@ async function runJob(files: string[], cmds: Cmds, o: { nReduce?: number; splitB
     memoryBytes: o.memoryBytes ?? 1 << 28,
     maxLineBytes: 0,
     streaming: { mapper: cmds.mapper, reducer: cmds.reducer, combiner: cmds.combiner ?? '' },
+    params: {} as Record<string, string>,
   };
   let spills = 0;
   for (const [m, inputs] of plan.entries()) {

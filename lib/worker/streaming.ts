@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { copyBytes, RunReader, writeAtomically } from '../shuffle/format.js';
+import { counter } from '../app/context.js';
 import { fnv1a32Bytes, latin1Partition, partitionOfHash } from '../app/partition.js';
 import { LimitExceededError, StreamingCommandError } from '../errors.js';
 import { readSplitBytes } from './split-reader.js';
@@ -33,8 +34,11 @@ interface Running {
 function start(role: string, command: string, cwd: string, env: Record<string, string>): Running {
   const child = spawn('sh', ['-c', command], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let tail = '';
+  const reporter = reporterLines();
   child.stderr!.on('data', (d: Buffer) => {
-    tail = (tail + d.toString('utf8')).slice(-STDERR_TAIL);
+    const text = d.toString('utf8');
+    reporter.push(text);
+    tail = (tail + text).slice(-STDERR_TAIL);
   });
   // EPIPE when the command exits without reading all its input: the exit status tells why.
   child.stdin!.on('error', () => undefined);
@@ -51,6 +55,31 @@ function start(role: string, command: string, cwd: string, env: Record<string, s
   // Awaited later, after the input is fed; an early exit must not count as unhandled meanwhile.
   done.catch(() => undefined);
   return { child, done };
+}
+
+/**
+ * Hadoop Streaming's counter lines on stderr, `reporter:counter:<group>,<name>,<amount>`, count
+ * as the user counter `<group>.<name>`; other stderr lines are left alone.
+ */
+function reporterLines(): { push(text: string): void } {
+  let partial = '';
+  return {
+    push(text) {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!.slice(-1024);
+      for (const line of lines) {
+        const m = /^reporter:counter:([^,]*),([^,]*),(-?\d+)\r?$/.exec(line);
+        if (m) counter(m[1] ? `${m[1]}.${m[2]}` : m[2]!, Number(m[3]));
+      }
+    },
+  };
+}
+
+/** Job parameters reach streaming commands as `KUBEMR_PARAM_<NAME>` environment variables. */
+export function paramsEnv(params: Record<string, string> | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params ?? {})) env[`KUBEMR_PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = v;
+  return env;
 }
 
 /** Receives a child's stdout. */
@@ -225,7 +254,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
     for (const [i, split] of task.inputs.entries()) {
       const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split);
       inputBytes += bytes.length;
-      const env = { mapreduce_map_input_file: split.path, map_input_file: split.path };
+      const env = { ...paramsEnv(task.params), mapreduce_map_input_file: split.path, map_input_file: split.path };
       await pipeThrough('mapper', streaming.mapper, task.workDir, env, inChunks(bytes), pairsInto(buffer, task.nReduce, maxLineOf(task), 'mapper'), ctx);
       ctx.progress((i + 1) / task.inputs.length);
     }
@@ -249,7 +278,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
           encoding: 'latin1',
         });
         try {
-          await pipeThrough('combiner', streaming.combiner, task.workDir, {}, runLines([staged[r]!]), pairsInto(combined, 1, maxLineOf(task), 'combiner'), ctx);
+          await pipeThrough('combiner', streaming.combiner, task.workDir, paramsEnv(task.params), runLines([staged[r]!]), pairsInto(combined, 1, maxLineOf(task), 'combiner'), ctx);
           outputBytes += combined.finish([outputFiles[r]!]).outputBytes;
         } finally {
           combined.removeSpills();
@@ -288,7 +317,7 @@ export async function runStreamingReduceTask(task: Task__Output, ctx: TaskContex
         }
       },
     };
-    await pipeThrough('reducer', task.streaming!.reducer, task.workDir, {}, runLines(inputs), copy, ctx);
+    await pipeThrough('reducer', task.streaming!.reducer, task.workDir, paramsEnv(task.params), runLines(inputs), copy, ctx);
   });
   return { outputFiles: [finalPath], counters: { inputBytes: 0, inputRecords: 0, outputRecords: lines, outputBytes, spills: 0 } };
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { beginTaskScope, endTaskScope } from '../app/context.js';
 import type { RegisteredApp } from '../app/app.js';
 import { KubemrClient } from '../protocol/client.js';
 import { CoordinatorUnavailableError, errorMessage, KubemrError } from '../errors.js';
@@ -176,7 +177,20 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
 }
 
-function runTask(app: RegisteredApp | undefined, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+/** Runs one task inside its scope: the job's params() and this attempt's counter()s. */
+async function runTask(app: RegisteredApp | undefined, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  beginTaskScope(task.params ?? {});
+  let user: Record<string, number> = {};
+  try {
+    const result = await runTaskBody(app, task, ctx);
+    user = endTaskScope();
+    return { ...result, counters: { ...result.counters, user } };
+  } finally {
+    endTaskScope();
+  }
+}
+
+function runTaskBody(app: RegisteredApp | undefined, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
   if (task.streaming?.mapper) {
     return task.kind === 'MAP' ? runStreamingMapTask(task, ctx) : runStreamingReduceTask(task, ctx);
   }

@@ -19,6 +19,8 @@ export interface JobSpec {
   'packSmallFiles'?: (boolean);
   'image'?: (string);
   'maxLineBytes'?: (number | string | Long);
+  'params'?: ({[key: string]: string});
+  'noSpeculation'?: (boolean);
 }
 
 export interface JobSpec__Output {
@@ -37,4 +39,6 @@ export interface JobSpec__Output {
   'packSmallFiles': (boolean);
   'image': (string);
   'maxLineBytes': (number);
+  'params': ({[key: string]: string});
+  'noSpeculation': (boolean);
 }

@@ -18,6 +18,7 @@ export interface JobStatus {
   'message'?: (string);
   'results'?: (string)[];
   'tasks'?: (_kubemr_v1_TaskStatus)[];
+  'counters'?: ({[key: string]: number | string | Long});
 }
 
 export interface JobStatus__Output {
@@ -34,4 +35,5 @@ export interface JobStatus__Output {
   'message': (string);
   'results': (string)[];
   'tasks': (_kubemr_v1_TaskStatus__Output)[];
+  'counters': ({[key: string]: number});
 }

@@ -21,6 +21,7 @@ export interface Task {
   'memoryBytes'?: (number | string | Long);
   'streaming'?: (_kubemr_v1_StreamingSpec | null);
   'maxLineBytes'?: (number | string | Long);
+  'params'?: ({[key: string]: string});
 }
 
 export interface Task__Output {
@@ -39,4 +40,5 @@ export interface Task__Output {
   'memoryBytes': (number);
   'streaming': (_kubemr_v1_StreamingSpec__Output | null);
   'maxLineBytes': (number);
+  'params': ({[key: string]: string});
 }

@@ -9,6 +9,7 @@ export interface TaskAttempt {
   'startedAtMs'?: (number | string | Long);
   'endedAtMs'?: (number | string | Long);
   'error'?: (string);
+  'backup'?: (boolean);
 }
 
 export interface TaskAttempt__Output {
@@ -18,4 +19,5 @@ export interface TaskAttempt__Output {
   'startedAtMs': (number);
   'endedAtMs': (number);
   'error': (string);
+  'backup': (boolean);
 }

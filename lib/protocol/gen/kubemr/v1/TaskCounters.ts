@@ -8,6 +8,7 @@ export interface TaskCounters {
   'outputRecords'?: (number | string | Long);
   'outputBytes'?: (number | string | Long);
   'spills'?: (number | string | Long);
+  'user'?: ({[key: string]: number | string | Long});
 }
 
 export interface TaskCounters__Output {
@@ -16,4 +17,5 @@ export interface TaskCounters__Output {
   'outputRecords': (number);
   'outputBytes': (number);
   'spills': (number);
+  'user': ({[key: string]: number});
 }
