@@ -187,3 +187,44 @@ describe('backup tasks', () => {
 it('the test apps are built', () => {
   expect(fs.existsSync(path.join(ROOT, 'dist', 'cmd', 'kubemr', 'main.js'))).toBe(true);
 });
+
+describe('multi-step jobs', () => {
+  it('runs a two-step app (count words, then the top 10) as one `kubemr run`, equal to the sequential run of both steps', () => {
+    const dir = tempDir('steps');
+    const inputs = makeInputs(dir, 5);
+    const r = kubemr(['run', testApp('top-words.ts'), ...inputs, '-w', '2', '-r', '3', '--out', 'out', '--data', 'data'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const out = sortedOutput(path.join(dir, 'out'));
+    expect(out).toMatch(/^top \S+=\d+(,\S+=\d+){9}$/m);
+    expect(out).toBe(sequentialOutput(dir, testApp('top-words.ts'), inputs));
+    // Both steps are jobs of their own in the data directory, and the first one's scratch output is gone.
+    const jobs = fs.readdirSync(path.join(dir, 'data', 'jobs')).sort();
+    expect(jobs.filter((j) => /-s[12]$/.test(j))).toHaveLength(2);
+    const s1 = jobs.find((j) => j.endsWith('-s1'))!;
+    expect(fs.existsSync(path.join(dir, 'data', 'jobs', s1, 'output'))).toBe(false);
+    expect(fs.readFileSync(path.join(dir, 'data', 'jobs', s1, 'RESULT'), 'utf8').trim()).toBe('OK');
+    // Counters cover both steps: step 1 read the inputs, step 2 read step 1's three outputs.
+    expect(parseCounters(r.stderr)['map.inputRecords']).toBe(inputs.length + 3);
+  });
+
+  it('a step that fails ends the whole job, naming the step', () => {
+    const dir = tempDir('steps-fail');
+    const inputs = makeInputs(dir, 2);
+    const app = path.join(dir, 'bad-steps.mjs');
+    fs.writeFileSync(
+      app,
+      `import { registerApp } from 'kubemr/app';
+registerApp({ steps: [
+  { map: (f, t) => [{ key: 'n', value: String(t.length) }], reduce: (k, vs) => vs.join('+') },
+  { map: () => { throw new Error('step two is broken'); }, reduce: (k, vs) => vs[0] },
+] });
+`,
+    );
+    // The module resolves kubemr/app from the repository, as an app inside a project would.
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'kubemr'));
+    const r = kubemr(['run', app, ...inputs, '-w', '2', '-r', '1', '--out', 'out', '--data', 'data', '--max-attempts', '1'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/step 2\/2: .*step two is broken/);
+  });
+});

@@ -435,4 +435,39 @@ describe('MapReduceJob operator', () => {
     expect(phasesOf(name).at(-1)).toBe('Succeeded');
     expectValidStatuses();
   });
+
+  it('runs a two-step MapReduceJob (count words, then the top 10) end to end; the output equals the sequential run of both steps', async () => {
+    const words = path.join(dataDir, 'inputs', 'words');
+    fs.mkdirSync(words, { recursive: true });
+    const vocab = ['alpha', 'beta', 'gamma', 'delta', 'épée', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu', 'nu', 'xi'];
+    for (let f = 0; f < 4; f++) {
+      const text = Array.from({ length: 300 }, (_, i) => vocab.slice(0, 1 + ((i * 5 + f) % vocab.length)).join(' ')).join('\n');
+      fs.writeFileSync(path.join(words, `w-${f}.txt`), text + '\n');
+    }
+    const executor = new LocalExecutor({ command: [process.execPath, path.join(ROOT, 'dist', 'cmd', 'kubemr', 'main.js')] });
+    const coordinator = new Coordinator({ dataDir, executor, tickMs: 50 });
+    const { server: grpcServer, address } = await startCoordinatorServer(coordinator, '127.0.0.1:0');
+    coordinator.advertise = address;
+    await coordinator.start();
+    const operator = await startOperator({ coordinator, kubeConfig: server.kubeConfig(NS), namespace: NS, statusIntervalMs: 100 });
+    cleanups.push(async () => {
+      await operator.close();
+      await stopServer(grpcServer, 2000);
+      await coordinator.close();
+    });
+    const app = path.join(ROOT, 'test', 'apps', 'top-words.ts');
+    const name = newName('top-words');
+    const created = await createResource(name, { app, inputs: ['inputs/words/w-*.txt'], reducers: 2, workers: 2, steps: 2 });
+    const status = await waitPhase(name, 'Succeeded', 120_000);
+    const jobId = mapReduceJobId(name, created.metadata!.uid!);
+    expect(status).toMatchObject({ jobId, progress: 'step 2/2 map 2/2 reduce 2/2' });
+    // Each step ran as a job of its own; only the last step's output is kept.
+    expect(coordinator.getJob(`${jobId}-s1`).phase).toBe('succeeded');
+    expect(coordinator.getJob(`${jobId}-s2`).spec.inputs).toHaveLength(2);
+    expect(fs.existsSync(path.join(dataDir, 'jobs', `${jobId}-s1`, 'output'))).toBe(false);
+    const inputs = fs.readdirSync(words).sort().map((f) => path.join('inputs', 'words', f));
+    expect(sortedOutput(path.join(dataDir, "jobs", jobId, "output"))).toBe(sequentialOutput(dataDir, app, inputs));
+    expect(status.counters?.['map.inputRecords']).toBe(4 + 2);
+    expectValidStatuses();
+  });
 });

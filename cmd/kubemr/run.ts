@@ -10,7 +10,7 @@ import type { CoordinatorServer } from '../../lib/protocol/server.js';
 import { expandInputs } from '../../lib/coordinator/inputs.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import { loadApp } from '../../lib/worker/loader.js';
-import { runSequential } from '../../lib/coordinator/sequential.js';
+import { runSequentialSteps } from '../../lib/coordinator/sequential.js';
 import { isFinished } from '../../lib/coordinator/scheduler.js';
 import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
 import { compileJobSpec } from '../../lib/coordinator/jobspec.js';
@@ -91,7 +91,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     const started = Date.now();
     const params = compileJobSpec({ inputs: files, params: flags.param }, { workDir: cwd }).params;
     let counters: Record<string, number> = {};
-    const file = await runSequential(loaded.app, files, { cwd, outDir, params, counters: (c) => (counters = c) });
+    const file = await runSequentialSteps(loaded.steps, files, { cwd, outDir, params, counters: (c) => (counters = c) });
     if (!flags.quiet) {
       process.stderr.write(`sequential run done in ${((Date.now() - started) / 1000).toFixed(2)}s: ${file}\n`);
       for (const line of formatCounters(counters)) process.stderr.write(`  ${line}\n`);
@@ -167,6 +167,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
         name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
         params: flags.param,
         speculative: flags.speculative,
+        steps: loaded?.steps.length,
       },
       jobId,
     );

@@ -19,13 +19,25 @@ export interface App {
   partition?(key: string, nReduce: number): number;
 }
 
+/**
+ * An app of several steps (mrjob's `steps()`): step k's output (its `key value` lines, in
+ * `mr-out-*` files) is step k+1's input, and the last step's output is the job's. Each step is
+ * an App of its own, with its own `map`, `reduce` and optional `combine`/`partition`.
+ */
+export interface MultiStepApp {
+  steps: App[];
+}
+
 export interface RegisterOptions {
   /** The name workers report; @default the module's file name */
   name?: string;
 }
 
 export interface RegisteredApp {
+  /** The app, or the first step of a multi-step app. */
   app: App;
+  /** Every step, first to last: `[app]` for a single-step app. */
+  steps: App[];
   name: string | undefined;
 }
 
@@ -41,11 +53,18 @@ const slot = globalThis as Slot;
  * only registers: whoever imported the module (`kubemr run`, `kubemr worker`, or your own
  * entry calling `startWorkerFromEnv` from `kubemr/worker`) picks the App up from here.
  */
-export function registerApp(app: App, options: RegisterOptions = {}): void {
-  if (typeof app?.map !== 'function' || typeof app?.reduce !== 'function') {
-    throw new TypeError('registerApp expects an object with map(filename, contents) and reduce(key, values) functions');
+export function registerApp(app: App | MultiStepApp, options: RegisterOptions = {}): void {
+  const steps = 'steps' in (app ?? {}) ? (app as MultiStepApp).steps : [app as App];
+  if (!Array.isArray(steps) || steps.length === 0 || steps.length > 20) {
+    throw new TypeError('registerApp expects `steps` to list 1 to 20 apps');
   }
-  slot[SLOT] = { app, name: options.name };
+  steps.forEach((s, i) => {
+    if (typeof s?.map !== 'function' || typeof s?.reduce !== 'function') {
+      const which = steps.length > 1 ? ` (step ${i + 1})` : '';
+      throw new TypeError(`registerApp expects an object with map(filename, contents) and reduce(key, values) functions${which}`);
+    }
+  });
+  slot[SLOT] = { app: steps[0]!, steps, name: options.name };
 }
 
 /** The app registered so far in this process (undefined when none). */

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { InvalidJobSpecError, JobExistsError, OutputExistsError } from '../errors.js';
 import type { Executor } from '../executor/types.js';
 import { expandInputs, planMapTasks } from './inputs.js';
-import { compileJobSpec, type JobSpecInput } from './jobspec.js';
+import { compileJobSpec, type JobSpec, type JobSpecInput } from './jobspec.js';
+import { MAX_PIPELINE_ID, pipelineView, stepInput, stepJobId, type Pipeline } from './pipeline.js';
 import { Journal } from './journal.js';
 import { DataLayout, outputName, type JobLayout } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -59,6 +60,8 @@ export class Coordinator {
    */
   private readonly unswept = new Map<string, JobRecord>();
   private readonly stopping = new Set<Promise<void>>();
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly listeners = new Set<(e: SchedulerEvent) => void>();
   /** host:port workers dial; set by whoever binds the server. */
   advertise = '';
   /** False until start() has resumed the journaled jobs; until then workers are told to wait. */
@@ -82,7 +85,10 @@ export class Coordinator {
   /** Starts the lease clock and resumes unfinished jobs from their journals. */
   async start(): Promise<void> {
     fs.mkdirSync(this.layout.jobsDir(), { recursive: true });
-    if (this.options.recover ?? true) await this.recover();
+    if (this.options.recover ?? true) {
+      await this.recover();
+      await this.resumePipelines();
+    }
     this.timer = setInterval(() => this.scheduler.tick(), this.options.tickMs ?? 250);
     this.timer.unref();
     this.started = true;
@@ -122,16 +128,30 @@ export class Coordinator {
   // The scheduler's state, read and driven only through the Coordinator: adapters (the gRPC
   // server, the operator, cmd/) never hold the scheduler itself.
   getJob(jobId: string): JobRecord {
-    return this.scheduler.getJob(jobId);
+    const p = this.pipelines.get(jobId);
+    return p ? this.viewOf(p) : this.scheduler.getJob(jobId);
   }
   hasJob(jobId: string): boolean {
-    return this.scheduler.hasJob(jobId);
+    return this.pipelines.has(jobId) || this.scheduler.hasJob(jobId);
   }
+  /** Every job: the scheduler's (a multi-step job's steps among them) and each multi-step job as a whole. */
   listJobs(): JobRecord[] {
-    return this.scheduler.listJobs();
+    return [...this.scheduler.listJobs(), ...[...this.pipelines.values()].map((p) => this.viewOf(p))];
   }
+  /** Every state change: the scheduler's, and a multi-step job's under its own id. */
   subscribe(listener: (e: SchedulerEvent) => void): () => void {
-    return this.scheduler.subscribe(listener);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: SchedulerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.logger.error('a job event listener failed', { job: e.job.id, error: String(err) });
+      }
+    }
   }
   requestTask(w: WorkerIdentity): RequestResult {
     return this.scheduler.requestTask(w);
@@ -151,6 +171,7 @@ export class Coordinator {
   /** Validates, plans and queues a job, then asks the executor for its workers. */
   async submit(input: JobSpecInput, jobId?: string): Promise<JobRecord> {
     const spec = compileJobSpec(input, { workDir: process.cwd() });
+    if (spec.steps > 1 && spec.pipeline === '') return this.submitPipeline(spec, jobId);
     if (!path.isAbsolute(spec.workDir)) {
       throw new InvalidJobSpecError(`Expected \`workDir\` to be an absolute path, got \`${spec.workDir}\``);
     }
@@ -186,7 +207,8 @@ export class Coordinator {
 
   /** Starts a job's workers; a job whose workers cannot be started fails with the reason. */
   private async launchWorkers(job: JobRecord): Promise<void> {
-    if (!this.executor || isFinished(job.phase)) return;
+    // A multi-step job's workers are launched once, for all its steps.
+    if (!this.executor || isFinished(job.phase) || job.spec.pipeline !== '') return;
     try {
       await this.startWorkers(job);
     } catch (err) {
@@ -195,7 +217,7 @@ export class Coordinator {
     }
   }
 
-  private async startWorkers(job: JobRecord): Promise<void> {
+  private async startWorkers(job: Pick<JobRecord, 'id' | 'spec'>): Promise<void> {
     await this.executor!.launch(
       {
         jobId: job.id,
@@ -210,12 +232,20 @@ export class Coordinator {
   }
 
   cancel(jobId: string): boolean {
-    return this.scheduler.cancel(jobId);
+    const p = this.pipelines.get(jobId);
+    if (!p) return this.scheduler.cancel(jobId);
+    if (p.ended) return false;
+    p.cancelled = true;
+    const current = p.stepIds.at(-1)!;
+    if (this.scheduler.cancel(current)) return true;
+    // Between two steps: end here.
+    this.endPipeline(p);
+    return true;
   }
 
   /** Resolves when the job has finished, whatever the outcome. */
   waitFor(jobId: string): Promise<JobRecord> {
-    const job = this.scheduler.getJob(jobId);
+    const job = this.getJob(jobId);
     if (isFinished(job.phase)) return Promise.resolve(job);
     return new Promise((resolve) => {
       const list = this.waiters.get(jobId) ?? [];
@@ -230,6 +260,107 @@ export class Coordinator {
     } catch (err) {
       // A full or failing volume: the job goes on in memory; a restart may redo some of its work.
       this.logger.error('could not journal an event', { job: e.job.id, event: e.type, error: String(err) });
+    }
+    this.emit(e);
+    const p = this.pipelines.get(e.job.spec.pipeline);
+    if (!p) return;
+    if (e.type === 'finished') this.stepFinished(p, e.job);
+    else this.emit({ ...e, job: this.viewOf(p) } as SchedulerEvent);
+  }
+
+  // --- multi-step jobs (lib/coordinator/pipeline.ts) ---
+
+  private viewOf(p: Pipeline): JobRecord {
+    const steps = p.stepIds.map((id) => this.scheduler.getJob(id));
+    return pipelineView(p, steps[0]!, steps.at(-1)!, steps.slice(0, -1));
+  }
+
+  private async submitPipeline(spec: JobSpec, jobId: string | undefined): Promise<JobRecord> {
+    const id = jobId || this.newJobId(spec.name);
+    if (id.length > MAX_PIPELINE_ID || !JOB_ID.test(id)) {
+      throw new InvalidJobSpecError(`Expected the id of a multi-step job to be lowercase letters, digits and '-', at most ${MAX_PIPELINE_ID} characters, got \`${id}\``);
+    }
+    const jl = this.layout.job(id);
+    if (this.hasJob(id) || fs.existsSync(jl.pipeline) || fs.existsSync(jl.spec)) throw new JobExistsError(`Job \`${id}\` already exists`);
+    const outputDir = spec.outputDir ? path.resolve(spec.workDir, spec.outputDir) : jl.outputDir;
+    checkOutputDir(outputDir);
+    const p: Pipeline = { id, spec, outputDir, stepIds: [], ended: false, failure: undefined, cancelled: false };
+    const first = await this.submit(stepInput(spec, id, 0, spec.inputs, outputDir), stepJobId(id, 0));
+    fs.mkdirSync(jl.dir, { recursive: true });
+    writeFileAtomic(jl.pipeline, JSON.stringify({ id, spec, outputDir }, null, 2) + '\n');
+    p.stepIds.push(first.id);
+    this.pipelines.set(id, p);
+    await this.startWorkers({ id, spec }).catch((err: unknown) => this.scheduler.fail(first.id, `could not start workers: ${err instanceof Error ? err.message : String(err)}`));
+    this.logger.info('multi-step job submitted', { job: id, steps: spec.steps });
+    return this.viewOf(p);
+  }
+
+  /** A step ended: submit the next one with its outputs, or end the whole. */
+  private stepFinished(p: Pipeline, step: JobRecord): void {
+    const k = step.spec.step;
+    if (step.phase !== 'succeeded' || k === p.spec.steps - 1 || p.cancelled) {
+      this.endPipeline(p);
+      return;
+    }
+    this.emit({ type: 'phase', job: this.viewOf(p) });
+    const next = stepInput(p.spec, p.id, k + 1, resultFiles(step), p.outputDir);
+    // Inputs are plain paths, so the next step is queued before any worker's next request.
+    this.submit(next, stepJobId(p.id, k + 1)).then(
+      (job) => {
+        p.stepIds.push(job.id);
+        this.emit({ type: 'phase', job: this.viewOf(p) });
+      },
+      (err: unknown) => {
+        p.failure = `step ${k + 2}/${p.spec.steps} could not be submitted: ${err instanceof Error ? err.message : String(err)}`;
+        this.endPipeline(p);
+      },
+    );
+  }
+
+  private endPipeline(p: Pipeline): void {
+    if (p.ended) return;
+    p.ended = true;
+    const view = this.viewOf(p);
+    const jl = this.layout.job(p.id);
+    const result = view.phase === 'succeeded' ? 'OK' : view.phase === 'cancelled' ? 'CANCELLED' : `FAILED ${view.message}`;
+    try {
+      writeFileAtomic(jl.result, result + '\n');
+      // The steps before the last were scratch: their outputs fed the next step only.
+      if (view.phase === 'succeeded') for (const sid of p.stepIds.slice(0, -1)) fs.rmSync(this.layout.job(sid).outputDir, { recursive: true, force: true });
+    } catch (err) {
+      this.logger.warn('could not record the end of a multi-step job', { job: p.id, error: String(err) });
+    }
+    this.logger.info('multi-step job finished', { job: p.id, phase: view.phase });
+    this.emit({ type: 'phase', job: view });
+    this.emit({ type: 'finished', job: view });
+    for (const w of this.waiters.get(p.id) ?? []) w(view);
+    this.waiters.delete(p.id);
+    if (this.executor) {
+      const stop = this.executor.stop(p.id).catch((err) => this.logger.warn('stopping workers failed', { job: p.id, error: String(err) }));
+      this.stopping.add(stop);
+      void stop.finally(() => this.stopping.delete(stop));
+    }
+  }
+
+  /** After recovery: rebuild multi-step jobs from their pipeline.json and their steps' jobs. */
+  private async resumePipelines(): Promise<void> {
+    for (const id of fs.readdirSync(this.layout.jobsDir()).sort()) {
+      const jl = this.layout.job(id);
+      if (!fs.existsSync(jl.pipeline) || this.pipelines.has(id)) continue;
+      try {
+        const saved = JSON.parse(fs.readFileSync(jl.pipeline, 'utf8'));
+        const spec = compileJobSpec(saved.spec, { workDir: saved.spec.workDir });
+        const p: Pipeline = { id, spec, outputDir: saved.outputDir, stepIds: [], ended: fs.existsSync(jl.result), failure: undefined, cancelled: false };
+        for (let k = 0; k < spec.steps && this.scheduler.hasJob(stepJobId(id, k)); k++) p.stepIds.push(stepJobId(id, k));
+        if (p.stepIds.length === 0) continue;
+        this.pipelines.set(id, p);
+        if (p.ended) continue;
+        const current = this.scheduler.getJob(p.stepIds.at(-1)!);
+        if (isFinished(current.phase)) this.stepFinished(p, current);
+        else await this.startWorkers({ id, spec });
+      } catch (err) {
+        this.logger.error('could not resume multi-step job', { job: id, error: String(err) });
+      }
     }
   }
 

@@ -9,8 +9,8 @@ export const USER_PREFIX = 'user.';
  * Built-ins are named by phase (`map.inputRecords`, `reduce.outputBytes`); user counters keep
  * their `user.<name>` key, summed over both phases.
  */
-export function jobCounters(job: Pick<JobRecord, 'maps' | 'reduces'>): Record<string, number> {
-  const sums: Record<string, number> = {};
+export function jobCounters(job: Pick<JobRecord, 'maps' | 'reduces' | 'priorCounters'>): Record<string, number> {
+  const sums: Record<string, number> = { ...job.priorCounters };
   const add = (tasks: TaskRecord[], phase: string) => {
     for (const t of tasks) {
       if (t.state !== 'done' || !t.counters) continue;

@@ -55,6 +55,15 @@ export interface JobSpecInput {
    * attempt to finish wins. @default true
    */
   speculative?: boolean;
+  /**
+   * How many steps the app declares (`registerApp({ steps: [...] })`); each step's output is the
+   * next one's input. `kubemr run` fills it from the app; a MapReduceJob names it. @default 1
+   */
+  steps?: number;
+  /** Internal: which step (0-based) of pipeline `pipeline` this job runs. @default 0 */
+  step?: number;
+  /** Internal: the id of the multi-step job this job is a step of; '' for a job of its own. */
+  pipeline?: string;
 }
 
 export type JobSpec = Required<Omit<JobSpecInput, 'streaming'>> & { streaming: StreamingCommands };
@@ -62,6 +71,7 @@ export type JobSpec = Required<Omit<JobSpecInput, 'streaming'>> & { streaming: S
 /** A parameter name: what a flag or an environment variable can carry. */
 export const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 const MAX_PARAMS = 100;
+export const MAX_STEPS = 20;
 const MAX_PARAM_BYTES = 64 * 1024;
 
 function compileParams(value: unknown): Record<string, string> {
@@ -155,6 +165,9 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     image: str('image', input.image),
     params: compileParams(input.params),
     speculative: bool('speculative', input.speculative, true),
+    steps: int('steps', input.steps ?? 1, 1, MAX_STEPS),
+    step: int('step', input.step ?? 0, 0, MAX_STEPS - 1),
+    pipeline: str('pipeline', input.pipeline),
   };
 }
 

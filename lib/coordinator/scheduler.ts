@@ -86,6 +86,8 @@ export interface JobRecord {
   startedAt: number | undefined;
   finishedAt: number | undefined;
   message: string;
+  /** A multi-step job's view: what its earlier steps counted, added to this step's counters. */
+  priorCounters?: Record<string, number>;
 }
 
 export interface TaskAssignment {
@@ -246,15 +248,18 @@ export class Scheduler {
   }
 
   private canServe(job: JobRecord, w: WorkerIdentity): boolean {
-    if (w.jobId) return w.jobId === job.id;
+    if (w.jobId) return w.jobId === job.id || (job.spec.pipeline !== '' && w.jobId === job.spec.pipeline);
     return job.spec.app === '' || job.spec.app === w.app || (job.spec.streaming.mapper !== '' && w.app === '');
   }
 
   requestTask(w: WorkerIdentity): RequestResult {
     const now = this.clock.now();
     if (w.jobId) {
+      // A worker launched for one job (or one multi-step job, whose steps follow each other
+      // with no gap a request could see) exits once nothing of it is left to run.
       const own = this.jobs.get(w.jobId);
-      if (!own || isFinished(own.phase)) return { directive: 'exit' };
+      const live = own ? !isFinished(own.phase) : this.listJobs().some((j) => j.spec.pipeline === w.jobId && !isFinished(j.phase));
+      if (!live) return { directive: 'exit' };
     }
     // A worker runs one task at a time: if it already holds one, its earlier reply was lost.
     for (const job of this.jobs.values()) {

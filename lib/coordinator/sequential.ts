@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { App } from '../app/app.js';
 import { beginTaskScope, endTaskScope } from '../app/context.js';
@@ -32,6 +33,39 @@ export async function runSequential(
   } finally {
     const counted = endTaskScope();
     options.counters?.(Object.fromEntries(Object.entries(counted).map(([k, v]) => [USER_PREFIX + k, v])));
+  }
+}
+
+/**
+ * The oracle of a multi-step app: each step runs sequentially on the previous step's output
+ * file (kept in a temp directory), the last writes `outDir/mr-out-0`.
+ */
+export async function runSequentialSteps(
+  steps: App[],
+  inputs: string[],
+  options: Parameters<typeof runSequential>[2],
+): Promise<string> {
+  if (steps.length === 1) return runSequential(steps[0]!, inputs, options);
+  checkOutputDir(options.outDir);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemr-seq-steps-'));
+  const counted: Record<string, number> = {};
+  const add = (c: Record<string, number>) => {
+    for (const [k, v] of Object.entries(c)) counted[k] = (counted[k] ?? 0) + v;
+  };
+  try {
+    let current = inputs;
+    let cwd = options.cwd;
+    for (const [k, step] of steps.entries()) {
+      const last = k === steps.length - 1;
+      const outDir = last ? options.outDir : path.join(scratch, `step-${k + 1}`);
+      const file = await runSequential(step, current, { ...options, cwd, outDir, counters: add });
+      current = [file];
+      cwd = path.dirname(file);
+    }
+    return path.join(options.outDir, outputName(0));
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    options.counters?.(counted);
   }
 }
 

@@ -69,6 +69,8 @@ export interface MapReduceJobSpec {
   params?: Record<string, string>;
   /** Backup attempts of slow tasks near the end of a phase. @default true */
   speculative?: boolean;
+  /** How many steps the app declares (registerApp({ steps })). @default 1 */
+  steps?: number;
 }
 
 /**
@@ -209,6 +211,7 @@ export function specFromResource(spec: unknown, name: string, dataDir: string): 
     streaming: streaming as JobSpecInput['streaming'],
     params: spec.params as Record<string, string> | undefined,
     speculative: spec.speculative as boolean | undefined,
+    steps: spec.steps as number | undefined,
     workDir: root,
   };
 }
@@ -240,7 +243,7 @@ export function statusOf(job: JobRecord, dataDir: string, generation?: number): 
     mapsTotal: job.maps.length,
     reducesDone: done(job.reduces),
     reducesTotal: job.reduces.length,
-    progress: `map ${done(job.maps)}/${job.maps.length} reduce ${done(job.reduces)}/${job.reduces.length}`,
+    progress: `${job.spec.steps > 1 ? `step ${job.spec.step + 1}/${job.spec.steps} ` : ''}map ${done(job.maps)}/${job.maps.length} reduce ${done(job.reduces)}/${job.reduces.length}`,
     results: job.phase === 'succeeded' ? resultFiles(job).map((f) => volumePath(path.resolve(dataDir), f)) : [],
     message: job.message,
     counters: jobCounters(job),

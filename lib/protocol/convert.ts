@@ -31,6 +31,9 @@ export function specToPb(s: JobSpec): PbJobSpec {
     maxLineBytes: s.maxLineBytes,
     params: s.params,
     noSpeculation: !s.speculative,
+    steps: s.steps,
+    step: s.step,
+    pipeline: s.pipeline,
   };
 }
 
@@ -55,6 +58,8 @@ export function specFromPb(p: PbJobSpecOut): JobSpecInput {
     maxLineBytes: opt(p.maxLineBytes),
     params: { ...p.params },
     speculative: !p.noSpeculation,
+    steps: opt(p.steps),
+    // A client submits whole jobs; steps are the coordinator's to make.
   };
 }
 
@@ -77,6 +82,8 @@ export function taskToPb(a: TaskAssignment): Task {
     streaming: job.spec.streaming,
     maxLineBytes: job.spec.maxLineBytes,
     params: job.spec.params,
+    step: job.spec.step,
+    nSteps: job.spec.steps,
   };
 }
 

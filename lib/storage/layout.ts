@@ -45,6 +45,10 @@ export class JobLayout {
   get result(): string {
     return path.join(this.dir, 'RESULT');
   }
+  /** A multi-step job's own record: its spec and output directory (its steps are jobs of their own). */
+  get pipeline(): string {
+    return path.join(this.dir, 'pipeline.json');
+  }
   intermediate(m: number, r: number): string {
     return path.join(this.intermediateDir, intermediateName(m, r));
   }

@@ -43,6 +43,8 @@ async function runJob(files: string[], cmds: Cmds, o: { nReduce?: number; splitB
     maxLineBytes: 0,
     streaming: { mapper: cmds.mapper, reducer: cmds.reducer, combiner: cmds.combiner ?? '' },
     params: {} as Record<string, string>,
+    step: 0,
+    nSteps: 1,
   };
   let spills = 0;
   for (const [m, inputs] of plan.entries()) {

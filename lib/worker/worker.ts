@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { beginTaskScope, endTaskScope } from '../app/context.js';
 import type { RegisteredApp } from '../app/app.js';
 import { KubemrClient } from '../protocol/client.js';
-import { CoordinatorUnavailableError, errorMessage, KubemrError } from '../errors.js';
+import { CoordinatorUnavailableError, errorMessage, InvalidJobSpecError, KubemrError } from '../errors.js';
 import type { HeartbeatMessage, HeartbeatThreadData } from './heartbeat-thread.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
@@ -195,7 +195,12 @@ function runTaskBody(app: RegisteredApp | undefined, task: Task__Output, ctx: Ta
     return task.kind === 'MAP' ? runStreamingMapTask(task, ctx) : runStreamingReduceTask(task, ctx);
   }
   if (!app) throw new Error(`this worker has no app registered; it cannot run job ${task.jobId} (app ${task.app})`);
-  return task.kind === 'MAP' ? runMapTask(app.app, task, ctx) : runReduceTask(app.app, task, ctx);
+  const expected = task.nSteps || 1;
+  if (app.steps.length !== expected) {
+    throw new InvalidJobSpecError(`app \`${task.app}\` declares ${app.steps.length} step${app.steps.length === 1 ? '' : 's'}, but job ${task.jobId} expects ${expected}: set \`steps\` in the job to ${app.steps.length}`);
+  }
+  const step = app.steps[task.step]!;
+  return task.kind === 'MAP' ? runMapTask(step, task, ctx) : runReduceTask(step, task, ctx);
 }
 
 /** Appends lines to jobs/<id>/logs/<task>-<attempt>.log, kept after the worker is gone. */

@@ -21,6 +21,9 @@ export interface JobSpec {
   'maxLineBytes'?: (number | string | Long);
   'params'?: ({[key: string]: string});
   'noSpeculation'?: (boolean);
+  'steps'?: (number);
+  'step'?: (number);
+  'pipeline'?: (string);
 }
 
 export interface JobSpec__Output {
@@ -41,4 +44,7 @@ export interface JobSpec__Output {
   'maxLineBytes': (number);
   'params': ({[key: string]: string});
   'noSpeculation': (boolean);
+  'steps': (number);
+  'step': (number);
+  'pipeline': (string);
 }

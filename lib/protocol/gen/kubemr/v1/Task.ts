@@ -22,6 +22,8 @@ export interface Task {
   'streaming'?: (_kubemr_v1_StreamingSpec | null);
   'maxLineBytes'?: (number | string | Long);
   'params'?: ({[key: string]: string});
+  'step'?: (number);
+  'nSteps'?: (number);
 }
 
 export interface Task__Output {
@@ -41,4 +43,6 @@ export interface Task__Output {
   'streaming': (_kubemr_v1_StreamingSpec__Output | null);
   'maxLineBytes': (number);
   'params': ({[key: string]: string});
+  'step': (number);
+  'nSteps': (number);
 }
