@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadApp } from '../lib/worker/loader.js';
 import { runSequential } from '../lib/coordinator/sequential.js';
 import { startDashboard } from '../cmd/dashboard/server.js';
-import { corpusFiles, readEvents, requireBuild, startHarness, uniqueJobId, type Harness } from './support/dashboard-harness.js';
+import { corpusFiles, readEvents, REPO as REPO_ROOT, requireBuild, startHarness, uniqueJobId, type Harness } from './support/dashboard-harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -303,6 +303,31 @@ describe('dashboard API', () => {
     } finally {
       await d.close();
     }
+  });
+
+  it('shows a two-step job as a whole and each step as a job, with counters and parameters', async () => {
+    h = await startHarness();
+    const id = uniqueJobId('steps');
+    const dir = path.join(h.dir, 'words');
+    fs.mkdirSync(dir);
+    for (let f = 0; f < 3; f++) fs.writeFileSync(path.join(dir, `w${f}.txt`), Array.from({ length: 50 }, (_, i) => `word${i % (7 + f)} common`).join('\n') + '\n');
+    const app = path.join(REPO_ROOT, 'test', 'apps', 'top-words.ts');
+    const res = await submit(h, { app, inputs: ['words/w0.txt', 'words/w1.txt', 'words/w2.txt'], reducers: 2, workers: 2, jobId: id, steps: 2, params: { note: 'from the API' } });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { job } = await waitFinished(h, id, 60_000);
+    expect(job.phase).toBe('succeeded');
+    expect(job.spec.params).toEqual({ note: 'from the API' });
+    expect(job.counters['map.inputRecords']).toBe(3 + 2);
+    expect(job.counters['reduce.outputRecords']).toBeGreaterThan(0);
+    const list = await (await fetch(`${h.origin}/api/jobs`)).json();
+    const ids = list.jobs.map((j: { id: string }) => j.id);
+    expect(ids).toEqual(expect.arrayContaining([id, `${id}-s1`, `${id}-s2`]));
+    const step1 = list.jobs.find((j: { id: string }) => j.id === `${id}-s1`);
+    expect(step1.name).toMatch(/step 1\/2$/);
+    const page = await (await fetch(`${h.origin}/jobs/${id}`)).text();
+    expect(page).toContain('id="counters"');
+    expect(page).toContain('data-counter="map.inputRecords"');
+    expect(page).toContain('from the API');
   });
 
   it('says 503 when the coordinator is unreachable, and binds loopback by default', async () => {

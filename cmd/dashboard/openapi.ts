@@ -129,6 +129,7 @@ export function openApiDocument(): object {
             image: { type: 'string' },
             streaming: { type: 'object', properties: { mapper: { type: 'string' }, reducer: { type: 'string' }, combiner: { type: 'string' } } },
             params: { type: 'object', additionalProperties: { type: 'string' }, description: 'job parameters, read in map/reduce with params()' },
+            steps: { type: 'integer', minimum: 1, maximum: 20, default: 1, description: 'steps the app declares with registerApp({ steps })' },
             speculative: { type: 'boolean', default: true, description: 'run backup attempts of slow tasks near the end of a phase' },
           },
         },

@@ -19,7 +19,7 @@ export interface SubmitBody {
   streaming?: { mapper?: string; reducer?: string; combiner?: string };
 }
 
-const FIELDS = new Set(['app', 'inputs', 'reducers', 'workers', 'name', 'jobId', 'maxAttempts', 'leaseMs', 'splitBytes', 'packSmallFiles', 'outputDir', 'workDir', 'image', 'streaming', 'params', 'speculative']);
+const FIELDS = new Set(['app', 'inputs', 'reducers', 'workers', 'name', 'jobId', 'maxAttempts', 'leaseMs', 'splitBytes', 'packSmallFiles', 'outputDir', 'workDir', 'image', 'streaming', 'params', 'speculative', 'steps']);
 const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 const show = (v: unknown): string => {
@@ -117,6 +117,7 @@ export function compileSubmit(raw: unknown, defaults: { workDir: string }): { sp
       streaming,
       params,
       noSpeculation: spec === false,
+      steps: int(body, 'steps', 1, 20),
     },
   };
 }
