@@ -30,6 +30,11 @@ export class InputNotFoundError extends KubemrError {
   override readonly code = 'INVALID_ARGUMENT';
 }
 
+/** Compressed input is corrupt, truncated, or larger than can be held decompressed; the message names the file. */
+export class CompressedInputError extends KubemrError {
+  override readonly code = 'INVALID_ARGUMENT';
+}
+
 /** No app of that name is bundled, or the module never called registerApp. */
 export class AppNotFoundError extends KubemrError {
   override readonly code = 'NOT_FOUND';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputNotFoundError } from '../errors.js';
+import { sniffCompression } from '../storage/compression.js';
 import type { InputSplit } from './scheduler.js';
 
 /**
@@ -44,6 +45,8 @@ export function checkInputFile(p: string, cwd: string): number {
 /**
  * Plans map tasks: a file larger than `splitBytes` becomes several splits (the reader cuts them
  * at line boundaries); with `pack`, small files are grouped into tasks of up to `splitBytes`.
+ * Compressed files (gzip, brotli) are never cut; unreadable formats are refused here, before
+ * any work starts.
  */
 export function planMapTasks(inputs: string[], cwd: string, splitBytes: number, pack: boolean): InputSplit[][] {
   const tasks: InputSplit[][] = [];
@@ -51,7 +54,9 @@ export function planMapTasks(inputs: string[], cwd: string, splitBytes: number, 
   let packedBytes = 0;
   for (const p of inputs) {
     const size = checkInputFile(p, cwd);
-    if (size > splitBytes) {
+    // A compressed file cannot be entered mid-stream: it is one split whatever its size.
+    const compressed = size > 0 && sniffCompression(path.resolve(cwd, p), p) !== undefined;
+    if (size > splitBytes && !compressed) {
       // As many splits as the size needs, all of one size: a short last split would leave
       // workers idle while the others finish full ones.
       const n = Math.ceil(size / splitBytes);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { App } from '../app/app.js';
 import { beginTaskScope, endTaskScope } from '../app/context.js';
 import { USER_PREFIX } from './counters.js';
+import { readSplitBytes } from '../worker/split-reader.js';
 import { sortByteOrder } from '../shuffle/byte-order.js';
 import { writeAtomically } from '../shuffle/format.js';
 import { checkOutputDir } from './coordinator.js';
@@ -72,7 +73,7 @@ export async function runSequentialSteps(
 async function sequentialRun(app: App, inputs: string[], options: { cwd: string; outDir: string }): Promise<string> {
   const groups = new Map<string, string[]>();
   for (const input of inputs) {
-    const contents = fs.readFileSync(path.resolve(options.cwd, input), 'utf8');
+    const contents = readSplitBytes(path.resolve(options.cwd, input), { path: input, start: 0, end: -1 }).toString('utf8');
     for (const { key, value } of await app.map(input, contents)) {
       const vs = groups.get(key);
       if (!vs) groups.set(key, [value]);

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import type { InputSplit } from '../coordinator/scheduler.js';
+import { decompressFile, sniffCompression } from '../storage/compression.js';
 
 /**
- * Reads one split as bytes. A line belongs to the split in which it starts (Hadoop's rule): a
+ * Reads one split as bytes (a whole compressed file decompressed: see lib/storage/compression.ts). A line belongs to the split in which it starts (Hadoop's rule): a
  * split that does not begin at 0 skips the partial line it begins in, and every split reads
  * past its end to finish its last line.
  *
@@ -12,6 +13,11 @@ import type { InputSplit } from '../coordinator/scheduler.js';
  * collection.
  */
 export function readSplitBytes(file: string, split: InputSplit, scratch: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  // Compressed input is planned as whole files; it is read decompressed.
+  if (split.start === 0 && split.end === -1 && fs.statSync(file).size > 0) {
+    const format = sniffCompression(file, split.path);
+    if (format) return decompressFile(file, format, split.path);
+  }
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
