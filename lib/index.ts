@@ -45,3 +45,4 @@ export { DataLayout, JobLayout } from './storage/layout.js';
 export { LocalExecutor, type LocalExecutorOptions } from './executor/local.js';
 export { ExternalExecutor } from './executor/external.js';
 export type { Executor, LaunchSpec, WorkerInfo, WorkerState, WorkerDeathListener } from './executor/types.js';
+export { readOutputFile, OUTPUT_FORMATS, type OutputFormat } from './storage/output-format.js';

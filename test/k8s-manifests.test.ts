@@ -262,7 +262,7 @@ describe('CRD mapreducejobs.kubemr.io', () => {
     ['no inputs', { app: 'wordcount' }, /spec\.inputs: Required value/],
     ['empty inputs', { app: 'wordcount', inputs: [] }, /spec\.inputs: must have at least 1 items/],
     ['an empty input', { app: 'wordcount', inputs: [''] }, /spec\.inputs\[0\]: must be at least 1 characters/],
-    ['reducers 0', { app: 'wordcount', inputs: ['a'], reducers: 0 }, /spec\.reducers: must be >= 1, got 0/],
+    ['reducers -1', { app: 'wordcount', inputs: ['a'], reducers: -1 }, /spec\.reducers: must be >= 0, got -1/],
     ['reducers 1001', { app: 'wordcount', inputs: ['a'], reducers: 1001 }, /spec\.reducers: must be <= 1000/],
     ['reducers as a string', { app: 'wordcount', inputs: ['a'], reducers: '10' }, /spec\.reducers: must be of type integer/],
     ['reducers 2.5', { app: 'wordcount', inputs: ['a'], reducers: 2.5 }, /spec\.reducers: must be of type integer/],

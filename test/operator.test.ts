@@ -243,12 +243,12 @@ describe('MapReduceJob operator', () => {
 
   it('fails a resource with an invalid spec with a message naming the field, and keeps running others', async () => {
     const h = await startHarness();
-    // Valid for the CRD's schema, but not a job: a streaming mapper without a reducer.
+    // Valid for the CRD's schema, but not a job: a map-only streaming job (no reducer) with reducers.
     const streaming = newName('stream');
-    await createResource(streaming, { inputs: ['inputs/small/a.txt'], streaming: { mapper: 'cat' } });
+    await createResource(streaming, { inputs: ['inputs/small/a.txt'], streaming: { mapper: 'cat' }, reducers: 3 });
     // Stored before the schema was strict (or with a CRD applied without one).
     const zero = newName('zero');
-    server.addCustomObject(plural, { metadata: { name: zero, namespace: NS }, spec: { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 0 } }, { validate: false });
+    server.addCustomObject(plural, { metadata: { name: zero, namespace: NS }, spec: { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: -1 } }, { validate: false });
     const noSpec = newName('nospec');
     server.addCustomObject(plural, { metadata: { name: noSpec, namespace: NS } }, { validate: false });
     const escape = newName('escape');
@@ -256,8 +256,8 @@ describe('MapReduceJob operator', () => {
     const nothing = newName('nothing');
     await createResource(nothing, { app: 'wordcount', inputs: ['inputs/none/*.txt'] });
 
-    expect((await waitPhase(streaming, 'Failed')).message).toBe('A streaming job needs both `streaming.mapper` and `streaming.reducer`');
-    expect((await waitPhase(zero, 'Failed')).message).toMatch(/^Expected `reducers` to be an integer between 1 and \d+, got `0`$/);
+    expect((await waitPhase(streaming, 'Failed')).message).toBe('A streaming job without a reducer is map-only: expected `reducers` to be 0, got `3`');
+    expect((await waitPhase(zero, 'Failed')).message).toMatch(/^Expected `reducers` to be an integer between 0 and \d+, got `-1`$/);
     expect((await waitPhase(noSpec, 'Failed')).message).toBe('Expected `spec` to be an object, got `nothing`');
     expect((await waitPhase(escape, 'Failed')).message).toContain('Expected `inputs[0]` to be a path on the data volume');
     expect((await waitPhase(nothing, 'Failed')).message).toBe('Input pattern `inputs/none/*.txt` matched no files');

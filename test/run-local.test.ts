@@ -125,8 +125,12 @@ describe('kubemr run with bad input', () => {
     expectFailure([testApp('no-register.ts'), BOOKS[0]!], /never called registerApp/);
   });
 
-  it('--reducers 0', () => {
-    expectFailure(['wordcount', BOOKS[0]!, '--reducers', '0'], /Expected `--reducers` to be an integer >= 1, got `0`/);
+  it('--reducers -1', () => {
+    expectFailure(['wordcount', BOOKS[0]!, '--reducers', '-1'], /Expected `--reducers` to be an integer >= 0, got `-1`/);
+  });
+
+  it('--output-format csv', () => {
+    expectFailure(['wordcount', BOOKS[0]!, '--output-format', 'csv'], /Expected `--output-format` to be one of text, tsv, jsonl, got `csv`/);
   });
 
   it('--workers not a number', () => {

@@ -11,7 +11,7 @@ import { checkName, listFiles, resolveInside } from './safe-files.js';
 
 const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const TASK_ID = /^(map|reduce)-(0|[1-9]\d{0,8})$/;
-const RESULT_NAME = /^mr-out-\d+$/;
+const RESULT_NAME = /^mr-out-(m-)?\d+$/;
 
 export function checkJobId(value: string): string {
   if (!JOB_ID.test(value)) {

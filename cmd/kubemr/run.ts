@@ -9,6 +9,7 @@ import { LocalExecutor } from '../../lib/executor/local.js';
 import type { CoordinatorServer } from '../../lib/protocol/server.js';
 import { expandInputs } from '../../lib/coordinator/inputs.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
+import { checkOutputFormat } from '../../lib/storage/output-format.js';
 import { loadApp } from '../../lib/worker/loader.js';
 import { runSequentialSteps } from '../../lib/coordinator/sequential.js';
 import { isFinished } from '../../lib/coordinator/scheduler.js';
@@ -36,6 +37,7 @@ interface RunFlags {
   workerRestarts: number;
   maxLine: number;
   dashboard?: string | boolean;
+  outputFormat: string;
   param?: Record<string, string>;
   speculative: boolean;
 }
@@ -45,13 +47,14 @@ export function runCommand(): Command {
     .description('run a job on this machine: an embedded coordinator and local worker processes')
     .argument('[app]', 'bundled app (wordcount, indexer) or a .js/.mjs/.ts module that calls registerApp; omit with --mapper')
     .argument('[inputs...]', 'input files or glob patterns; passed to map exactly as given')
-    .option('-r, --reducers <R>', 'number of reduce partitions', intFlag('--reducers', 1), JOB_DEFAULTS.reducers)
+    .option('-r, --reducers <R>', 'number of reduce partitions; 0: a map-only job (also an app without reduce, or --mapper without --reducer)', intFlag('--reducers', 0), JOB_DEFAULTS.reducers)
     .option('-w, --workers <N>', 'worker processes', intFlag('--workers', 1), defaultWorkers())
     .option('-o, --out <dir>', 'directory for mr-out-<r>', 'output')
     .option('--data <dir>', 'data directory for job state, intermediates and logs (default $KUBEMR_DATA or ./.kubemr)')
     .option('--sequential', 'run the app in this process with no partitioning (the oracle); writes mr-out-0')
     .option('--mapper <cmd>', 'streaming mapper command: reads input lines, writes key<TAB>value lines')
-    .option('--reducer <cmd>', 'streaming reducer command: reads sorted key<TAB>value lines')
+    .option('--reducer <cmd>', 'streaming reducer command: reads sorted key<TAB>value lines (omit, or NONE, for a map-only job)')
+    .option('--output-format <format>', 'output records as text (key value), tsv or jsonl (both lossless)', 'text')
     .option('--combiner <cmd>', 'streaming combiner command, run on each map task\'s sorted output')
     .option('--lease-ms <ms>', 'a task without a heartbeat for this long is reassigned', intFlag('--lease-ms', 100), JOB_DEFAULTS.leaseMs)
     .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
@@ -78,7 +81,8 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   const streaming = flags.mapper !== undefined || flags.reducer !== undefined;
   const inputs = streaming ? [...(appArg ? [appArg] : []), ...rest] : rest;
   if (!streaming && !appArg) throw new InvalidJobSpecError('Expected an app (wordcount, indexer, or a module path), got none');
-  if (streaming && (!flags.mapper || !flags.reducer)) throw new InvalidJobSpecError('A streaming job needs both --mapper and --reducer');
+  if (streaming && !flags.mapper) throw new InvalidJobSpecError('A streaming job needs --mapper (and --reducer, unless it is map-only)');
+  const outputFormat = checkOutputFormat('--output-format', flags.outputFormat);
   if (inputs.length === 0) throw new InvalidJobSpecError('Expected at least one input file, got none');
   const cwd = process.cwd();
   const outDir = path.resolve(cwd, flags.out);
@@ -91,7 +95,9 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     const started = Date.now();
     const params = compileJobSpec({ inputs: files, params: flags.param }, { workDir: cwd }).params;
     let counters: Record<string, number> = {};
-    const file = await runSequentialSteps(loaded.steps, files, { cwd, outDir, params, counters: (c) => (counters = c) });
+    // `--reducers 0` makes any app map-only, in the oracle as in the job.
+    const steps = flags.reducers === 0 ? loaded.steps.map((st) => ({ ...st, reduce: undefined })) : loaded.steps;
+    const file = await runSequentialSteps(steps, files, { cwd, outDir, params, outputFormat, counters: (c) => (counters = c) });
     if (!flags.quiet) {
       process.stderr.write(`sequential run done in ${((Date.now() - started) / 1000).toFixed(2)}s: ${file}\n`);
       for (const line of formatCounters(counters)) process.stderr.write(`  ${line}\n`);
@@ -153,7 +159,9 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
       {
         app,
         inputs: files,
-        reducers: flags.reducers,
+        // An app without reduce, or a mapper without a reducer, is a map-only job.
+        reducers: (loaded && !loaded.steps.at(-1)!.reduce) || (streaming && (!flags.reducer || flags.reducer === 'NONE')) ? 0 : flags.reducers,
+        outputFormat,
         workers: flags.workers,
         outputDir: outDir,
         workDir: cwd,
@@ -163,7 +171,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
         memoryBytes: flags.memory,
         packSmallFiles: flags.pack ?? false,
         maxLineBytes: flags.maxLine,
-        streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer, combiner: flags.combiner ?? '' } : undefined,
+        streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer ?? '', combiner: flags.combiner ?? '' } : undefined,
         name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
         params: flags.param,
         speculative: flags.speculative,
@@ -193,7 +201,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     if (done.phase === 'succeeded') {
       if (!flags.quiet) {
         const secs = ((done.finishedAt! - done.submittedAt) / 1000).toFixed(2);
-        process.stderr.write(`job ${done.id} succeeded in ${secs}s: ${done.reduces.length} files in ${outDir}\n`);
+        process.stderr.write(`job ${done.id} succeeded in ${secs}s: ${(done.reduces.length || done.maps.length)} files in ${outDir}\n`);
         process.stderr.write('counters:\n');
         for (const line of formatCounters(jobCounters(done))) process.stderr.write(`  ${line}\n`);
       }

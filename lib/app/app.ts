@@ -1,20 +1,37 @@
-/** One intermediate pair emitted by `map`. */
-export interface KeyValue {
+import type { Records } from './records.js';
+
+/** Any JSON-serializable value: what `map` may emit as a value besides a string. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** One pair emitted by `map` (or a record emitted by `reduce`). */
+export interface KeyValue<V = string> {
   key: string;
-  value: string;
+  value: V;
 }
 
 /**
- * A MapReduce application. `map` and `reduce` are required; `combine` and `partition` are
- * optional. The same App runs sequentially, in local mode and on Kubernetes.
+ * What `reduce` may return for a key:
+ * - a string, or any other JSON value: one record, the key and that value;
+ * - `undefined`/`null` (or nothing): no record for the key;
+ * - `records([...])` (from `kubemr/app`), or a generator of `{ key, value }`: those records, any keys.
  */
-export interface App {
+export type ReduceResult = Json | Records | Iterable<KeyValue<Json>> | undefined | void;
+
+/**
+ * A MapReduce application. `map` is required; without `reduce` the job is map-only (each map
+ * task's pairs are its output, in emit order). `combine` and `partition` are optional. The same
+ * App runs sequentially, in local mode and on Kubernetes.
+ *
+ * Values are strings by default (`App`); an `App<number>` (or any JSON type) emits and reduces
+ * those values: they cross the shuffle as JSON and reach `combine`/`reduce` parsed.
+ */
+export interface App<V extends Json = string> {
   /** Called once per input file (or per split of a large file, cut at line boundaries). */
-  map(filename: string, contents: string): Iterable<KeyValue> | Promise<Iterable<KeyValue>>;
-  /** Called once per distinct key, keys in byte order; the result is written as `key value`. */
-  reduce(key: string, values: string[]): string | Promise<string>;
+  map(filename: string, contents: string): Iterable<KeyValue<V>> | Promise<Iterable<KeyValue<V>>>;
+  /** Called once per distinct key, keys in byte order, values in emit order within a map task. */
+  reduce?(key: string, values: V[]): ReduceResult | Promise<ReduceResult>;
   /** Map-side combiner: folds some of a key's values into one. Must be associative. */
-  combine?(key: string, values: string[]): string;
+  combine?(key: string, values: V[]): V;
   /** Which reduce partition a key goes to. @default FNV-1a 32 & 0x7fffffff % nReduce */
   partition?(key: string, nReduce: number): number;
 }
@@ -25,7 +42,8 @@ export interface App {
  * an App of its own, with its own `map`, `reduce` and optional `combine`/`partition`.
  */
 export interface MultiStepApp {
-  steps: App[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each step has its own value type
+  steps: Array<App<any>>;
 }
 
 export interface RegisterOptions {
@@ -35,9 +53,9 @@ export interface RegisterOptions {
 
 export interface RegisteredApp {
   /** The app, or the first step of a multi-step app. */
-  app: App;
+  app: App<Json>;
   /** Every step, first to last: `[app]` for a single-step app. */
-  steps: App[];
+  steps: Array<App<Json>>;
   name: string | undefined;
 }
 
@@ -53,15 +71,19 @@ const slot = globalThis as Slot;
  * only registers: whoever imported the module (`kubemr run`, `kubemr worker`, or your own
  * entry calling `startWorkerFromEnv` from `kubemr/worker`) picks the App up from here.
  */
-export function registerApp(app: App | MultiStepApp, options: RegisterOptions = {}): void {
-  const steps = 'steps' in (app ?? {}) ? (app as MultiStepApp).steps : [app as App];
+export function registerApp<V extends Json = string>(app: App<V> | MultiStepApp, options: RegisterOptions = {}): void {
+  const steps = ('steps' in (app ?? {}) ? (app as MultiStepApp).steps : [app]) as Array<App<Json>>;
   if (!Array.isArray(steps) || steps.length === 0 || steps.length > 20) {
     throw new TypeError('registerApp expects `steps` to list 1 to 20 apps');
   }
   steps.forEach((s, i) => {
-    if (typeof s?.map !== 'function' || typeof s?.reduce !== 'function') {
-      const which = steps.length > 1 ? ` (step ${i + 1})` : '';
-      throw new TypeError(`registerApp expects an object with map(filename, contents) and reduce(key, values) functions${which}`);
+    const which = steps.length > 1 ? ` (step ${i + 1})` : '';
+    if (typeof s?.map !== 'function') throw new TypeError(`registerApp expects an object with a map(filename, contents) function${which}`);
+    if (steps.length > 1 && typeof s.reduce !== 'function') {
+      throw new TypeError(`registerApp expects every step of a multi-step app to have reduce(key, values)${which}; only a single-step app can be map-only`);
+    }
+    for (const f of ['reduce', 'combine', 'partition'] as const) {
+      if (s[f] !== undefined && typeof s[f] !== 'function') throw new TypeError(`registerApp expects \`${f}\` to be a function when given${which}`);
     }
   });
   slot[SLOT] = { app: steps[0]!, steps, name: options.name };

@@ -12,7 +12,8 @@
  * });
  * ```
  */
-export { registerApp, registeredApp, type App, type KeyValue, type MultiStepApp, type RegisterOptions, type RegisteredApp } from './app.js';
+export { registerApp, registeredApp, type App, type Json, type KeyValue, type MultiStepApp, type ReduceResult, type RegisterOptions, type RegisteredApp } from './app.js';
 export { counter, params } from './context.js';
+export { records, type Records } from './records.js';
 export { defaultPartition, fnv1a32 } from './partition.js';
 export { compareUtf8 } from '../shuffle/byte-order.js';

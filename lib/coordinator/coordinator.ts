@@ -7,7 +7,7 @@ import { expandInputs, planMapTasks } from './inputs.js';
 import { compileJobSpec, type JobSpec, type JobSpecInput } from './jobspec.js';
 import { MAX_PIPELINE_ID, pipelineView, stepInput, stepJobId, type Pipeline } from './pipeline.js';
 import { Journal } from './journal.js';
-import { DataLayout, outputName, type JobLayout } from '../storage/layout.js';
+import { DataLayout, mapOutputName, outputName, type JobLayout } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
@@ -498,7 +498,9 @@ function removeTempFiles(dir: string): void {
   } catch {
     return;
   }
-  for (const n of names) if (/^\.tmp-.*-mr-out-\d+$/.test(n)) fs.rmSync(path.join(dir, n), { force: true });
+  for (const n of names) if (/^\.tmp-.*-mr-out-(m-)?\d+$/.test(n)) fs.rmSync(path.join(dir, n), { force: true });
 }
 
-export const resultFiles = (job: JobRecord): string[] => job.reduces.map((t) => path.join(job.outputDir, outputName(t.index)));
+/** A job's output files: one per reduce partition, or one per map task of a map-only job. */
+export const resultFiles = (job: JobRecord): string[] =>
+  job.reduces.length > 0 ? job.reduces.map((t) => path.join(job.outputDir, outputName(t.index))) : job.maps.map((t) => path.join(job.outputDir, mapOutputName(t.index)));

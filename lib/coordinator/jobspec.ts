@@ -1,4 +1,5 @@
 import { InvalidJobSpecError } from '../errors.js';
+import { checkOutputFormat, type OutputFormat } from '../storage/output-format.js';
 
 /** Streaming (Hadoop Streaming style) commands run through `sh -c`. */
 export interface StreamingCommands {
@@ -14,7 +15,7 @@ export interface JobSpecInput {
   app?: string;
   /** Input file paths, passed to map exactly as given. */
   inputs: string[];
-  /** Number of reduce partitions. @default 10 */
+  /** Number of reduce partitions; 0 makes a map-only job (Hadoop's `-numReduceTasks 0`). @default 10 */
   reducers?: number;
   /** Workers the executor starts. @default 2 */
   workers?: number;
@@ -64,6 +65,8 @@ export interface JobSpecInput {
   step?: number;
   /** Internal: the id of the multi-step job this job is a step of; '' for a job of its own. */
   pipeline?: string;
+  /** How output records are written: `text` (`key value`), `tsv` or `jsonl` (both lossless). @default 'text' */
+  outputFormat?: OutputFormat;
 }
 
 export type JobSpec = Required<Omit<JobSpecInput, 'streaming'>> & { streaming: StreamingCommands };
@@ -134,22 +137,27 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
       throw new InvalidJobSpecError(`Expected every input to be a non-empty path, got \`${JSON.stringify(p)}\``);
     }
   }
+  const reducer = str('streaming.reducer', input.streaming?.reducer);
   const streaming: StreamingCommands = {
     mapper: str('streaming.mapper', input.streaming?.mapper),
-    reducer: str('streaming.reducer', input.streaming?.reducer),
+    // Hadoop Streaming's `-reducer NONE`: a map-only job.
+    reducer: reducer === 'NONE' ? '' : reducer,
     combiner: str('streaming.combiner', input.streaming?.combiner),
   };
   const app = str('app', input.app);
+  // A streaming job without a reducer is map-only.
+  const mapOnlyStreaming = streaming.mapper !== '' && streaming.reducer === '';
   if (streaming.mapper !== '' || streaming.reducer !== '') {
-    if (streaming.mapper === '' || streaming.reducer === '') {
-      throw new InvalidJobSpecError('A streaming job needs both `streaming.mapper` and `streaming.reducer`');
+    if (streaming.mapper === '') throw new InvalidJobSpecError('A streaming job needs `streaming.mapper`');
+    if (mapOnlyStreaming && input.reducers !== undefined && input.reducers !== 0) {
+      throw new InvalidJobSpecError(`A streaming job without a reducer is map-only: expected \`reducers\` to be 0, got \`${String(input.reducers)}\``);
     }
     if (app !== '') throw new InvalidJobSpecError(`A job has either \`app\` or streaming commands, got app \`${app}\` and a mapper`);
   }
   return {
     app,
     inputs: [...input.inputs],
-    reducers: int('reducers', input.reducers ?? JOB_DEFAULTS.reducers, 1, 100_000),
+    reducers: int('reducers', mapOnlyStreaming ? 0 : (input.reducers ?? JOB_DEFAULTS.reducers), 0, 100_000),
     workers: int('workers', input.workers ?? JOB_DEFAULTS.workers, 1, 10_000),
     maxAttempts: int('maxAttempts', input.maxAttempts ?? JOB_DEFAULTS.maxAttempts, 1, 1000),
     maxLostAttempts: int('maxLostAttempts', input.maxLostAttempts ?? JOB_DEFAULTS.maxLostAttempts, 1, 1000),
@@ -168,6 +176,7 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     steps: int('steps', input.steps ?? 1, 1, MAX_STEPS),
     step: int('step', input.step ?? 0, 0, MAX_STEPS - 1),
     pipeline: str('pipeline', input.pipeline),
+    outputFormat: checkOutputFormat('outputFormat', input.outputFormat),
   };
 }
 

@@ -216,10 +216,12 @@ describe('Scheduler', () => {
 
 describe('compileJobSpec', () => {
   it('names the field and the bad value', () => {
-    expect(() => compileJobSpec({ inputs: ['a'], reducers: 0 }, { workDir: '/' })).toThrow('Expected `reducers` to be an integer between 1 and 100000, got `0`');
+    expect(() => compileJobSpec({ inputs: ['a'], reducers: -1 }, { workDir: '/' })).toThrow('Expected `reducers` to be an integer between 0 and 100000, got `-1`');
     expect(() => compileJobSpec({ inputs: [] }, { workDir: '/' })).toThrow(/at least one input/);
     expect(() => compileJobSpec({ inputs: ['a'], leaseMs: 1.5 }, { workDir: '/' })).toThrow('Expected `leaseMs` to be an integer >= 100, got `1.5`');
-    expect(() => compileJobSpec({ inputs: ['a'], streaming: { mapper: 'cat' } }, { workDir: '/' })).toThrow(/both `streaming.mapper` and `streaming.reducer`/);
+    expect(() => compileJobSpec({ inputs: ['a'], streaming: { mapper: 'cat' }, reducers: 3 }, { workDir: '/' })).toThrow('A streaming job without a reducer is map-only: expected `reducers` to be 0, got `3`');
+    expect(() => compileJobSpec({ inputs: ['a'], streaming: { reducer: 'cat' } }, { workDir: '/' })).toThrow('A streaming job needs `streaming.mapper`');
+    expect(() => compileJobSpec({ inputs: ['a'], outputFormat: 'csv' as never }, { workDir: '/' })).toThrow('Expected `outputFormat` to be one of text, tsv, jsonl, got `csv`');
   });
 });
 

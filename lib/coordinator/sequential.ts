@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { App } from '../app/app.js';
+import type { App, Json } from '../app/app.js';
+import { formatRecord, reduceRecords, type OutputFormat } from '../storage/output-format.js';
 import { beginTaskScope, endTaskScope } from '../app/context.js';
 import { USER_PREFIX } from './counters.js';
 import { readSplitBytes } from '../worker/split-reader.js';
@@ -16,7 +17,7 @@ import { outputName } from '../storage/layout.js';
  * combiner, when the app has one, so a wordcount over large inputs still fits).
  */
 export async function runSequential(
-  app: App,
+  app: App<Json>,
   inputs: string[],
   options: {
     cwd: string;
@@ -25,6 +26,8 @@ export async function runSequential(
     params?: Record<string, string>;
     /** Receives what user code counted, as `user.<name>` like a distributed job's counters. */
     counters?: (counters: Record<string, number>) => void;
+    /** @default 'text' */
+    outputFormat?: OutputFormat;
   },
 ): Promise<string> {
   checkOutputDir(options.outDir);
@@ -42,7 +45,7 @@ export async function runSequential(
  * file (kept in a temp directory), the last writes `outDir/mr-out-0`.
  */
 export async function runSequentialSteps(
-  steps: App[],
+  steps: Array<App<Json>>,
   inputs: string[],
   options: Parameters<typeof runSequential>[2],
 ): Promise<string> {
@@ -70,11 +73,28 @@ export async function runSequentialSteps(
   }
 }
 
-async function sequentialRun(app: App, inputs: string[], options: { cwd: string; outDir: string }): Promise<string> {
-  const groups = new Map<string, string[]>();
+async function sequentialRun(app: App<Json>, inputs: string[], options: { cwd: string; outDir: string; outputFormat?: OutputFormat }): Promise<string> {
+  const format = options.outputFormat ?? 'text';
+  fs.mkdirSync(options.outDir, { recursive: true });
+  const finalPath = path.join(options.outDir, outputName(0));
+  const tag = `seq-${process.pid}`;
+  const reduce = app.reduce;
+  if (!reduce) {
+    // Map-only: every pair, in input and emit order.
+    await writeAtomically(finalPath, tag, async (sink) => {
+      for (const input of inputs) {
+        for (const { key, value } of await app.map(input, readInput(options.cwd, input))) sink.writeString(formatRecord(format, key, value));
+      }
+    });
+    return finalPath;
+  }
+  const groups = new Map<string, Json[]>();
   for (const input of inputs) {
-    const contents = readSplitBytes(path.resolve(options.cwd, input), { path: input, start: 0, end: -1 }).toString('utf8');
-    for (const { key, value } of await app.map(input, contents)) {
+    for (const kv of await app.map(input, readInput(options.cwd, input))) {
+      // Keys and string values cross a distributed job's shuffle as UTF-8, where a lone
+      // surrogate becomes U+FFFD: the oracle does the same.
+      const key = wellFormed(kv.key);
+      const value = typeof kv.value === 'string' ? wellFormed(kv.value) : kv.value;
       const vs = groups.get(key);
       if (!vs) groups.set(key, [value]);
       else {
@@ -85,13 +105,16 @@ async function sequentialRun(app: App, inputs: string[], options: { cwd: string;
   }
   const keys = [...groups.keys()];
   sortByteOrder(keys, 'utf8');
-  fs.mkdirSync(options.outDir, { recursive: true });
-  const finalPath = path.join(options.outDir, outputName(0));
-  await writeAtomically(finalPath, `seq-${process.pid}`, async (sink) => {
+  await writeAtomically(finalPath, tag, async (sink) => {
     for (const k of keys) {
-      const out = await app.reduce(k, groups.get(k)!);
-      sink.writeString(`${k} ${out}\n`);
+      const out = await reduce.call(app, k, groups.get(k)!);
+      for (const rec of reduceRecords(k, out, (x) => JSON.stringify(x) ?? String(x))) sink.writeString(formatRecord(format, rec.key, rec.value));
     }
   });
   return finalPath;
 }
+
+const readInput = (cwd: string, input: string): string => readSplitBytes(path.resolve(cwd, input), { path: input, start: 0, end: -1 }).toString('utf8');
+
+const LONE = /[\ud800-\udfff]/;
+const wellFormed = (s: string): string => (LONE.test(s) ? Buffer.from(s, 'utf8').toString('utf8') : s);

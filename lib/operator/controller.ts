@@ -71,6 +71,8 @@ export interface MapReduceJobSpec {
   speculative?: boolean;
   /** How many steps the app declares (registerApp({ steps })). @default 1 */
   steps?: number;
+  /** text (default) | tsv | jsonl */
+  outputFormat?: string;
 }
 
 /**
@@ -212,6 +214,7 @@ export function specFromResource(spec: unknown, name: string, dataDir: string): 
     params: spec.params as Record<string, string> | undefined,
     speculative: spec.speculative as boolean | undefined,
     steps: spec.steps as number | undefined,
+    outputFormat: spec.outputFormat as JobSpecInput['outputFormat'],
     workDir: root,
   };
 }

@@ -34,6 +34,8 @@ export function specToPb(s: JobSpec): PbJobSpec {
     steps: s.steps,
     step: s.step,
     pipeline: s.pipeline,
+    outputFormat: s.outputFormat,
+    mapOnly: s.reducers === 0,
   };
 }
 
@@ -43,7 +45,6 @@ export function specFromPb(p: PbJobSpecOut): JobSpecInput {
   return {
     app: p.app,
     inputs: p.inputs,
-    reducers: opt(p.reducers),
     workers: opt(p.workers),
     maxAttempts: opt(p.maxAttempts),
     leaseMs: opt(p.leaseMs),
@@ -59,6 +60,9 @@ export function specFromPb(p: PbJobSpecOut): JobSpecInput {
     params: { ...p.params },
     speculative: !p.noSpeculation,
     steps: opt(p.steps),
+    outputFormat: (p.outputFormat || undefined) as JobSpecInput['outputFormat'],
+    // proto3 cannot tell 0 from unset: map_only says "0 reducers".
+    reducers: p.mapOnly ? 0 : opt(p.reducers),
     // A client submits whole jobs; steps are the coordinator's to make.
   };
 }
@@ -84,6 +88,7 @@ export function taskToPb(a: TaskAssignment): Task {
     params: job.spec.params,
     step: job.spec.step,
     nSteps: job.spec.steps,
+    outputFormat: job.spec.outputFormat,
   };
 }
 
@@ -124,7 +129,7 @@ export function jobStatusToPb(j: JobRecord, withTasks = true): JobStatus {
     startedAtMs: j.startedAt ?? 0,
     finishedAtMs: j.finishedAt ?? 0,
     message: j.message,
-    results: j.phase === 'succeeded' ? j.reduces.flatMap((t) => t.outputFiles) : [],
+    results: j.phase === 'succeeded' ? (j.reduces.length > 0 ? j.reduces : j.maps).flatMap((t) => t.outputFiles) : [],
     tasks: withTasks ? [...j.maps, ...j.reduces].map(taskStatusToPb) : [],
     counters: jobCounters(j),
   };

@@ -59,6 +59,8 @@ export class JobLayout {
 
 export const intermediateName = (m: number, r: number): string => `mr-${m}-${r}`;
 export const outputName = (r: number): string => `mr-out-${r}`;
+/** A map-only job's output of map task m. */
+export const mapOutputName = (m: number): string => `mr-out-m-${m}`;
 /** A task's name in logs and file names: map-3, reduce-0. */
 export const taskName = (kind: 'map' | 'reduce', index: number): string => `${kind}-${index}`;
 

@@ -45,6 +45,7 @@ async function runJob(files: string[], cmds: Cmds, o: { nReduce?: number; splitB
     params: {} as Record<string, string>,
     step: 0,
     nSteps: 1,
+    outputFormat: 'text',
   };
   let spills = 0;
   for (const [m, inputs] of plan.entries()) {

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyBytes, RunReader, writeAtomically } from '../shuffle/format.js';
+import { copyBytes, RunReader, writeAtomically, type FileSink } from '../shuffle/format.js';
 import { counter } from '../app/context.js';
 import { fnv1a32Bytes, latin1Partition, partitionOfHash } from '../app/partition.js';
 import { LimitExceededError, StreamingCommandError } from '../errors.js';
 import { readSplitBytes } from './split-reader.js';
-import { intermediateName, outputName, tempPathFor } from '../storage/layout.js';
+import { intermediateName, mapOutputName, outputName, tempPathFor } from '../storage/layout.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { MapOutputBuffer } from '../shuffle/map-buffer.js';
 import { RunMerger } from '../shuffle/merge.js';
@@ -239,6 +239,7 @@ function* runLines(files: string[]): Generator<Buffer> {
 }
 
 export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  if (task.nReduce === 0) return runStreamingMapOnlyTask(task, ctx);
   const streaming = task.streaming!;
   const spillDir = path.join(task.jobDir, 'intermediate');
   const buffer = new MapOutputBuffer({
@@ -302,24 +303,47 @@ export async function runStreamingReduceTask(task: Task__Output, ctx: TaskContex
   const finalPath = path.join(task.outputDir, outputName(r));
   let lines = 0;
   const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
-    // The reducer's output is the partition's output, byte for byte; a last line gets its newline.
-    let last = 10;
-    const copy: OutputSink = {
-      push(d) {
-        sink.writeBytes(d);
-        for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) lines++;
-        if (d.length > 0) last = d[d.length - 1]!;
-      },
-      end() {
-        if (last !== 10) {
-          sink.writeBytes(Buffer.from([10]));
-          lines++;
-        }
-      },
-    };
+    const copy = verbatim(sink, () => lines++);
     await pipeThrough('reducer', task.streaming!.reducer, task.workDir, paramsEnv(task.params), runLines(inputs), copy, ctx);
   });
   return { outputFiles: [finalPath], counters: { inputBytes: 0, inputRecords: 0, outputRecords: lines, outputBytes, spills: 0 } };
+}
+
+/** A command's output as a file's content, byte for byte; a last line gets its newline. */
+function verbatim(sink: FileSink, onLine: () => void): OutputSink {
+  let last = 10;
+  return {
+    push(d) {
+      sink.writeBytes(d);
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) onLine();
+      if (d.length > 0) last = d[d.length - 1]!;
+    },
+    end() {
+      if (last !== 10) {
+        sink.writeBytes(Buffer.from([10]));
+        onLine();
+      }
+      last = 10;
+    },
+  };
+}
+
+/** A map-only streaming job (no reducer): the mapper's lines, as written, are the task's output. */
+async function runStreamingMapOnlyTask(task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  const finalPath = path.join(task.outputDir, mapOutputName(task.index));
+  let lines = 0;
+  let inputBytes = 0;
+  const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
+    const copy = verbatim(sink, () => lines++);
+    for (const [i, split] of task.inputs.entries()) {
+      const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split);
+      inputBytes += bytes.length;
+      const env = { ...paramsEnv(task.params), mapreduce_map_input_file: split.path, map_input_file: split.path };
+      await pipeThrough('mapper', task.streaming!.mapper, task.workDir, env, inChunks(bytes), copy, ctx);
+      ctx.progress((i + 1) / task.inputs.length);
+    }
+  });
+  return { outputFiles: [finalPath], counters: { inputBytes, inputRecords: task.inputs.length, outputRecords: lines, outputBytes, spills: 0 } };
 }
 
 /** Reads a run as `key\tvalue` lines; used by tests and tools to look inside intermediates. */

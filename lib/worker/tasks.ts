@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { App } from '../app/app.js';
+import type { App, Json } from '../app/app.js';
+import { InvalidJobSpecError } from '../errors.js';
+import { checkOutputFormat, formatRecord, reduceRecords } from '../storage/output-format.js';
+import { decodeValues, encodeValue } from '../shuffle/values.js';
 import { decodeRange, writeAtomically } from '../shuffle/format.js';
 import { readSplitBytes, reusableScratch } from './split-reader.js';
-import { intermediateName, outputName } from '../storage/layout.js';
+import { intermediateName, mapOutputName, outputName } from '../storage/layout.js';
 import { defaultPartition } from '../app/partition.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import type { TaskCounters } from '../protocol/gen/kubemr/v1/TaskCounters.js';
@@ -50,37 +53,54 @@ function describe(x: unknown): string {
 export const intermediatePaths = (task: Task__Output, m: number): string[] =>
   Array.from({ length: task.nReduce }, (_, r) => path.join(task.jobDir, 'intermediate', intermediateName(m, r)));
 
-export async function runMapTask(app: App, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+/**
+ * Feeds every split of a map task to `map` and each pair it emits to `onPair` (the value as
+ * the shuffle carries it: see lib/shuffle/values.ts). Returns the input bytes read.
+ */
+async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext, onPair: (key: string, value: unknown) => void): Promise<number> {
+  let inputBytes = 0;
+  for (const [i, split] of task.inputs.entries()) {
+    const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split, splitScratch);
+    inputBytes += bytes.length;
+    let out = app.map(split.path, bytes.toString('utf8'));
+    if (isThenable(out)) out = await out;
+    if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      throw new TypeError(`map(${JSON.stringify(split.path)}) returned ${describe(out)}; expected an iterable of { key, value }`);
+    }
+    let n = 0;
+    for (const kv of out) {
+      if (typeof kv?.key !== 'string' || kv.value === undefined) {
+        throw new TypeError(`map(${JSON.stringify(split.path)}) emitted ${describe(kv)}; expected { key: string, value }`);
+      }
+      onPair(kv.key, kv.value);
+      if (++n % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
+    }
+    if (ctx.abandoned()) throw new TaskAbandonedError();
+    ctx.progress((i + 1) / task.inputs.length);
+  }
+  return inputBytes;
+}
+
+/** A combiner over shuffle-encoded values: decoded for the app, its result encoded again. */
+function shuffleCombiner(app: App<Json>): ((key: string, values: string[]) => string) | undefined {
+  const combine = app.combine;
+  if (!combine) return undefined;
+  return (key, values) => encodeValue(combine.call(app, key, decodeValues(values) as Json[]));
+}
+
+export async function runMapTask(app: App<Json>, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  if (task.nReduce === 0) return runMapOnlyTask(app, task, ctx);
   const buffer = new MapOutputBuffer({
     nReduce: task.nReduce,
     partition: app.partition ? app.partition.bind(app) : defaultPartition,
-    combine: app.combine ? app.combine.bind(app) : undefined,
+    combine: shuffleCombiner(app),
     memoryBytes: task.memoryBytes,
     spillDir: path.join(task.jobDir, 'intermediate'),
     tag: ctx.tag,
     encoding: 'utf8',
   });
-  let inputBytes = 0;
   try {
-    for (const [i, split] of task.inputs.entries()) {
-      const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split, splitScratch);
-      inputBytes += bytes.length;
-      let out = app.map(split.path, bytes.toString('utf8'));
-      if (isThenable(out)) out = await out;
-      if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-        throw new TypeError(`map(${JSON.stringify(split.path)}) returned ${describe(out)}; expected an iterable of { key, value }`);
-      }
-      let n = 0;
-      for (const kv of out) {
-        if (typeof kv?.key !== 'string' || typeof kv.value !== 'string') {
-          throw new TypeError(`map(${JSON.stringify(split.path)}) emitted ${describe(kv)}; expected { key: string, value: string }`);
-        }
-        buffer.add(kv.key, kv.value);
-        if (++n % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
-      }
-      if (ctx.abandoned()) throw new TaskAbandonedError();
-      ctx.progress((i + 1) / task.inputs.length);
-    }
+    const inputBytes = await forEachPair(app, task, ctx, (key, value) => buffer.add(key, typeof value === 'string' && value.charCodeAt(0) !== 0 ? value : encodeValue(value)));
     const outputFiles = intermediatePaths(task, task.index);
     const stats = buffer.finish(outputFiles);
     return {
@@ -92,7 +112,25 @@ export async function runMapTask(app: App, task: Task__Output, ctx: TaskContext)
   }
 }
 
-export async function runReduceTask(app: App, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+/** A map-only job (no reduce): the task's pairs, in emit order, are its output file `mr-out-m-<m>`. */
+async function runMapOnlyTask(app: App<Json>, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  const format = checkOutputFormat('outputFormat', task.outputFormat);
+  const finalPath = path.join(task.outputDir, mapOutputName(task.index));
+  let records = 0;
+  let inputBytes = 0;
+  const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
+    inputBytes = await forEachPair(app, task, ctx, (key, value) => {
+      sink.writeString(formatRecord(format, key, value));
+      records++;
+    });
+  });
+  return { outputFiles: [finalPath], counters: { inputBytes, inputRecords: task.inputs.length, outputRecords: records, outputBytes, spills: 0 } };
+}
+
+export async function runReduceTask(app: App<Json>, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
+  const reduce = app.reduce;
+  if (!reduce) throw new InvalidJobSpecError(`app \`${task.app}\` has no reduce(): run it as a map-only job (reducers 0)`);
+  const format = checkOutputFormat('outputFormat', task.outputFormat);
   const r = task.index;
   const inputs = Array.from({ length: task.nMap }, (_, m) => path.join(task.jobDir, 'intermediate', intermediateName(m, r)));
   for (const f of inputs) {
@@ -102,20 +140,27 @@ export async function runReduceTask(app: App, task: Task__Output, ctx: TaskConte
   const merger = new RunMerger(inputs);
   let keys = 0;
   let records = 0;
+  let written = 0;
   let outputBytes = 0;
   try {
     outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
       for (const [keyBytes, values] of merger.groups('utf8')) {
         const key = decodeRange(keyBytes, 0, keyBytes.length, 'utf8');
-        let out: unknown = app.reduce(key, values);
+        let out: unknown = reduce.call(app, key, decodeValues(values) as Json[]);
         if (isThenable(out)) out = await out;
-        if (typeof out !== 'string') {
-          throw new TypeError(`reduce(${JSON.stringify(key)}) returned ${describe(out)}; expected a string`);
+        if (typeof out === 'string' && format === 'text') {
+          // The lab's format, the common case: no record objects.
+          sink.writeString(key);
+          sink.writeString(' ');
+          sink.writeString(out);
+          sink.writeString('\n');
+          written++;
+        } else {
+          for (const rec of reduceRecords(key, out, describe)) {
+            sink.writeString(formatRecord(format, rec.key, rec.value));
+            written++;
+          }
         }
-        sink.writeString(key);
-        sink.writeString(' ');
-        sink.writeString(out);
-        sink.writeString('\n');
         records += values.length;
         if (++keys % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
       }
@@ -125,6 +170,6 @@ export async function runReduceTask(app: App, task: Task__Output, ctx: TaskConte
   }
   return {
     outputFiles: [finalPath],
-    counters: { inputBytes: 0, inputRecords: records, outputRecords: keys, outputBytes, spills: 0 },
+    counters: { inputBytes: 0, inputRecords: records, outputRecords: written, outputBytes, spills: 0 },
   };
 }

@@ -24,6 +24,8 @@ export interface JobSpec {
   'steps'?: (number);
   'step'?: (number);
   'pipeline'?: (string);
+  'outputFormat'?: (string);
+  'mapOnly'?: (boolean);
 }
 
 export interface JobSpec__Output {
@@ -47,4 +49,6 @@ export interface JobSpec__Output {
   'steps': (number);
   'step': (number);
   'pipeline': (string);
+  'outputFormat': (string);
+  'mapOnly': (boolean);
 }

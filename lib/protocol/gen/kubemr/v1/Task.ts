@@ -24,6 +24,7 @@ export interface Task {
   'params'?: ({[key: string]: string});
   'step'?: (number);
   'nSteps'?: (number);
+  'outputFormat'?: (string);
 }
 
 export interface Task__Output {
@@ -45,4 +46,5 @@ export interface Task__Output {
   'params': ({[key: string]: string});
   'step': (number);
   'nSteps': (number);
+  'outputFormat': (string);
 }
