@@ -106,7 +106,7 @@ describe('the coordinator gRPC API under bad requests', () => {
 
   it('rejects bad job specs with INVALID_ARGUMENT naming the field, and unknown jobs with NOT_FOUND', async () => {
     const c = new KubemrClient({ address, token });
-    await expectCode(c.submitJob({ inputs: [BOOKS[0]!], reducers: -1, workDir: dir }), grpc.status.INVALID_ARGUMENT, /Expected `reducers` to be an integer between 1 and 100000, got `-1`/);
+    await expectCode(c.submitJob({ inputs: [BOOKS[0]!], reducers: -1, workDir: dir }), grpc.status.INVALID_ARGUMENT, /Expected `reducers` to be an integer between 0 and 100000, got `-1`/);
     await expectCode(c.submitJob({ inputs: [], workDir: dir }), grpc.status.INVALID_ARGUMENT, /at least one input/);
     await expectCode(c.submitJob({ inputs: ['missing.txt'], workDir: dir }), grpc.status.INVALID_ARGUMENT, /Input `missing.txt` does not exist/);
     await expectCode(c.submitJob({ inputs: [BOOKS[0]!], workDir: 'relative/dir' }), grpc.status.INVALID_ARGUMENT, /workDir/);
