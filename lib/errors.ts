@@ -55,6 +55,37 @@ export class OutputExistsError extends KubemrError {
   override readonly code = 'FAILED_PRECONDITION';
 }
 
+/** Another job is writing into the output directory (it holds `<out>/_kubemr-claim`). */
+export class OutputClaimedError extends KubemrError {
+  override readonly code = 'FAILED_PRECONDITION';
+  constructor(
+    message: string,
+    readonly outputDir: string,
+    readonly ownerJobId: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Another live coordinator owns the data directory (it holds `<data>/coordinator.lock`). */
+export class DataDirLockedError extends KubemrError {
+  override readonly code = 'FAILED_PRECONDITION';
+}
+
+/**
+ * An intermediate run is missing, truncated, or fails its checksum. `path` names the file; a
+ * reduce reports it as a fetch failure so that the map which wrote it runs again.
+ */
+export class CorruptRunError extends KubemrError {
+  override readonly code = 'FAILED_PRECONDITION';
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`intermediate run ${path} ${problem}`);
+  }
+}
+
 /** A task failed `maxAttempts` times; the job fails with this error. */
 export class TaskFailedError extends KubemrError {
   override readonly code = 'FAILED_PRECONDITION';

@@ -87,8 +87,65 @@ describe('FileSink / RunReader', () => {
     sink.close();
     fs.truncateSync(file, fs.statSync(file).size - 2);
     const rd = new RunReader(file);
-    expect(() => rd.next()).toThrow(/truncated record/);
+    // The one record's block is whole; the cut is found before the run is taken as ended.
+    expect(() => {
+      while (rd.next());
+    }).toThrow(/is truncated/);
     rd.close();
+  });
+
+  /** A run of several blocks (records of 100 KiB fill a 1 MiB block in about ten). */
+  function bigRun(): { file: string; records: number } {
+    const file = path.join(dir, 'big');
+    const sink = new FileSink(file);
+    const records = 40;
+    for (let i = 0; i < records; i++) sink.writeRecord(`k${String(i).padStart(3, '0')}`, 'v'.repeat(100 * 1024), 'latin1');
+    sink.close();
+    return { file, records };
+  }
+  const readAll = (file: string): number => {
+    const rd = new RunReader(file);
+    try {
+      let n = 0;
+      while (rd.next()) n++;
+      return n;
+    } finally {
+      rd.close();
+    }
+  };
+
+  it('reads a run of several blocks whole', () => {
+    const { file, records } = bigRun();
+    expect(readAll(file)).toBe(records);
+  });
+
+  it('finds a flipped byte anywhere in a run by its block checksum, naming the file', () => {
+    const { file } = bigRun();
+    const size = fs.statSync(file).size;
+    for (const at of [20, Math.floor(size / 2), size - 100]) {
+      const body = fs.readFileSync(`${file}`);
+      const copy = path.join(dir, `flip-${at}`);
+      body[at] = body[at]! ^ 0x5a;
+      fs.writeFileSync(copy, body);
+      expect(() => readAll(copy), `flip at ${at}`).toThrow(new RegExp(`${copy}.*(checksum|corrupt|truncated)`));
+    }
+  });
+
+  it('finds a run cut at a block boundary (its end marker is missing), and trailing bytes', () => {
+    const { file } = bigRun();
+    const size = fs.statSync(file).size;
+    fs.truncateSync(file, size - 8); // exactly the end marker
+    expect(() => readAll(file)).toThrow(/is truncated: it ends at byte/);
+    fs.appendFileSync(file, Buffer.from([0, 0, 0, 0, 4, 0, 0, 0, 1]));
+    expect(() => readAll(file)).toThrow(/bytes follow its end marker/);
+  });
+
+  it('names a missing run and a file that is not a run', () => {
+    expect(() => new RunReader(path.join(dir, 'nope'))).toThrow(/nope is missing/);
+    fs.writeFileSync(path.join(dir, 'text'), 'hello world\n');
+    expect(() => new RunReader(path.join(dir, 'text'))).toThrow(/is not a run/);
+    fs.writeFileSync(path.join(dir, 'empty'), '');
+    expect(() => new RunReader(path.join(dir, 'empty'))).toThrow(/is not a run/);
   });
 
   it('reads an empty run as no records', () => {

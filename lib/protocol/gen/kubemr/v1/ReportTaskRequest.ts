@@ -13,6 +13,7 @@ export interface ReportTaskRequest {
   'outputFiles'?: (string)[];
   'error'?: (string);
   'counters'?: (_kubemr_v1_TaskCounters | null);
+  'fetchFailedMaps'?: (number)[];
 }
 
 export interface ReportTaskRequest__Output {
@@ -25,4 +26,5 @@ export interface ReportTaskRequest__Output {
   'outputFiles': (string)[];
   'error': (string);
   'counters': (_kubemr_v1_TaskCounters__Output | null);
+  'fetchFailedMaps': (number)[];
 }

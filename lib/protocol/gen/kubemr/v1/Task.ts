@@ -25,6 +25,7 @@ export interface Task {
   'step'?: (number);
   'nSteps'?: (number);
   'outputFormat'?: (string);
+  'attemptDir'?: (string);
 }
 
 export interface Task__Output {
@@ -47,4 +48,5 @@ export interface Task__Output {
   'step': (number);
   'nSteps': (number);
   'outputFormat': (string);
+  'attemptDir': (string);
 }
