@@ -112,7 +112,13 @@ describe('Coordinator', () => {
     await first.submit({ inputs: ['in.txt'], workDir: dir, reducers: 2 }, 'resume-me');
     const r = first.requestTask({ workerId: 'w', app: '' });
     expect(r.directive).toBe('run');
-    if (r.directive === 'run') first.report({ jobId: 'resume-me', kind: 'map', index: 0, attempt: 1, workerId: 'w' }, { success: true, outputFiles: [] });
+    if (r.directive === 'run') {
+      // The attempt writes where the coordinator told it; the commit moves the files into place.
+      const files = [0, 1].map((p) => path.join(r.assignment.attemptDir!, `mr-0-${p}`));
+      for (const f of files) fs.writeFileSync(f, '');
+      expect(first.report({ jobId: 'resume-me', kind: 'map', index: 0, attempt: 1, workerId: 'w' }, { success: true, outputFiles: files })).toBe(true);
+      expect(fs.existsSync(path.join(dir, 'data', 'jobs', 'resume-me', 'intermediate', 'mr-0-1'))).toBe(true);
+    }
     await first.close();
     const ex = new ScriptedExecutor();
     const second = new Coordinator({ dataDir: path.join(dir, 'data'), executor: ex });

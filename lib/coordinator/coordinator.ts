@@ -7,10 +7,17 @@ import { expandInputs, planMapTasks } from './inputs.js';
 import { compileJobSpec, type JobSpec, type JobSpecInput } from './jobspec.js';
 import { MAX_PIPELINE_ID, pipelineView, stepInput, stepJobId, type Pipeline } from './pipeline.js';
 import { Journal } from './journal.js';
-import { DataLayout, mapOutputName, outputName, type JobLayout } from '../storage/layout.js';
+import { DataLayout, OutputLayout, mapOutputName, outputName, SUCCESS_MARKER, type JobLayout } from '../storage/layout.js';
+import { claimOutputDir, DataDirLock, outputOwner, releaseOutputDir } from '../storage/ownership.js';
+import { checkReportedFiles, commitAttempt, discardAttempt, discardMapAttempts, discardOutput, prepareAttempt, publishOutput, taskFiles } from './commit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
+
+/** A worker's report, as the gRPC adapter hands it over. */
+export type TaskReport =
+  | { success: true; outputFiles: string[]; counters?: Record<string, number> | undefined }
+  | { success: false; error: string; fetchFailedMaps?: number[] | undefined };
 
 export interface CoordinatorOptions {
   /** The data directory (shared volume): jobs/<id>/... live here. */
@@ -35,6 +42,13 @@ export interface CoordinatorOptions {
    * @default no restriction (local mode: users run their own files)
    */
   confineTo?: string | undefined;
+  /**
+   * A data-directory lock not refreshed for this long is taken to belong to a dead coordinator.
+   * @default 15000
+   */
+  lockStaleMs?: number;
+  /** Resume only this job from the journals (`kubemr run --resume`); others wait. @default all */
+  resumeOnly?: string | undefined;
 }
 
 const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -62,6 +76,9 @@ export class Coordinator {
   private readonly stopping = new Set<Promise<void>>();
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly listeners = new Set<(e: SchedulerEvent) => void>();
+  /** Jobs that hold their output directory's claim; only these touch what is in it. */
+  private readonly owning = new Set<string>();
+  private lock: DataDirLock | undefined;
   /** host:port workers dial; set by whoever binds the server. */
   advertise = '';
   /** False until start() has resumed the journaled jobs; until then workers are told to wait. */
@@ -85,6 +102,8 @@ export class Coordinator {
   /** Starts the lease clock and resumes unfinished jobs from their journals. */
   async start(): Promise<void> {
     fs.mkdirSync(this.layout.jobsDir(), { recursive: true });
+    // One coordinator per data directory: two would both resume, run and commit the same jobs.
+    this.lock = DataDirLock.acquire(this.layout.root, { staleMs: this.options.lockStaleMs });
     if (this.options.recover ?? true) {
       await this.recover();
       await this.resumePipelines();
@@ -101,15 +120,29 @@ export class Coordinator {
     this.journals.clear();
     await this.executor?.close();
     await Promise.allSettled([...this.stopping]);
-    for (const job of this.unswept.values()) this.sweep(job);
+    for (const job of this.unswept.values()) this.sweep(job, true);
     this.unswept.clear();
+    this.lock?.release();
+    this.lock = undefined;
   }
 
-  /** Removes what a finished job leaves behind: intermediates (kept after a failure, for debugging) and temp output files. */
-  private sweep(job: JobRecord): void {
+  /**
+   * Removes what a finished job leaves behind: intermediates (kept after a failure, for
+   * debugging), attempt files, and — while it still holds the output directory — its staging
+   * directory. `last` once no worker of the job can write any more: the claim is given up then.
+   */
+  private sweep(job: JobRecord, last: boolean): void {
     try {
       if (job.phase !== 'failed') fs.rmSync(this.layout.job(job.id).intermediateDir, { recursive: true, force: true });
+      else discardMapAttempts(job.jobDir);
       removeTempFiles(job.outputDir);
+      if (this.owning.has(job.id)) {
+        discardOutput(job.outputDir);
+        if (last) {
+          releaseOutputDir(job.outputDir, job.id);
+          this.owning.delete(job.id);
+        }
+      }
     } catch (err) {
       this.logger.warn('could not clean up after the job', { job: job.id, error: String(err) });
     }
@@ -153,14 +186,65 @@ export class Coordinator {
       }
     }
   }
+  /** The scheduler's answer, with the directory the attempt is to write into made and named. */
   requestTask(w: WorkerIdentity): RequestResult {
-    return this.scheduler.requestTask(w);
+    const r = this.scheduler.requestTask(w);
+    if (r.directive !== 'run') return r;
+    const { job, task, attempt } = r.assignment;
+    const files = taskFiles(job, task.kind, task.index, attempt);
+    try {
+      prepareAttempt(files);
+    } catch (err) {
+      // The worker's first write fails with the reason; its report fails the attempt.
+      this.logger.error('could not make the attempt directory', { job: job.id, task: `${task.kind}-${task.index}`, attempt, error: String(err) });
+    }
+    return { directive: 'run', assignment: { ...r.assignment, attemptDir: files.attemptDir } };
   }
   heartbeat(ref: TaskRef): boolean {
     return this.scheduler.heartbeat(ref);
   }
-  report(...args: Parameters<Scheduler['report']>): ReturnType<Scheduler['report']> {
-    return this.scheduler.report(...args);
+
+  /**
+   * A worker's report. A success asks for the commit: granted to the first eligible attempt
+   * only (the scheduler decides), the coordinator — not the worker — moves that attempt's files
+   * to the names it chose, journaling the grant first so that a crash half way is finished on
+   * restart. A refused attempt's files are thrown away; it can never replace a committed file.
+   * A reduce that could not read some maps' outputs sends those maps back to run again.
+   */
+  report(ref: TaskRef, result: TaskReport): boolean {
+    if (!this.scheduler.hasJob(ref.jobId)) return false;
+    const job = this.scheduler.getJob(ref.jobId);
+    if ((ref.kind === 'map' ? job.maps : job.reduces)[ref.index] === undefined || ref.attempt < 1) return false;
+    const files = taskFiles(job, ref.kind, ref.index, ref.attempt);
+    if (!result.success) {
+      if (result.fetchFailedMaps?.length) {
+        const reopened = this.scheduler.fetchFailed(ref, result.fetchFailedMaps, result.error);
+        for (const m of reopened) this.journals.get(job.id)?.append({ t: 'reopen', kind: 'map', index: m });
+        if (reopened.length > 0) this.logger.warn('maps sent back: a reduce could not read their output', { job: job.id, task: `reduce-${ref.index}`, maps: reopened.join(','), error: result.error });
+        discardAttempt(files);
+        return true;
+      }
+      const accepted = this.scheduler.report(ref, result);
+      if (accepted) discardAttempt(files);
+      return accepted;
+    }
+    if (!this.scheduler.canCommit(ref)) {
+      // Another attempt committed, or the task is no longer this worker's: nothing it wrote is kept.
+      discardAttemptIfOwn(job, ref, files);
+      return false;
+    }
+    const problem = checkReportedFiles(files, result.outputFiles);
+    if (problem) return this.scheduler.report(ref, { success: false, error: problem });
+    let committed: string[];
+    try {
+      this.journals.get(job.id)?.append({ t: 'commit', kind: ref.kind, index: ref.index, attempt: ref.attempt });
+      committed = commitAttempt(files);
+    } catch (err) {
+      return this.scheduler.report(ref, { success: false, error: `could not commit the attempt's output: ${String(err)}` });
+    }
+    // A reduce's output is named by where it will be once the job has succeeded.
+    const named = ref.kind === 'reduce' ? [new OutputLayout(job.outputDir).output(ref.index)] : committed;
+    return this.scheduler.report(ref, { success: true, outputFiles: named, counters: result.counters });
   }
 
   newJobId(name: string): string {
@@ -194,8 +278,17 @@ export class Coordinator {
     checkOutputDir(outputDir);
     // A job exists once its spec is written; an executor may have made its logs directory first.
     if (fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) throw new JobExistsError(`Job \`${id}\` already exists`);
-    for (const d of [jl.intermediateDir, jl.logsDir, outputDir]) fs.mkdirSync(d, { recursive: true });
-    writeFileAtomic(jl.spec, JSON.stringify({ id, spec, outputDir, mapInputs }, null, 2) + '\n');
+    // One job per output directory, claimed atomically, before anything is written.
+    claimOutputDir(outputDir, id, this.layout.root);
+    try {
+      checkOutputDir(outputDir);
+      for (const d of [jl.intermediateDir, jl.logsDir]) fs.mkdirSync(d, { recursive: true });
+      writeFileAtomic(jl.spec, JSON.stringify({ id, spec, outputDir, mapInputs }, null, 2) + '\n');
+    } catch (err) {
+      releaseOutputDir(outputDir, id);
+      throw err;
+    }
+    this.owning.add(id);
     const journal = new Journal(jl.journal);
     this.journals.set(id, journal);
     journal.append({ t: 'submit', at: Date.now() });
@@ -374,12 +467,28 @@ export class Coordinator {
     }
     if (e.type !== 'finished') return;
     const job = e.job;
+    this.settleOutput(job);
     journal?.append({ t: 'finish', phase: job.phase, message: job.message });
     journal?.close();
     this.journals.delete(job.id);
     this.finishJob(job);
     for (const w of this.waiters.get(job.id) ?? []) w(job);
     this.waiters.delete(job.id);
+  }
+
+  /**
+   * All or nothing: a succeeded job's committed outputs move into the output directory and
+   * `_SUCCESS` is written; a failed or cancelled job's are thrown away. Only while the job
+   * still holds the directory's claim.
+   */
+  private settleOutput(job: JobRecord): void {
+    if (!this.owning.has(job.id)) return;
+    try {
+      if (job.phase === 'succeeded') publishOutput(job);
+      else discardOutput(job.outputDir);
+    } catch (err) {
+      this.logger.error('could not publish the job\'s output', { job: job.id, error: String(err) });
+    }
   }
 
   private finishJob(job: JobRecord): void {
@@ -390,7 +499,7 @@ export class Coordinator {
     } catch (err) {
       this.logger.error('could not record the job result', { job: job.id, error: String(err) });
     }
-    this.sweep(job);
+    this.sweep(job, !this.executor);
     this.logger.info('job finished', { job: job.id, phase: job.phase, message: job.message || undefined });
     if (!this.executor) return;
     this.unswept.set(job.id, job);
@@ -400,7 +509,7 @@ export class Coordinator {
         // A worker killed mid-write leaves its temp file; no worker of the job is left to finish it.
         .then(() => {
           this.unswept.delete(job.id);
-          this.sweep(job);
+          this.sweep(job, true);
         })
         .finally(() => this.stopping.delete(p));
       this.stopping.add(p);
@@ -424,12 +533,16 @@ export class Coordinator {
     for (const id of fs.readdirSync(root).sort()) {
       const jl = this.layout.job(id);
       if (!fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) continue;
+      if (this.options.resumeOnly !== undefined && id !== this.options.resumeOnly) continue;
       try {
         const saved = JSON.parse(fs.readFileSync(jl.spec, 'utf8'));
         // Through compileJobSpec again, so a spec saved by an older version gets today's defaults.
         const spec = compileJobSpec(saved.spec, { workDir: saved.spec.workDir });
         const state = Journal.replay(jl.journal);
         const finish = fs.existsSync(jl.result) ? parseResult(fs.readFileSync(jl.result, 'utf8')) : state.finish;
+        // Still ours? Another job may have taken the output directory while this one was down.
+        const owner = outputOwner(saved.outputDir)?.jobId;
+        if (owner === id) this.owning.add(id);
         const base = { id, spec, jobDir: jl.dir, outputDir: saved.outputDir, mapInputs: saved.mapInputs, submittedAt: state.submittedAt, done: state.done };
         if (finish) {
           // Finished before this start: listed, so history survives a restart, but never run again.
@@ -441,11 +554,32 @@ export class Coordinator {
           });
           // The journal knew the outcome but RESULT was never written: write it now.
           if (!fs.existsSync(jl.result)) this.finishJob(job);
+          else if (this.owning.has(id)) {
+            // Finished, but the claim outlived the crash: settle the output and give it up.
+            this.settleOutput(job);
+            this.sweep(job, true);
+          }
           continue;
         }
         const journal = new Journal(jl.journal);
         this.journals.set(id, journal);
         journal.append({ t: 'recover', at: Date.now() });
+        if (owner !== id) {
+          const job = this.scheduler.restore({ ...base, done: [], attempts: state.attempts });
+          this.scheduler.fail(id, `the output directory ${saved.outputDir} is no longer this job's (${owner ? `job ${owner} holds it` : 'its claim is gone'}); nothing was written there`);
+          continue;
+        }
+        // Commits granted before the crash whose files may not all have moved: finish them.
+        for (const c of state.commits) {
+          try {
+            const committed = commitAttempt(taskFiles({ jobDir: jl.dir, outputDir: saved.outputDir, spec }, c.kind, c.index, c.attempt));
+            const named = c.kind === 'reduce' ? [new OutputLayout(saved.outputDir).output(c.index)] : committed;
+            base.done.push({ kind: c.kind, index: c.index, outputFiles: named });
+            journal.append({ t: 'done', kind: c.kind, index: c.index, outputFiles: named });
+          } catch (err) {
+            this.logger.warn('a granted commit could not be finished; the task runs again', { job: id, task: `${c.kind}-${c.index}`, error: String(err) });
+          }
+        }
         const job = this.scheduler.restore({
           ...base,
           attempts: state.attempts,
@@ -469,7 +603,7 @@ export function checkOutputDir(dir: string): void {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new OutputExistsError(`Output path \`${dir}\` is a file, not a directory`);
     throw err;
   }
-  const taken = names.filter((n) => n.startsWith('mr-out'));
+  const taken = names.filter((n) => n.startsWith('mr-out') || n === SUCCESS_MARKER);
   if (taken.length > 0) {
     throw new OutputExistsError(`Output directory \`${dir}\` already holds results (${taken.slice(0, 3).join(', ')}${taken.length > 3 ? ', ...' : ''}); remove them or choose another directory`);
   }
@@ -488,6 +622,12 @@ function parseResult(text: string): { phase: 'succeeded' | 'failed' | 'cancelled
   if (t === 'OK') return { phase: 'succeeded', message: '' };
   if (t === 'CANCELLED') return { phase: 'cancelled', message: 'cancelled by request' };
   return { phase: 'failed', message: t.replace(/^FAILED\s*/, '') };
+}
+
+/** Discards a refused attempt's files, unless the attempt is not the reporting worker's (a forged report). */
+function discardAttemptIfOwn(job: JobRecord, ref: TaskRef, files: ReturnType<typeof taskFiles>): void {
+  const a = (ref.kind === 'map' ? job.maps : job.reduces)[ref.index]?.history[ref.attempt - 1];
+  if (a && (a.workerId === ref.workerId || a.workerId === '')) discardAttempt(files);
 }
 
 /** Removes temp files left in an output directory by workers killed mid-write. */

@@ -11,12 +11,18 @@ export type JournalEntry =
   | { t: 'recover'; at: number }
   | { t: 'attempt'; kind: TaskKind; index: number; attempt: number }
   | { t: 'done'; kind: TaskKind; index: number; outputFiles: string[] }
+  /** Written before the granted attempt's files are moved into place; done follows. */
+  | { t: 'commit'; kind: TaskKind; index: number; attempt: number }
+  /** A done map sent back to run again (a reduce could not read its output). */
+  | { t: 'reopen'; kind: TaskKind; index: number }
   | { t: 'finish'; phase: string; message: string };
 
 export interface ReplayedJob {
   submittedAt: number;
   done: Array<{ kind: TaskKind; index: number; outputFiles: string[] }>;
   attempts: Array<{ kind: TaskKind; index: number; attempts: number }>;
+  /** Commits granted whose `done` never followed: the new coordinator finishes them. */
+  commits: Array<{ kind: TaskKind; index: number; attempt: number }>;
   /** The outcome, when the journal recorded one (RESULT may not have been written). */
   finish: { phase: 'succeeded' | 'failed' | 'cancelled'; message: string } | undefined;
 }
@@ -39,7 +45,7 @@ export class Journal {
   }
 
   static replay(file: string): ReplayedJob {
-    const out: ReplayedJob = { submittedAt: Date.now(), done: [], attempts: [], finish: undefined };
+    const out: ReplayedJob = { submittedAt: Date.now(), done: [], attempts: [], commits: [], finish: undefined };
     let text = '';
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -48,6 +54,7 @@ export class Journal {
     }
     const done = new Map<string, { kind: TaskKind; index: number; outputFiles: string[] }>();
     const attempts = new Map<string, { kind: TaskKind; index: number; attempts: number }>();
+    const commits = new Map<string, { kind: TaskKind; index: number; attempt: number }>();
     for (const line of text.split('\n')) {
       if (!line) continue;
       let e: JournalEntry;
@@ -57,7 +64,14 @@ export class Journal {
         continue;
       }
       if (e.t === 'submit') out.submittedAt = e.at;
-      else if (e.t === 'done') done.set(`${e.kind}-${e.index}`, { kind: e.kind, index: e.index, outputFiles: e.outputFiles });
+      else if (e.t === 'done') {
+        done.set(`${e.kind}-${e.index}`, { kind: e.kind, index: e.index, outputFiles: e.outputFiles });
+        commits.delete(`${e.kind}-${e.index}`);
+      } else if (e.t === 'commit') commits.set(`${e.kind}-${e.index}`, { kind: e.kind, index: e.index, attempt: e.attempt });
+      else if (e.t === 'reopen') {
+        done.delete(`${e.kind}-${e.index}`);
+        commits.delete(`${e.kind}-${e.index}`);
+      }
       else if (e.t === 'attempt') {
         const key = `${e.kind}-${e.index}`;
         const prev = attempts.get(key)?.attempts ?? 0;
@@ -68,6 +82,7 @@ export class Journal {
     }
     out.done = [...done.values()];
     out.attempts = [...attempts.values()];
+    out.commits = [...commits.values()];
     return out;
   }
 }

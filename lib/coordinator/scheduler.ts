@@ -20,8 +20,13 @@ export type TaskKind = 'map' | 'reduce';
  *   running -> pending            (lease expired, worker died, or a failed report with attempts
  *                                  left, and no other attempt of the task still running)
  *   running -> failed             (failures reached maxAttempts, or losses reached maxLostAttempts)
- *   pending | running -> pending  (never leaves done; a late success of an older attempt may
- *                                  move pending/running straight to done)
+ *   pending | running -> pending  (a late success of an older attempt may move pending/running
+ *                                  straight to done)
+ *   done -> pending               (a map only: a reduce could not read its output — missing,
+ *                                  truncated or corrupt — so it runs again; the job goes back to
+ *                                  its map phase until it has)
+ * Success is a commit: the adapter asks `canCommit` first, makes the attempt's outputs visible,
+ * then reports; once a task is done no other attempt can commit it.
  */
 export type TaskState = 'pending' | 'running' | 'done' | 'failed';
 
@@ -55,6 +60,8 @@ export interface TaskRecord {
   history: AttemptRecord[];
   failures: number;
   losses: number;
+  /** Times a done map was sent back because a reduce could not read its output. */
+  reruns: number;
   outputFiles: string[];
   error: string | undefined;
   /** What the winning attempt counted (records, bytes, spills), as the worker reported it. */
@@ -94,6 +101,8 @@ export interface TaskAssignment {
   job: JobRecord;
   task: TaskRecord;
   attempt: number;
+  /** Where the attempt writes its outputs; the coordinator names it (the scheduler leaves it unset). */
+  attemptDir?: string;
 }
 
 export type RequestResult =
@@ -207,6 +216,7 @@ export class Scheduler {
       history: [],
       failures: 0,
       losses: 0,
+      reruns: 0,
       outputFiles: [],
       error: undefined,
       counters: undefined,
@@ -370,6 +380,67 @@ export class Scheduler {
   }
 
   /**
+   * Whether this attempt may make its outputs visible now: the task is not done, the job runs,
+   * and the attempt is one this coordinator handed to this worker (a lost attempt that finished
+   * after all still may: its outputs are complete and no other attempt has committed). The
+   * first attempt to be granted and report wins; every later one is refused.
+   */
+  canCommit(ref: TaskRef): boolean {
+    const found = this.findTask(ref);
+    if (!found) return false;
+    const { job, task } = found;
+    if (isFinished(job.phase) || task.state === 'done' || task.state === 'failed') return false;
+    const a = task.history[ref.attempt - 1];
+    // A restored attempt has no worker on record: its worker's late success still counts.
+    return a !== undefined && (a.workerId === ref.workerId || a.workerId === '') && a.state !== 'failed' && a.state !== 'abandoned';
+  }
+
+  /**
+   * A reduce attempt could not read the outputs of `maps` (missing, truncated, corrupt): those
+   * maps run again — Hadoop's fetch-failure rule — and the reduce goes back to pending without
+   * counting a failure against it. A map sent back more than `maxAttempts` times fails the job.
+   * Returns the maps sent back.
+   */
+  fetchFailed(ref: TaskRef, maps: number[], error: string): number[] {
+    const found = this.findTask(ref);
+    if (!found || ref.kind !== 'reduce') return [];
+    const { job, task } = found;
+    if (isFinished(job.phase) || task.state !== 'running') return [];
+    const a = this.liveAttempt(task, ref);
+    if (!a) return [];
+    const now = this.clock.now();
+    a.state = 'failed';
+    a.endedAt = now;
+    a.error = error;
+    task.error = error;
+    task.state = 'pending';
+    this.emit({ type: 'task', job, task });
+    const reopened: number[] = [];
+    for (const m of new Set(maps)) {
+      const map = job.maps[m];
+      if (!map || map.state !== 'done') continue;
+      map.reruns++;
+      map.error = `reduce ${task.index} could not read its output: ${error}`;
+      if (map.reruns > job.spec.maxAttempts) {
+        map.state = 'failed';
+        this.emit({ type: 'task', job, task: map });
+        this.finish(job, 'failed', `${describeTask(map)}'s output could not be read ${map.reruns} times; last error: ${error}`);
+        return reopened;
+      }
+      map.state = 'pending';
+      map.outputFiles = [];
+      map.counters = undefined;
+      reopened.push(m);
+      this.emit({ type: 'task', job, task: map });
+    }
+    if (reopened.length > 0 && job.phase === 'reduce') {
+      job.phase = 'map';
+      this.emit({ type: 'phase', job });
+    }
+    return reopened;
+  }
+
+  /**
    * A worker's report. The first success of a task wins, from whichever attempt; later reports
    * are ignored (returns false). A failure counts only for the attempt that still holds the task.
    */
@@ -386,6 +457,7 @@ export class Scheduler {
     // A restored attempt has no worker on record: its worker's late success still counts.
     if (!a || (a.workerId !== ref.workerId && a.workerId !== '')) return false;
     if (result.success) {
+      if (!this.canCommit(ref)) return false;
       // A lost attempt that finishes after all still wins: its outputs are complete.
       a.state = 'succeeded';
       a.endedAt = now;

@@ -89,6 +89,7 @@ export function taskToPb(a: TaskAssignment): Task {
     step: job.spec.step,
     nSteps: job.spec.steps,
     outputFormat: job.spec.outputFormat,
+    attemptDir: a.attemptDir ?? '',
   };
 }
 

@@ -129,7 +129,7 @@ export function coordinatorHandlers(
       const ref = taskRef(req);
       const accepted = req.success
         ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? countersFromPb(req.counters) : undefined })
-        : s.report(ref, { success: false, error: req.error || 'unknown error' });
+        : s.report(ref, { success: false, error: req.error || 'unknown error', fetchFailedMaps: req.fetchFailedMaps });
       return { accepted };
     }),
     Heartbeat: unary('Heartbeat', (req) => {

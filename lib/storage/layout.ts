@@ -6,8 +6,15 @@ import path from 'node:path';
  *   inputs/<dataset>/...                  written by fetch
  *   jobs/<jobId>/job.json                 the submitted spec
  *   jobs/<jobId>/journal.ndjson           coordinator journal
- *   jobs/<jobId>/intermediate/mr-<m>-<r>  map outputs
+ *   jobs/<jobId>/intermediate/mr-<m>-<r>  map outputs, committed by the coordinator from
+ *   jobs/<jobId>/intermediate/_attempts/map-<m>-<a>/   the attempt it granted
  *   jobs/<jobId>/output/mr-out-<r>        reduce outputs (unless the job names another dir)
+ *
+ * and in the output directory, while a job writes it (see OutputLayout):
+ *   <out>/_kubemr-claim                   the job that owns it
+ *   <out>/_temporary/reduce-<r>-<a>/      a reduce attempt's output
+ *   <out>/_temporary/mr-out-<r>           committed, published when the whole job succeeds
+ *   <out>/_SUCCESS                        written last: the outputs beside it are the whole result
  *   jobs/<jobId>/logs/<task>-<attempt>.log
  *   jobs/<jobId>/RESULT                   OK | FAILED <reason> | CANCELLED
  */
@@ -52,10 +59,42 @@ export class JobLayout {
   intermediate(m: number, r: number): string {
     return path.join(this.intermediateDir, intermediateName(m, r));
   }
+  /** Where one map attempt writes its mr-<m>-<r> before the coordinator commits them. */
+  mapAttemptDir(m: number, attempt: number): string {
+    return path.join(this.intermediateDir, '_attempts', `map-${m}-${attempt}`);
+  }
   attemptLog(task: string, attempt: number): string {
     return path.join(this.logsDir, `${task}-${attempt}.log`);
   }
 }
+
+/** A job's output directory: the results, and what the job keeps there while it runs. */
+export class OutputLayout {
+  constructor(readonly dir: string) {}
+  /** Held by the job writing here; created exclusively, so two jobs never share a directory. */
+  get claim(): string {
+    return path.join(this.dir, '_kubemr-claim');
+  }
+  /** Committed reduce outputs wait here until the whole job has succeeded. */
+  get staging(): string {
+    return path.join(this.dir, '_temporary');
+  }
+  /** Written after every mr-out-<r> is in place. */
+  get success(): string {
+    return path.join(this.dir, SUCCESS_MARKER);
+  }
+  reduceAttemptDir(r: number, attempt: number): string {
+    return path.join(this.staging, `reduce-${r}-${attempt}`);
+  }
+  staged(r: number): string {
+    return path.join(this.staging, outputName(r));
+  }
+  output(r: number): string {
+    return path.join(this.dir, outputName(r));
+  }
+}
+
+export const SUCCESS_MARKER = '_SUCCESS';
 
 export const intermediateName = (m: number, r: number): string => `mr-${m}-${r}`;
 export const outputName = (r: number): string => `mr-out-${r}`;

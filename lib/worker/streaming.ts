@@ -4,13 +4,14 @@ import path from 'node:path';
 import { copyBytes, RunReader, writeAtomically, type FileSink } from '../shuffle/format.js';
 import { counter } from '../app/context.js';
 import { fnv1a32Bytes, latin1Partition, partitionOfHash } from '../app/partition.js';
-import { LimitExceededError, StreamingCommandError } from '../errors.js';
+import { CorruptRunError, LimitExceededError, StreamingCommandError } from '../errors.js';
 import { readSplitBytes } from './split-reader.js';
-import { intermediateName, mapOutputName, outputName, tempPathFor } from '../storage/layout.js';
+import { tempPathFor } from '../storage/layout.js';
+import { mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { MapOutputBuffer } from '../shuffle/map-buffer.js';
 import { RunMerger } from '../shuffle/merge.js';
-import { TaskAbandonedError, intermediatePaths, type TaskContext, type TaskResult } from './tasks.js';
+import { TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
 
 /**
  * Streaming apps, Hadoop Streaming's contract: any executable is a mapper or reducer. The
@@ -259,7 +260,7 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
       await pipeThrough('mapper', streaming.mapper, task.workDir, env, inChunks(bytes), pairsInto(buffer, task.nReduce, maxLineOf(task), 'mapper'), ctx);
       ctx.progress((i + 1) / task.inputs.length);
     }
-    const outputFiles = intermediatePaths(task, task.index);
+    const outputFiles = mapOutputPaths(task);
     if (!streaming.combiner) {
       const stats = buffer.finish(outputFiles);
       return { outputFiles, counters: { inputBytes, inputRecords: task.inputs.length, outputRecords: stats.records, outputBytes: stats.outputBytes, spills: stats.spills } };
@@ -296,11 +297,11 @@ export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext):
 
 export async function runStreamingReduceTask(task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
   const r = task.index;
-  const inputs = Array.from({ length: task.nMap }, (_, m) => path.join(task.jobDir, 'intermediate', intermediateName(m, r)));
+  const inputs = reduceInputPaths(task);
   for (const f of inputs) {
-    if (!fs.existsSync(f)) throw new Error(`intermediate file ${path.basename(f)} is missing`);
+    if (!fs.existsSync(f)) throw new CorruptRunError(f, 'is missing');
   }
-  const finalPath = path.join(task.outputDir, outputName(r));
+  const finalPath = reduceOutputPath(task);
   let lines = 0;
   const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
     const copy = verbatim(sink, () => lines++);
@@ -330,7 +331,7 @@ function verbatim(sink: FileSink, onLine: () => void): OutputSink {
 
 /** A map-only streaming job (no reducer): the mapper's lines, as written, are the task's output. */
 async function runStreamingMapOnlyTask(task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
-  const finalPath = path.join(task.outputDir, mapOutputName(task.index));
+  const finalPath = mapOnlyOutputPath(task);
   let lines = 0;
   let inputBytes = 0;
   const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {

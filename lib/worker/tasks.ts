@@ -6,7 +6,8 @@ import { checkOutputFormat, formatRecord, reduceRecords } from '../storage/outpu
 import { decodeValues, encodeValue } from '../shuffle/values.js';
 import { decodeRange, writeAtomically } from '../shuffle/format.js';
 import { readSplitBytes, reusableScratch } from './split-reader.js';
-import { intermediateName, mapOutputName, outputName } from '../storage/layout.js';
+import { CorruptRunError } from '../errors.js';
+import { mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
 import { defaultPartition } from '../app/partition.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import type { TaskCounters } from '../protocol/gen/kubemr/v1/TaskCounters.js';
@@ -50,8 +51,6 @@ function describe(x: unknown): string {
   }
 }
 
-export const intermediatePaths = (task: Task__Output, m: number): string[] =>
-  Array.from({ length: task.nReduce }, (_, r) => path.join(task.jobDir, 'intermediate', intermediateName(m, r)));
 
 /**
  * Feeds every split of a map task to `map` and each pair it emits to `onPair` (the value as
@@ -101,7 +100,7 @@ export async function runMapTask(app: App<Json>, task: Task__Output, ctx: TaskCo
   });
   try {
     const inputBytes = await forEachPair(app, task, ctx, (key, value) => buffer.add(key, typeof value === 'string' && value.charCodeAt(0) !== 0 ? value : encodeValue(value)));
-    const outputFiles = intermediatePaths(task, task.index);
+    const outputFiles = mapOutputPaths(task);
     const stats = buffer.finish(outputFiles);
     return {
       outputFiles,
@@ -115,7 +114,7 @@ export async function runMapTask(app: App<Json>, task: Task__Output, ctx: TaskCo
 /** A map-only job (no reduce): the task's pairs, in emit order, are its output file `mr-out-m-<m>`. */
 async function runMapOnlyTask(app: App<Json>, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
   const format = checkOutputFormat('outputFormat', task.outputFormat);
-  const finalPath = path.join(task.outputDir, mapOutputName(task.index));
+  const finalPath = mapOnlyOutputPath(task);
   let records = 0;
   let inputBytes = 0;
   const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
@@ -132,11 +131,11 @@ export async function runReduceTask(app: App<Json>, task: Task__Output, ctx: Tas
   if (!reduce) throw new InvalidJobSpecError(`app \`${task.app}\` has no reduce(): run it as a map-only job (reducers 0)`);
   const format = checkOutputFormat('outputFormat', task.outputFormat);
   const r = task.index;
-  const inputs = Array.from({ length: task.nMap }, (_, m) => path.join(task.jobDir, 'intermediate', intermediateName(m, r)));
+  const inputs = reduceInputPaths(task);
   for (const f of inputs) {
-    if (!fs.existsSync(f)) throw new Error(`intermediate file ${path.basename(f)} is missing`);
+    if (!fs.existsSync(f)) throw new CorruptRunError(f, 'is missing');
   }
-  const finalPath = path.join(task.outputDir, outputName(r));
+  const finalPath = reduceOutputPath(task);
   const merger = new RunMerger(inputs);
   let keys = 0;
   let records = 0;

@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import { runMapTask, runReduceTask, TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
+import { fetchFailedMaps } from './attempt-files.js';
 
 export interface WorkerOptions {
   /** host:port of the coordinator. */
@@ -135,6 +136,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       attemptLog(`start ${kind} task ${task.index} attempt ${task.attempt} on worker ${workerId}`);
       let result: TaskResult | undefined;
       let error: string | undefined;
+      let fetchFailed: number[] | undefined;
       try {
         result = await runTask(options.app, task, ctx);
       } catch (err) {
@@ -144,6 +146,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         } else {
           // Our own errors say what went wrong; a user's exception needs its stack to be found.
           error = err instanceof KubemrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+          // A map's output that cannot be read is that map's to redo, not this reduce's failure.
+          fetchFailed = fetchFailedMaps(err, task);
           tlog.error('task failed', { error: errorMessage(err) });
           attemptLog(`failed: ${error}`);
         }
@@ -163,6 +167,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           outputFiles: result?.outputFiles ?? [],
           error: error ?? '',
           counters: result?.counters ?? {},
+          fetchFailedMaps: fetchFailed ?? [],
         }),
       );
       if (ack === undefined) return { tasks, reason: options.signal?.aborted ? 'aborted' : 'coordinator-gone' };
