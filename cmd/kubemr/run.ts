@@ -17,6 +17,7 @@ import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
 import { compileJobSpec } from '../../lib/coordinator/jobspec.js';
 import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, paramFlag, sizeFlag } from './common.js';
 import { reportProgress } from './progress.js';
+import { resumeRun } from './resume.js';
 
 interface RunFlags {
   reducers: number;
@@ -40,6 +41,7 @@ interface RunFlags {
   outputFormat: string;
   param?: Record<string, string>;
   speculative: boolean;
+  resume?: string;
 }
 
 export function runCommand(): Command {
@@ -65,6 +67,7 @@ export function runCommand(): Command {
     .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs'))
     .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
     .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
+    .option('--resume <jobId>', 'continue a job whose run was killed mid-way, from its journal in --data (no app or inputs)')
     .option('--worker-restarts <n>', 'restarts of a crashing worker process before it is given up', intFlag('--worker-restarts', 0), 20)
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'debug logging')
@@ -78,6 +81,10 @@ export function runCommand(): Command {
 }
 
 async function run(appArg: string | undefined, rest: string[], flags: RunFlags): Promise<number> {
+  if (flags.resume !== undefined) {
+    if (appArg !== undefined || rest.length > 0) throw new InvalidJobSpecError('--resume takes the job id only: the app and inputs are in the job\'s saved spec');
+    return resumeRun(flags.resume, { data: dataDir(flags.data), workerRestarts: flags.workerRestarts, quiet: flags.quiet ?? false, verbose: flags.verbose });
+  }
   const streaming = flags.mapper !== undefined || flags.reducer !== undefined;
   const inputs = streaming ? [...(appArg ? [appArg] : []), ...rest] : rest;
   if (!streaming && !appArg) throw new InvalidJobSpecError('Expected an app (wordcount, indexer, or a module path), got none');
@@ -153,7 +160,16 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     fs.rmSync(coord.jobLayout(jobId).dir, { recursive: true, force: true });
     throw err;
   }
-  await coord.start();
+  try {
+    await coord.start();
+  } catch (err) {
+    // Another coordinator owns the data directory: stop the workers started for nothing.
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stop();
+    fs.rmSync(coord.jobLayout(jobId).dir, { recursive: true, force: true });
+    throw err;
+  }
   try {
     const job = await coord.submit(
       {
