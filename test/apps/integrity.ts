@@ -5,6 +5,8 @@
  *   KUBEMR_TEST_MARK_DIR    the `~hold` reduce call first drops `reduce-<pid>` here
  *   KUBEMR_TEST_NONDET      each count is followed by the worker's pid: attempts differ
  *   KUBEMR_TEST_THROW_KEY   reduce throws for this key: its partition always fails
+ *   KUBEMR_TEST_GATE        map also emits `~later` (partition 1 of 2; `~hold` is in 0), whose
+ *                           reduce call waits until this file exists: the job stays running
  * With none set, it is plain wordcount (the sequential oracle runs it so).
  */
 import fs from 'node:fs';
@@ -16,6 +18,7 @@ const holdMs = Number(process.env.KUBEMR_TEST_HOLD_MS ?? 0);
 const markDir = process.env.KUBEMR_TEST_MARK_DIR;
 const nondet = process.env.KUBEMR_TEST_NONDET === '1';
 const throwKey = process.env.KUBEMR_TEST_THROW_KEY;
+const gate = process.env.KUBEMR_TEST_GATE;
 
 registerApp(
   {
@@ -24,6 +27,7 @@ registerApp(
       for (const m of contents.matchAll(/\p{L}+/gu)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
       const out = [...counts].map(([key, n]) => ({ key, value: String(n) }));
       if (holdMs) out.push({ key: '~hold', value: '1' });
+      if (gate) out.push({ key: '~later', value: '1' });
       return out;
     },
     reduce(key, values) {
@@ -32,6 +36,7 @@ registerApp(
         if (markDir) fs.writeFileSync(path.join(markDir, `reduce-${process.pid}`), '');
         sleepSync(holdMs);
       }
+      if (key === '~later' && gate) while (!fs.existsSync(gate)) sleepSync(20);
       const n = String(values.reduce((a, v) => a + Number(v), 0));
       return nondet ? `${n} ${process.pid}` : n;
     },
