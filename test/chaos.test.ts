@@ -1,8 +1,10 @@
 /**
  * Chaos: a wordcount over the lab's books while a driver kill -9s random workers and the
  * coordinator service at random moments, restarting the coordinator on the same data
- * directory each time. The output must equal the sequential run, no output file may ever be
- * seen partial or changing, and nothing may be lost.
+ * directory each time, and freezes random workers (SIGSTOP) for up to twice their lease before
+ * letting them go on (SIGCONT), so late attempts try to commit over their successors. The
+ * output must equal the sequential run, no output file may ever be seen partial or changing,
+ * and nothing may be lost.
  *
  * CI runs a short version; `npm run test:chaos` (KUBEMR_CHAOS=long) a longer one.
  */
@@ -107,10 +109,24 @@ it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills
 
   let workerKills = 0;
   let coordinatorKills = 0;
+  let stops = 0;
+  const stopped = new Map<number, number>(); // pid -> when to continue it
+  const resume = (all: boolean) => {
+    for (const [pid, at] of stopped) {
+      if (!all && at > Date.now()) continue;
+      stopped.delete(pid);
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+  };
   let phase = '';
   const deadline = Date.now() + (LONG ? 300_000 : 100_000);
   while (Date.now() < deadline) {
     await sleep(LONG ? 100 + Math.random() * 400 : 150 + Math.random() * 350);
+    resume(false);
     checkOutputs();
     try {
       phase = (await client.getJob(jobId)).phase;
@@ -118,8 +134,25 @@ it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills
       phase = 'unreachable';
     }
     if (['succeeded', 'failed', 'cancelled'].includes(phase)) break;
-    if (workerKills + coordinatorKills >= MIN_KILLS * 3) continue; // enough chaos; let it finish
-    if (Math.random() < 0.25) {
+    if (workerKills + coordinatorKills + stops >= MIN_KILLS * 3) {
+      resume(true);
+      continue; // enough chaos; let it finish
+    }
+    const dice = Math.random();
+    if (dice < 0.25) {
+      const workers = pidsWith(jobId, 'worker').filter((p) => !stopped.has(p));
+      const victim = workers[Math.floor(Math.random() * workers.length)];
+      if (victim) {
+        try {
+          process.kill(victim, 'SIGSTOP');
+          // Up to twice the 3 s lease: often long enough for the task to be run and committed elsewhere.
+          stopped.set(victim, Date.now() + 500 + Math.random() * 5500);
+          stops++;
+        } catch {
+          // already gone
+        }
+      }
+    } else if (dice < 0.45) {
       coordinator.child.kill('SIGKILL');
       await coordinator.exited;
       coordinatorKills++;
@@ -138,16 +171,18 @@ it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills
       }
     }
   }
+  resume(true);
   checkOutputs();
   client.close();
   const kills = workerKills + coordinatorKills;
-  console.log(`chaos: survived ${kills} kills (${workerKills} workers, ${coordinatorKills} coordinator restarts); phase ${phase}`);
+  console.log(`chaos: survived ${kills} kills (${workerKills} workers, ${coordinatorKills} coordinator restarts) and ${stops} SIGSTOP/SIGCONT of workers; phase ${phase}`);
   expect(phase).toBe('succeeded');
   expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
   expect(coordinatorKills).toBeGreaterThanOrEqual(1);
+  expect(stops).toBeGreaterThanOrEqual(LONG ? 5 : 1);
   expect(fs.readFileSync(path.join(data, 'jobs', jobId, 'RESULT'), 'utf8')).toBe('OK\n');
   expect(fs.readdirSync(out).filter((f) => f.startsWith('mr-out')).sort()).toEqual(Array.from({ length: 7 }, (_, r) => `mr-out-${r}`).sort());
-  expect(fs.readdirSync(out).filter((f) => !f.startsWith('mr-out'))).toEqual([]);
+  expect(fs.readdirSync(out).filter((f) => !f.startsWith('mr-out'))).toEqual(['_SUCCESS']);
   expect(sortedOutput(out)).toBe(sequentialOutput(dir, testApp('slow-wordcount.ts'), INPUTS));
 
   coordinator.child.kill('SIGTERM');

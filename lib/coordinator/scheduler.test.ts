@@ -223,6 +223,94 @@ describe('compileJobSpec', () => {
     expect(() => compileJobSpec({ inputs: ['a'], streaming: { reducer: 'cat' } }, { workDir: '/' })).toThrow('A streaming job needs `streaming.mapper`');
     expect(() => compileJobSpec({ inputs: ['a'], outputFormat: 'csv' as never }, { workDir: '/' })).toThrow('Expected `outputFormat` to be one of text, tsv, jsonl, got `csv`');
   });
+
+  describe('commit grants', () => {
+    it('grants the commit to one attempt only: a stopped attempt that wakes after another committed is refused', () => {
+      const { s, clock, job } = setup({}, 1);
+      const m = take(s, 'w1');
+      s.report(m, ok);
+      const r1 = take(s, 'w1');
+      clock.advance(1001);
+      s.tick(); // w1 stopped past its lease
+      expect(job.reduces[r1.index]!.history[0]!.state).toBe('lost');
+      const r2 = take(s, 'w2');
+      expect([r2.index, r2.attempt]).toEqual([r1.index, 2]);
+      expect(s.canCommit(r2)).toBe(true);
+      expect(s.report(r2, ok)).toBe(true);
+      // w1 continues: no grant, no report taken, the task keeps the second attempt's output.
+      expect(s.canCommit(r1)).toBe(false);
+      expect(s.report(r1, { success: true, outputFiles: ['late'] })).toBe(false);
+      expect(job.reduces[r1.index]!.outputFiles).toEqual(['f']);
+    });
+
+    it('a lost attempt that finishes before any other commits may still commit (its output is whole)', () => {
+      const { s, clock } = setup({}, 1);
+      const m1 = take(s, 'w1');
+      clock.advance(1001);
+      s.tick();
+      const m2 = take(s, 'w2');
+      expect(s.canCommit(m1)).toBe(true);
+      expect(s.report(m1, ok)).toBe(true);
+      expect(s.canCommit(m2)).toBe(false);
+      // Nobody else's attempt: a worker that was never handed it is refused.
+      expect(s.canCommit({ ...m2, workerId: 'intruder' })).toBe(false);
+    });
+  });
+
+  describe('fetch failures', () => {
+    function toReduce() {
+      const t = setup({ maxAttempts: 2 }, 2);
+      t.s.report(take(t.s, 'w1'), ok);
+      t.s.report(take(t.s, 'w2'), ok);
+      expect(t.job.phase).toBe('reduce');
+      return t;
+    }
+
+    it('sends the named map back, runs it again, then the reduce, without counting a failure against the reduce', () => {
+      const { s, job, clock, events } = toReduce();
+      const r = take(s, 'w1');
+      clock.advance(10);
+      events.length = 0;
+      expect(s.fetchFailed(r, [1], 'mr-1-0 fails its checksum')).toEqual([1]);
+      expect(job.phase).toBe('map');
+      expect(job.maps[1]!.state).toBe('pending');
+      expect(job.maps[1]!.reruns).toBe(1);
+      expect(job.reduces[r.index]!.state).toBe('pending');
+      expect(job.reduces[r.index]!.failures).toBe(0);
+      expect(job.reduces[r.index]!.history[0]).toMatchObject({ state: 'failed', error: 'mr-1-0 fails its checksum', endedAt: clock.now() });
+      expect(events.some((e) => e.type === 'phase' && e.job.phase === 'map')).toBe(true);
+      // Only the map is handed out now; the reduce waits for it.
+      const again = take(s, 'w2');
+      expect([again.kind, again.index, again.attempt]).toEqual(['map', 1, 2]);
+      expect(s.requestTask({ workerId: 'w3', app: '' }).directive).toBe('wait');
+      s.report(again, ok);
+      expect(job.phase).toBe('reduce');
+      const r2 = take(s, 'w3');
+      expect([r2.kind, r2.index, r2.attempt]).toEqual(['reduce', r.index, 2]);
+    });
+
+    it('ignores a fetch failure from an attempt that no longer holds its task, and from a map', () => {
+      const { s, job, clock } = toReduce();
+      const r = take(s, 'w1');
+      clock.advance(1001);
+      s.tick();
+      expect(s.fetchFailed(r, [0], 'late')).toEqual([]);
+      expect(job.maps[0]!.state).toBe('done');
+      expect(s.fetchFailed({ ...r, kind: 'map', index: 0 }, [1], 'x')).toEqual([]);
+    });
+
+    it('fails the job when a map\'s output cannot be read more than maxAttempts times, naming the map', () => {
+      const { s, job } = toReduce();
+      for (let i = 0; i < 2; i++) {
+        s.fetchFailed(take(s, 'w1'), [0], 'mr-0-0 is missing');
+        s.report(take(s, 'w1'), ok);
+        expect(job.phase).toBe('reduce');
+      }
+      s.fetchFailed(take(s, 'w1'), [0], 'mr-0-0 is missing');
+      expect(job.phase).toBe('failed');
+      expect(job.message).toMatch(/map task 0 \(input in-0\)'s output could not be read 3 times; last error: mr-0-0 is missing/);
+    });
+  });
 });
 
 describe('Scheduler backup tasks', () => {
