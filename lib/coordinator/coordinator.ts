@@ -499,7 +499,9 @@ export class Coordinator {
     } catch (err) {
       this.logger.error('could not record the job result', { job: job.id, error: String(err) });
     }
-    this.sweep(job, !this.executor);
+    // A succeeded job's directory holds its results, which no other job may claim over: give
+    // the claim up now. A failed one's only once its workers are gone (they might still write).
+    this.sweep(job, !this.executor || job.phase === 'succeeded');
     this.logger.info('job finished', { job: job.id, phase: job.phase, message: job.message || undefined });
     if (!this.executor) return;
     this.unswept.set(job.id, job);
