@@ -130,4 +130,33 @@ describe('Coordinator', () => {
     expect(job.phase).toBe('reduce');
     expect(ex.launched.map((l) => l.jobId)).toEqual(['resume-me']);
   });
+
+  it('finishes on restart a commit granted before a crash, and refuses reports that name other files', async () => {
+    const dir = tmp();
+    const first = await coordinator(dir);
+    await first.submit({ inputs: ['in.txt'], workDir: dir, reducers: 2 }, 'crash-mid-commit');
+    const r = first.requestTask({ workerId: 'w', app: '' });
+    if (r.directive !== 'run') throw new Error('expected a task');
+    const ref = { jobId: 'crash-mid-commit', kind: 'map' as const, index: 0, attempt: 1, workerId: 'w' };
+    const files = [0, 1].map((p) => path.join(r.assignment.attemptDir!, `mr-0-${p}`));
+    for (const f of files) fs.writeFileSync(f, `run ${f}`);
+    // A report that names files the coordinator did not choose is a failed attempt, not a commit.
+    expect(first.report(ref, { success: true, outputFiles: ['/etc/passwd', '../../x'] })).toBe(true);
+    expect(first.getJob(ref.jobId).maps[0]!.history[0]).toMatchObject({ state: 'failed', error: expect.stringMatching(/reported output files "\/etc\/passwd", "..\/..\/x"; expected/) });
+    expect(first.getJob(ref.jobId).maps[0]!.outputFiles).toEqual([]);
+    await first.close();
+    // The next coordinator finds the grant of attempt 2 journaled, its files half moved.
+    const jobDir = path.join(dir, 'data', 'jobs', 'crash-mid-commit');
+    const attempt2 = path.join(jobDir, 'intermediate', '_attempts', 'map-0-2');
+    fs.mkdirSync(attempt2, { recursive: true });
+    fs.writeFileSync(path.join(attempt2, 'mr-0-1'), 'second half');
+    fs.writeFileSync(path.join(jobDir, 'intermediate', 'mr-0-0'), 'first half, moved before the crash');
+    fs.appendFileSync(path.join(jobDir, 'journal.ndjson'), JSON.stringify({ t: 'attempt', kind: 'map', index: 0, attempt: 2 }) + '\n' + JSON.stringify({ t: 'commit', kind: 'map', index: 0, attempt: 2 }) + '\n');
+    const second = await coordinator(dir, { executor: new ScriptedExecutor() });
+    const job = second.getJob('crash-mid-commit');
+    expect(job.maps[0]!.state).toBe('done');
+    expect(job.phase).toBe('reduce');
+    expect(fs.readFileSync(path.join(jobDir, 'intermediate', 'mr-0-1'), 'utf8')).toBe('second half');
+    expect(fs.existsSync(attempt2)).toBe(false);
+  });
 });
