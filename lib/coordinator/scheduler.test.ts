@@ -249,11 +249,12 @@ describe('compileJobSpec', () => {
       clock.advance(1001);
       s.tick();
       const m2 = take(s, 'w2');
+      // Nobody else's attempt: a worker that was never handed it, or an attempt never handed out, is refused.
+      expect(s.canCommit({ ...m2, workerId: 'intruder' })).toBe(false);
+      expect(s.canCommit({ ...m2, attempt: 3 })).toBe(false);
       expect(s.canCommit(m1)).toBe(true);
       expect(s.report(m1, ok)).toBe(true);
       expect(s.canCommit(m2)).toBe(false);
-      // Nobody else's attempt: a worker that was never handed it is refused.
-      expect(s.canCommit({ ...m2, workerId: 'intruder' })).toBe(false);
     });
   });
 
