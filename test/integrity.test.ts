@@ -111,7 +111,8 @@ describe('checksummed intermediates', () => {
   const damage: Record<string, (file: string) => void> = {
     'flipped bytes': (f) => {
       const b = fs.readFileSync(f);
-      for (let i = 0; i < 4; i++) b[Math.floor(b.length / 2) + i] ^= 0xff;
+      const at = Math.floor(b.length / 2);
+      for (let i = at; i < at + 4; i++) b[i] = b[i]! ^ 0xff;
       fs.writeFileSync(f, b);
     },
     truncation: (f) => fs.truncateSync(f, Math.floor(fs.statSync(f).size * 0.6)),

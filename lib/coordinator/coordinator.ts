@@ -77,7 +77,7 @@ export class Coordinator {
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly listeners = new Set<(e: SchedulerEvent) => void>();
   /** Jobs that hold their output directory's claim; only these touch what is in it. */
-  private readonly owning = new Set<string>();
+  private readonly owning = new Map<string, string>(); // job id -> the claim's holder (claimant)
   private lock: DataDirLock | undefined;
   /** host:port workers dial; set by whoever binds the server. */
   advertise = '';
@@ -139,7 +139,7 @@ export class Coordinator {
       if (this.owning.has(job.id)) {
         discardOutput(job.outputDir);
         if (last) {
-          releaseOutputDir(job.outputDir, job.id);
+          releaseOutputDir(job.outputDir, this.owning.get(job.id)!);
           this.owning.delete(job.id);
         }
       }
@@ -279,16 +279,17 @@ export class Coordinator {
     // A job exists once its spec is written; an executor may have made its logs directory first.
     if (fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) throw new JobExistsError(`Job \`${id}\` already exists`);
     // One job per output directory, claimed atomically, before anything is written.
-    claimOutputDir(outputDir, id, this.layout.root);
+    const claimant = claimantOf(id, spec);
+    claimOutputDir(outputDir, claimant, this.layout.root);
     try {
       checkOutputDir(outputDir);
       for (const d of [jl.intermediateDir, jl.logsDir]) fs.mkdirSync(d, { recursive: true });
       writeFileAtomic(jl.spec, JSON.stringify({ id, spec, outputDir, mapInputs }, null, 2) + '\n');
     } catch (err) {
-      releaseOutputDir(outputDir, id);
+      if (claimant === id) releaseOutputDir(outputDir, id);
       throw err;
     }
-    this.owning.add(id);
+    this.owning.set(id, claimant);
     const journal = new Journal(jl.journal);
     this.journals.set(id, journal);
     journal.append({ t: 'submit', at: Date.now() });
@@ -377,8 +378,16 @@ export class Coordinator {
     if (this.hasJob(id) || fs.existsSync(jl.pipeline) || fs.existsSync(jl.spec)) throw new JobExistsError(`Job \`${id}\` already exists`);
     const outputDir = spec.outputDir ? path.resolve(spec.workDir, spec.outputDir) : jl.outputDir;
     checkOutputDir(outputDir);
+    // Claimed for the whole: its last step writes there under this claim, steps apart.
+    claimOutputDir(outputDir, id, this.layout.root);
     const p: Pipeline = { id, spec, outputDir, stepIds: [], ended: false, failure: undefined, cancelled: false };
-    const first = await this.submit(stepInput(spec, id, 0, spec.inputs, outputDir), stepJobId(id, 0));
+    let first: JobRecord;
+    try {
+      first = await this.submit(stepInput(spec, id, 0, spec.inputs, outputDir), stepJobId(id, 0));
+    } catch (err) {
+      releaseOutputDir(outputDir, id);
+      throw err;
+    }
     fs.mkdirSync(jl.dir, { recursive: true });
     writeFileAtomic(jl.pipeline, JSON.stringify({ id, spec, outputDir }, null, 2) + '\n');
     p.stepIds.push(first.id);
@@ -413,6 +422,9 @@ export class Coordinator {
   private endPipeline(p: Pipeline): void {
     if (p.ended) return;
     p.ended = true;
+    // Ended before its last step claimed the output through it (or after: then idempotent).
+    const last = p.stepIds.length === p.spec.steps ? p.stepIds.at(-1) : undefined;
+    if (!last || !this.owning.has(last)) releaseOutputDir(p.outputDir, p.id);
     const view = this.viewOf(p);
     const jl = this.layout.job(p.id);
     const result = view.phase === 'succeeded' ? 'OK' : view.phase === 'cancelled' ? 'CANCELLED' : `FAILED ${view.message}`;
@@ -544,7 +556,8 @@ export class Coordinator {
         const finish = fs.existsSync(jl.result) ? parseResult(fs.readFileSync(jl.result, 'utf8')) : state.finish;
         // Still ours? Another job may have taken the output directory while this one was down.
         const owner = outputOwner(saved.outputDir)?.jobId;
-        if (owner === id) this.owning.add(id);
+        const claimant = claimantOf(id, spec);
+        if (owner === claimant) this.owning.set(id, claimant);
         const base = { id, spec, jobDir: jl.dir, outputDir: saved.outputDir, mapInputs: saved.mapInputs, submittedAt: state.submittedAt, done: state.done };
         if (finish) {
           // Finished before this start: listed, so history survives a restart, but never run again.
@@ -566,7 +579,7 @@ export class Coordinator {
         const journal = new Journal(jl.journal);
         this.journals.set(id, journal);
         journal.append({ t: 'recover', at: Date.now() });
-        if (owner !== id) {
+        if (owner !== claimant) {
           const job = this.scheduler.restore({ ...base, done: [], attempts: state.attempts });
           this.scheduler.fail(id, `the output directory ${saved.outputDir} is no longer this job's (${owner ? `job ${owner} holds it` : 'its claim is gone'}); nothing was written there`);
           continue;
@@ -593,6 +606,14 @@ export class Coordinator {
       }
     }
   }
+}
+
+/**
+ * Who holds the claim on a job's output directory: the job, or — for the last step of a
+ * multi-step job, which writes the whole's output — the multi-step job.
+ */
+function claimantOf(id: string, spec: JobSpec): string {
+  return spec.pipeline !== '' && spec.outputDir !== '' ? spec.pipeline : id;
 }
 
 /** Refuses an output directory that already holds results, so no run mixes with an older one. */

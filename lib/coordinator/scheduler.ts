@@ -413,7 +413,8 @@ export class Scheduler {
     a.endedAt = now;
     a.error = error;
     task.error = error;
-    task.state = 'pending';
+    // A backup attempt of the reduce may still be running; it meets the same damage, or not.
+    if (!task.history.some((h) => h.state === 'running')) task.state = 'pending';
     this.emit({ type: 'task', job, task });
     const reopened: number[] = [];
     for (const m of new Set(maps)) {

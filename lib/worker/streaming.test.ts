@@ -37,6 +37,8 @@ async function runJob(files: string[], cmds: Cmds, o: { nReduce?: number; splitB
     app: '',
     jobDir: path.join(dir, 'job'),
     outputDir: path.join(dir, 'out'),
+    // No attempt directory: outputs go straight to their final names, as no coordinator commits them here.
+    attemptDir: '',
     workDir: dir,
     leaseMs: 10_000,
     memoryBytes: o.memoryBytes ?? 1 << 28,
