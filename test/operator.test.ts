@@ -150,9 +150,13 @@ function runTasks(coordinator: Coordinator, jobId: string, kind?: 'map' | 'reduc
     if (kind === 'map' && coordinator.getJob(jobId).phase === 'reduce') break;
     const r = coordinator.requestTask({ workerId: `w-${jobId}`, app: 'wordcount', jobId });
     if (r.directive !== 'run') break;
-    const { task, attempt } = r.assignment;
+    const { task, attempt, attemptDir, job } = r.assignment;
     if (kind !== undefined && task.kind !== kind) throw new Error(`expected a ${kind} task, got ${task.kind}`);
-    coordinator.report({ jobId, kind: task.kind, index: task.index, attempt, workerId: `w-${jobId}` }, { success: true, outputFiles: [] });
+    // Writes (empty) outputs where the coordinator said, as a worker does; the commit moves them.
+    const names = task.kind === 'map' ? job.reduces.map((_, p) => `mr-${task.index}-${p}`) : [`mr-out-${task.index}`];
+    const outputFiles = names.map((n) => path.join(attemptDir!, n));
+    for (const f of outputFiles) fs.writeFileSync(f, '');
+    coordinator.report({ jobId, kind: task.kind, index: task.index, attempt, workerId: `w-${jobId}` }, { success: true, outputFiles });
     n++;
   }
   return n;
