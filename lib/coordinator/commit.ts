@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { JobLayout, OutputLayout, intermediateName, outputName } from '../storage/layout.js';
+import { JobLayout, OutputLayout, intermediateName, mapOutputName, outputName } from '../storage/layout.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import type { JobRecord, TaskKind } from './scheduler.js';
 
@@ -23,6 +23,12 @@ export interface TaskFiles {
 }
 
 export function taskFiles(job: Pick<JobRecord, 'jobDir' | 'outputDir'> & { spec: { reducers: number } }, kind: TaskKind, index: number, attempt: number): TaskFiles {
+  if (kind === 'map' && job.spec.reducers === 0) {
+    // A map-only job: the map's output is the job's, staged as a reduce's would be.
+    const out = new OutputLayout(job.outputDir);
+    const attemptDir = out.mapAttemptDir(index, attempt);
+    return { attemptDir, files: [{ attempt: path.join(attemptDir, mapOutputName(index)), committed: path.join(out.staging, mapOutputName(index)) }] };
+  }
   if (kind === 'map') {
     const jl = new JobLayout(job.jobDir);
     const attemptDir = jl.mapAttemptDir(index, attempt);
@@ -88,17 +94,31 @@ export function discardAttempt(files: TaskFiles): void {
 export function publishOutput(job: JobRecord): string[] {
   const out = new OutputLayout(job.outputDir);
   const published: string[] = [];
-  for (let r = 0; r < job.spec.reducers; r++) {
+  for (const name of resultNames(job)) {
+    const staged = path.join(out.staging, name);
+    const final = path.join(out.dir, name);
     try {
-      fs.renameSync(out.staged(r), out.output(r));
+      fs.renameSync(staged, final);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(out.output(r))) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(final)) throw err;
     }
-    published.push(out.output(r));
+    published.push(final);
   }
   writeFileAtomic(out.success, '');
   fs.rmSync(out.staging, { recursive: true, force: true });
   return published;
+}
+
+/** The names of a job's output files: one per reduce partition, or per map of a map-only job. */
+export function resultNames(job: Pick<JobRecord, 'maps' | 'reduces'>): string[] {
+  return job.reduces.length > 0 ? job.reduces.map((t) => outputName(t.index)) : job.maps.map((t) => mapOutputName(t.index));
+}
+
+/** Where a committed task's output is once the job has succeeded (what its record names). */
+export function finalNames(job: Pick<JobRecord, 'outputDir'> & { spec: { reducers: number } }, kind: TaskKind, index: number, committed: string[]): string[] {
+  if (kind === 'reduce') return [path.join(job.outputDir, outputName(index))];
+  if (job.spec.reducers === 0) return [path.join(job.outputDir, mapOutputName(index))];
+  return committed;
 }
 
 /** A failed or cancelled job: nothing of its output is kept. */

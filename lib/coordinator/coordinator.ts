@@ -7,9 +7,9 @@ import { expandInputs, planMapTasks } from './inputs.js';
 import { compileJobSpec, type JobSpec, type JobSpecInput } from './jobspec.js';
 import { MAX_PIPELINE_ID, pipelineView, stepInput, stepJobId, type Pipeline } from './pipeline.js';
 import { Journal } from './journal.js';
-import { DataLayout, OutputLayout, mapOutputName, outputName, SUCCESS_MARKER, type JobLayout } from '../storage/layout.js';
+import { DataLayout, mapOutputName, outputName, SUCCESS_MARKER, type JobLayout } from '../storage/layout.js';
 import { claimOutputDir, DataDirLock, outputOwner, releaseOutputDir } from '../storage/ownership.js';
-import { checkReportedFiles, commitAttempt, discardAttempt, discardMapAttempts, discardOutput, prepareAttempt, publishOutput, taskFiles } from './commit.js';
+import { checkReportedFiles, commitAttempt, finalNames, discardAttempt, discardMapAttempts, discardOutput, prepareAttempt, publishOutput, taskFiles } from './commit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
@@ -243,7 +243,7 @@ export class Coordinator {
       return this.scheduler.report(ref, { success: false, error: `could not commit the attempt's output: ${String(err)}` });
     }
     // A reduce's output is named by where it will be once the job has succeeded.
-    const named = ref.kind === 'reduce' ? [new OutputLayout(job.outputDir).output(ref.index)] : committed;
+    const named = finalNames(job, ref.kind, ref.index, committed);
     return this.scheduler.report(ref, { success: true, outputFiles: named, counters: result.counters });
   }
 
@@ -588,7 +588,7 @@ export class Coordinator {
         for (const c of state.commits) {
           try {
             const committed = commitAttempt(taskFiles({ jobDir: jl.dir, outputDir: saved.outputDir, spec }, c.kind, c.index, c.attempt));
-            const named = c.kind === 'reduce' ? [new OutputLayout(saved.outputDir).output(c.index)] : committed;
+            const named = finalNames({ outputDir: saved.outputDir, spec }, c.kind, c.index, committed);
             base.done.push({ kind: c.kind, index: c.index, outputFiles: named });
             journal.append({ t: 'done', kind: c.kind, index: c.index, outputFiles: named });
           } catch (err) {

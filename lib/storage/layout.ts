@@ -83,6 +83,10 @@ export class OutputLayout {
   get success(): string {
     return path.join(this.dir, SUCCESS_MARKER);
   }
+  /** A map-only job's map attempt writes its mr-out-m-<m> here. */
+  mapAttemptDir(m: number, attempt: number): string {
+    return path.join(this.staging, `map-${m}-${attempt}`);
+  }
   reduceAttemptDir(r: number, attempt: number): string {
     return path.join(this.staging, `reduce-${r}-${attempt}`);
   }
