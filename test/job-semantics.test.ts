@@ -176,8 +176,10 @@ describe('backup tasks', () => {
     expect(backedUp.length).toBeGreaterThan(0);
     for (const t of backedUp) expect(t.history.filter((a) => a.state === 'succeeded')).toHaveLength(1);
     expect(off.job.maps.every((t) => t.history.every((a) => !a.backup))).toBe(true);
-    // The straggler's attempt needs 10 x MAP_MS; with backups the phase does not wait for it.
-    expect(on.ms).toBeLessThan(off.ms);
+    // The straggler's attempt needs 10 x MAP_MS: each backed-up task finished on its backup
+    // while the straggler still ran it, so the phase did not wait for it. (Wall times are
+    // printed above, not asserted: on a loaded machine process start-up noise swamps them.)
+    for (const t of backedUp) expect(t.history.find((a) => !a.backup)!.state).toBe('abandoned');
     // Counters of winning attempts only: one input record per map task, backups or not.
     expect(Number(on.counters['map.inputRecords'])).toBe(MAPS);
     expect(Number(on.counters['map.inputRecords'])).toBe(Number(off.counters['map.inputRecords']));
