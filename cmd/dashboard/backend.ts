@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { KubemrClient } from '../../lib/protocol/client.js';
 import type { Executor } from '../../lib/executor/types.js';
 import { DataLayout } from '../../lib/storage/layout.js';
+import { isJobId, JOB_ID_RULE } from '../../lib/storage/job-id.js';
 import type { Logger } from '../../lib/logger.js';
 import type { JobSpec } from '../../lib/protocol/gen/kubemr/v1/JobSpec.js';
 import { jobView, taskView, workersFromTasks, type JobView, type ResultFileView, type TaskView, type WorkerView } from './model.js';
@@ -9,13 +10,12 @@ import { BadRequestError, ConflictError, NotFoundError } from './http-errors.js'
 import { followFile } from '../../lib/storage/follow-file.js';
 import { checkName, listFiles, resolveInside } from './safe-files.js';
 
-const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 const TASK_ID = /^(map|reduce)-(0|[1-9]\d{0,8})$/;
 const RESULT_NAME = /^mr-out-(m-)?\d+$/;
 
 export function checkJobId(value: string): string {
-  if (!JOB_ID.test(value)) {
-    throw new BadRequestError(`Expected \`id\` to be a job id (lowercase letters, digits and '-', at most 40 characters), got \`${value}\``);
+  if (!isJobId(value)) {
+    throw new BadRequestError(`Expected \`id\` to be a job id (${JOB_ID_RULE}), got \`${value}\``);
   }
   return value;
 }
@@ -160,8 +160,9 @@ export class DashboardBackend {
   async attemptLog(jobId: string, task: string, attempt: number, follow: boolean, signal: AbortSignal): Promise<AsyncIterable<string>> {
     checkJobId(jobId);
     checkTaskId(task);
-    const dir = this.layout.job(jobId).logsDir;
-    const name = `${task}-${attempt}.log`;
+    const jl = this.layout.job(jobId);
+    const dir = jl.logsDir;
+    const name = path.basename(jl.attemptLog(task, attempt));
     const running = async () => {
       try {
         const { tasks } = await this.job(jobId);

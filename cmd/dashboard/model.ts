@@ -2,6 +2,7 @@ import type { JobSpec__Output } from '../../lib/protocol/gen/kubemr/v1/JobSpec.j
 import type { JobStatus__Output } from '../../lib/protocol/gen/kubemr/v1/JobStatus.js';
 import type { TaskStatus__Output } from '../../lib/protocol/gen/kubemr/v1/TaskStatus.js';
 import type { WorkerState } from '../../lib/executor/types.js';
+import { taskName } from '../../lib/storage/layout.js';
 
 /**
  * What the dashboard shows and the JSON API returns: protocol messages turned into plain,
@@ -145,7 +146,7 @@ export function jobView(s: JobStatus__Output, now = Date.now()): JobView {
   };
 }
 
-export const taskId = (t: { kind: string; index: number }): string => `${t.kind === 'MAP' || t.kind === 'map' ? 'map' : 'reduce'}-${t.index}`;
+export const taskId = (t: { kind: string; index: number }): string => taskName(t.kind === 'MAP' || t.kind === 'map' ? 'map' : 'reduce', t.index);
 
 export function taskView(jobId: string, t: TaskStatus__Output, now = Date.now()): TaskView {
   const id = taskId(t);

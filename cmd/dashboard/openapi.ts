@@ -1,4 +1,5 @@
 /** The OpenAPI 3.1 description of /api, served at /api/openapi.json. */
+import { JOB_ID_PATTERN, JOB_ID_RULE } from '../../lib/storage/job-id.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonBody = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -7,7 +8,7 @@ const text = (description: string) => ({ description, content: { 'text/plain': {
 const path = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const query = (name: string, description: string, schema: object) => ({ name, in: 'query', required: false, description, schema });
 
-const jobId = path('id', 'Job id: lowercase letters, digits and -, at most 40 characters');
+const jobId = path('id', `Job id: ${JOB_ID_RULE}`);
 const follow = query('follow', 'Keep the response open and stream what is appended until the worker or attempt ends', { type: 'boolean' });
 const ms = { type: ['integer', 'null'], description: 'epoch milliseconds' };
 
@@ -119,7 +120,7 @@ export function openApiDocument(): object {
             reducers: { type: 'integer', minimum: 1, maximum: 100000, default: 10 },
             workers: { type: 'integer', minimum: 1, maximum: 10000, default: 2 },
             name: { type: 'string' },
-            jobId: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$' },
+            jobId: { type: 'string', pattern: JOB_ID_PATTERN },
             maxAttempts: { type: 'integer', minimum: 1, maximum: 1000 },
             leaseMs: { type: 'integer', minimum: 100 },
             splitBytes: { type: 'integer', minimum: 1 },

@@ -1,4 +1,5 @@
 import type { JobSpec } from '../../lib/protocol/gen/kubemr/v1/JobSpec.js';
+import { isJobId, JOB_ID_RULE } from '../../lib/storage/job-id.js';
 import { BadRequestError } from './http-errors.js';
 
 /** The body of POST /api/jobs. Everything but `inputs` (and `app`, unless streaming) is optional. */
@@ -20,7 +21,6 @@ export interface SubmitBody {
 }
 
 const FIELDS = new Set(['app', 'inputs', 'reducers', 'workers', 'name', 'jobId', 'maxAttempts', 'leaseMs', 'splitBytes', 'packSmallFiles', 'outputDir', 'workDir', 'image', 'streaming', 'params', 'speculative', 'steps']);
-const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 const show = (v: unknown): string => {
   const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
@@ -81,8 +81,8 @@ export function compileSubmit(raw: unknown, defaults: { workDir: string }): { sp
   if (!app && !streaming) throw new BadRequestError('Expected `app` to name an app (wordcount, indexer, or a module path), got ``');
   if (app && streaming) throw new BadRequestError(`A job has either \`app\` or \`streaming\`, got app \`${show(app)}\` and streaming commands`);
   const jobId = str(body, 'jobId', 40);
-  if (jobId && !JOB_ID.test(jobId)) {
-    throw new BadRequestError(`Expected \`jobId\` to be lowercase letters, digits and '-', at most 40 characters, got \`${show(jobId)}\``);
+  if (jobId && !isJobId(jobId)) {
+    throw new BadRequestError(`Expected \`jobId\` to be ${JOB_ID_RULE}, got \`${show(jobId)}\``);
   }
   const pack = body.packSmallFiles;
   if (pack !== undefined && typeof pack !== 'boolean') throw new BadRequestError(`Expected \`packSmallFiles\` to be true or false, got \`${show(pack)}\``);

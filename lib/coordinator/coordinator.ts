@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidJobSpecError, JobExistsError, OutputExistsError } from '../errors.js';
@@ -10,6 +9,7 @@ import { Journal } from './journal.js';
 import { DataLayout, mapOutputName, outputName, SUCCESS_MARKER, type JobLayout } from '../storage/layout.js';
 import { claimOutputDir, DataDirLock, outputOwner, releaseOutputDir } from '../storage/ownership.js';
 import { checkReportedFiles, commitAttempt, finalNames, discardAttempt, discardMapAttempts, discardOutput, prepareAttempt, publishOutput, taskFiles } from './commit.js';
+import { isJobId, JOB_ID_RULE, newJobId } from '../storage/job-id.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
@@ -50,8 +50,6 @@ export interface CoordinatorOptions {
   /** Resume only this job from the journals (`kubemr run --resume`); others wait. @default all */
   resumeOnly?: string | undefined;
 }
-
-const JOB_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 /**
  * The coordinator engine: the scheduler plus the side effects around it — input planning, the
@@ -248,8 +246,7 @@ export class Coordinator {
   }
 
   newJobId(name: string): string {
-    const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 20) || 'job';
-    return `${slug}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
+    return newJobId(name);
   }
 
   /** Validates, plans and queues a job, then asks the executor for its workers. */
@@ -260,8 +257,8 @@ export class Coordinator {
       throw new InvalidJobSpecError(`Expected \`workDir\` to be an absolute path, got \`${spec.workDir}\``);
     }
     const id = jobId || this.newJobId(spec.name);
-    if (!JOB_ID.test(id)) {
-      throw new InvalidJobSpecError(`Expected the job id to be lowercase letters, digits and '-', at most 40 characters, got \`${id}\``);
+    if (!isJobId(id)) {
+      throw new InvalidJobSpecError(`Expected the job id to be ${JOB_ID_RULE}, got \`${id}\``);
     }
     spec.inputs = await expandInputs(spec.inputs, spec.workDir);
     if (this.options.confineTo) {
@@ -371,7 +368,7 @@ export class Coordinator {
 
   private async submitPipeline(spec: JobSpec, jobId: string | undefined): Promise<JobRecord> {
     const id = jobId || this.newJobId(spec.name);
-    if (id.length > MAX_PIPELINE_ID || !JOB_ID.test(id)) {
+    if (id.length > MAX_PIPELINE_ID || !isJobId(id)) {
       throw new InvalidJobSpecError(`Expected the id of a multi-step job to be lowercase letters, digits and '-', at most ${MAX_PIPELINE_ID} characters, got \`${id}\``);
     }
     const jl = this.layout.job(id);

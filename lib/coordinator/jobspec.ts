@@ -179,7 +179,3 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     outputFormat: checkOutputFormat('outputFormat', input.outputFormat),
   };
 }
-
-export function isStreaming(spec: JobSpec): boolean {
-  return spec.streaming.mapper !== '';
-}

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { TaskKind } from './scheduler.js';
+import { taskName } from '../storage/layout.js';
 
 /**
  * The coordinator's journal of one job: one JSON object per line, appended as things happen.
@@ -65,15 +66,15 @@ export class Journal {
       }
       if (e.t === 'submit') out.submittedAt = e.at;
       else if (e.t === 'done') {
-        done.set(`${e.kind}-${e.index}`, { kind: e.kind, index: e.index, outputFiles: e.outputFiles });
-        commits.delete(`${e.kind}-${e.index}`);
-      } else if (e.t === 'commit') commits.set(`${e.kind}-${e.index}`, { kind: e.kind, index: e.index, attempt: e.attempt });
+        done.set(taskName(e.kind, e.index), { kind: e.kind, index: e.index, outputFiles: e.outputFiles });
+        commits.delete(taskName(e.kind, e.index));
+      } else if (e.t === 'commit') commits.set(taskName(e.kind, e.index), { kind: e.kind, index: e.index, attempt: e.attempt });
       else if (e.t === 'reopen') {
-        done.delete(`${e.kind}-${e.index}`);
-        commits.delete(`${e.kind}-${e.index}`);
+        done.delete(taskName(e.kind, e.index));
+        commits.delete(taskName(e.kind, e.index));
       }
       else if (e.t === 'attempt') {
-        const key = `${e.kind}-${e.index}`;
+        const key = taskName(e.kind, e.index);
         const prev = attempts.get(key)?.attempts ?? 0;
         attempts.set(key, { kind: e.kind, index: e.index, attempts: Math.max(prev, e.attempt) });
       } else if (e.t === 'finish' && (e.phase === 'succeeded' || e.phase === 'failed' || e.phase === 'cancelled')) {

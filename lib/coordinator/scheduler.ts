@@ -152,8 +152,6 @@ export interface SchedulerOptions {
   speculation?: { slowFactor?: number; minRunMs?: number };
 }
 
-export const taskLabel = (t: { kind: TaskKind; index: number }): string => `${t.kind}-${t.index}`;
-
 function describeTask(task: TaskRecord): string {
   const inputs = task.inputs.map((s) => (s.start === 0 && s.end === -1 ? s.path : `${s.path}[${s.start}..${s.end}]`));
   return `${task.kind} task ${task.index}${inputs.length ? ` (input ${inputs.join(', ')})` : ''}`;

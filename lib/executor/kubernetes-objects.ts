@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { V1EnvVar, V1Job, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import { InvalidJobSpecError } from '../errors.js';
+import { slugify } from '../storage/job-id.js';
 import type { LaunchSpec } from './types.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -32,24 +33,13 @@ export const isLabelValue = (s: string): boolean => s.length <= 63 && LABEL_VALU
 
 const shortHash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 6);
 
-/** `s` lowercased, anything outside [a-z0-9-] turned into '-', cut to `max`, no dash at either end. */
-function slug(s: string, max: number): string {
-  return s
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, max)
-    .replace(/-+$/, '');
-}
-
 /**
  * The value of the `kubemr.io/job` label for a job id: the id itself when it is a valid label
  * value, otherwise a slug plus a hash of the id (so two ids never share a label).
  */
 export function jobLabelValue(jobId: string): string {
   if (jobId !== '' && isLabelValue(jobId)) return jobId;
-  const s = slug(jobId, 55);
+  const s = slugify(jobId, 55);
   return s === '' ? `h-${shortHash(jobId)}` : `${s}-${shortHash(jobId)}`;
 }
 
@@ -73,7 +63,7 @@ export function newIncarnation(podUid?: string): string {
  */
 export function workerJobName(jobId: string, incarnation: string): string {
   const tail = `-${shortHash(jobId)}-${incarnation}`;
-  const s = slug(jobId, 63 - 'mr-'.length - tail.length);
+  const s = slugify(jobId, 63 - 'mr-'.length - tail.length);
   const name = s === '' ? `mr${tail}` : `mr-${s}${tail}`;
   if (!isDns1123Label(name)) throw new InvalidJobSpecError(`Cannot name a Job for job id \`${jobId}\``);
   return name;

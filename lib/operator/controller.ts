@@ -41,6 +41,7 @@ import {
 import { jobCounters } from '../coordinator/counters.js';
 import { resultFiles, type Coordinator } from '../coordinator/coordinator.js';
 import { writeFileAtomic } from '../storage/atomic.js';
+import { slugify } from '../storage/job-id.js';
 import { InvalidJobSpecError, KubernetesError, errorMessage } from '../errors.js';
 import { describe, fail, statusCode } from '../executor/kubernetes.js';
 import type { JobSpecInput } from '../coordinator/jobspec.js';
@@ -166,7 +167,7 @@ function compile(o: OperatorOptions): CompiledOptions {
  * (a new uid) gets a new one.
  */
 export function mapReduceJobId(name: string, uid: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, 24).replace(/-+$/, '') || 'mrj';
+  const slug = slugify(name, 24) || 'mrj';
   const hash = crypto.createHash('sha256').update(`${name}/${uid}`).digest('hex').slice(0, 10);
   return `${slug}-${hash}`;
 }

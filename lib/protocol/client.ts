@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CoordinatorUnavailableError, KubemrError, type KubemrErrorCode } from '../errors.js';
 import { loadProto, type CoordinatorClient } from './proto.js';
+import { codeOfStatus } from './status.js';
 import type { CancelJobReply__Output } from './gen/kubemr/v1/CancelJobReply.js';
 import type { HeartbeatReply__Output } from './gen/kubemr/v1/HeartbeatReply.js';
 import type { HeartbeatRequest } from './gen/kubemr/v1/HeartbeatRequest.js';
@@ -27,17 +28,6 @@ export interface ClientOptions {
 }
 
 /** A gRPC error from the coordinator, with the status code kept. */
-const CODE_BY_STATUS: Partial<Record<grpc.status, KubemrErrorCode>> = {
-  [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
-  [grpc.status.NOT_FOUND]: 'NOT_FOUND',
-  [grpc.status.ALREADY_EXISTS]: 'ALREADY_EXISTS',
-  [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
-  [grpc.status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
-  [grpc.status.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
-  [grpc.status.UNAVAILABLE]: 'UNAVAILABLE',
-};
-
-/** A gRPC error from the coordinator, with the status code kept. */
 export class RpcError extends KubemrError {
   override readonly code: KubemrErrorCode;
   constructor(
@@ -45,7 +35,7 @@ export class RpcError extends KubemrError {
     readonly grpcCode: grpc.status,
   ) {
     super(message);
-    this.code = CODE_BY_STATUS[grpcCode] ?? 'INTERNAL';
+    this.code = codeOfStatus(grpcCode);
   }
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CorruptRunError } from '../errors.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
-import { intermediateName, mapOutputName, outputName } from '../storage/layout.js';
+import { intermediateName, JobLayout, mapOutputName, outputName } from '../storage/layout.js';
 
 /**
  * Where a task reads and writes, as the coordinator named it. An attempt writes only into its
@@ -9,7 +9,10 @@ import { intermediateName, mapOutputName, outputName } from '../storage/layout.j
  * A task built by hand (unit tests, tools) names no attempt directory and writes in place.
  */
 
-const intermediateDir = (task: Task__Output) => path.join(task.jobDir, 'intermediate');
+/** The task's job directory, as the coordinator names it in the task. */
+export const layoutOf = (task: Task__Output): JobLayout => new JobLayout(task.jobDir);
+
+const intermediateDir = (task: Task__Output) => layoutOf(task).intermediateDir;
 
 /** The files a map attempt writes, one per reduce partition. */
 export const mapOutputPaths = (task: Task__Output): string[] =>
@@ -23,7 +26,7 @@ export const reduceOutputPath = (task: Task__Output): string => path.join(task.a
 
 /** The committed intermediates a reduce reads, one per map. */
 export const reduceInputPaths = (task: Task__Output): string[] =>
-  Array.from({ length: task.nMap }, (_, m) => path.join(intermediateDir(task), intermediateName(m, task.index)));
+  Array.from({ length: task.nMap }, (_, m) => layoutOf(task).intermediate(m, task.index));
 
 /**
  * The maps whose output a failed reduce could not read: a run that is missing, truncated or

@@ -7,7 +7,7 @@ import { fnv1a32Bytes, latin1Partition, partitionOfHash } from '../app/partition
 import { CorruptRunError, LimitExceededError, StreamingCommandError } from '../errors.js';
 import { readSplitBytes } from './split-reader.js';
 import { tempPathFor } from '../storage/layout.js';
-import { mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
+import { layoutOf, mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { MapOutputBuffer } from '../shuffle/map-buffer.js';
 import { RunMerger } from '../shuffle/merge.js';
@@ -242,7 +242,7 @@ function* runLines(files: string[]): Generator<Buffer> {
 export async function runStreamingMapTask(task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
   if (task.nReduce === 0) return runStreamingMapOnlyTask(task, ctx);
   const streaming = task.streaming!;
-  const spillDir = path.join(task.jobDir, 'intermediate');
+  const spillDir = layoutOf(task).intermediateDir;
   const buffer = new MapOutputBuffer({
     nReduce: task.nReduce,
     partition: latin1Partition,

@@ -7,7 +7,7 @@ import { decodeValues, encodeValue } from '../shuffle/values.js';
 import { decodeRange, writeAtomically } from '../shuffle/format.js';
 import { readSplitBytes, reusableScratch } from './split-reader.js';
 import { CorruptRunError } from '../errors.js';
-import { mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
+import { layoutOf, mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
 import { defaultPartition } from '../app/partition.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import type { TaskCounters } from '../protocol/gen/kubemr/v1/TaskCounters.js';
@@ -94,7 +94,7 @@ export async function runMapTask(app: App<Json>, task: Task__Output, ctx: TaskCo
     partition: app.partition ? app.partition.bind(app) : defaultPartition,
     combine: shuffleCombiner(app),
     memoryBytes: task.memoryBytes,
-    spillDir: path.join(task.jobDir, 'intermediate'),
+    spillDir: layoutOf(task).intermediateDir,
     tag: ctx.tag,
     encoding: 'utf8',
   });

@@ -12,7 +12,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import { runMapTask, runReduceTask, TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
-import { fetchFailedMaps } from './attempt-files.js';
+import { fetchFailedMaps, layoutOf } from './attempt-files.js';
+import { taskName } from '../storage/layout.js';
 
 export interface WorkerOptions {
   /** host:port of the coordinator. */
@@ -121,7 +122,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       tasks++;
       const kind = task.kind === 'MAP' ? 'map' : 'reduce';
       const ref = { workerId, jobId: task.jobId, kind: task.kind, index: task.index, attempt: task.attempt };
-      const tlog = log.child({ job: task.jobId, task: `${kind}-${task.index}`, attempt: task.attempt });
+      const tlog = log.child({ job: task.jobId, task: taskName(kind, task.index), attempt: task.attempt });
       const attemptLog = openAttemptLog(task, kind);
       Atomics.store(flags, 0, 0);
       Atomics.store(flags, 1, 0);
@@ -209,8 +210,8 @@ function runTaskBody(app: RegisteredApp | undefined, task: Task__Output, ctx: Ta
 }
 
 /** Appends lines to jobs/<id>/logs/<task>-<attempt>.log, kept after the worker is gone. */
-function openAttemptLog(task: Task__Output, kind: string): (line: string) => void {
-  const file = path.join(task.jobDir, 'logs', `${kind}-${task.index}-${task.attempt}.log`);
+function openAttemptLog(task: Task__Output, kind: 'map' | 'reduce'): (line: string) => void {
+  const file = layoutOf(task).attemptLog(taskName(kind, task.index), task.attempt);
   return (line: string) => {
     try {
       fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
