@@ -12,6 +12,7 @@ import { checkReportedFiles, commitAttempt, finalNames, discardAttempt, discardM
 import { isJobId, JOB_ID_RULE, newJobId } from '../storage/job-id.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeFileAtomic } from '../storage/atomic.js';
+import { formatResult, parseResult, type ResultPhase } from '../storage/result.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
 
 /** A worker's report, as the gRPC adapter hands it over. */
@@ -424,9 +425,8 @@ export class Coordinator {
     if (!last || !this.owning.has(last)) releaseOutputDir(p.outputDir, p.id);
     const view = this.viewOf(p);
     const jl = this.layout.job(p.id);
-    const result = view.phase === 'succeeded' ? 'OK' : view.phase === 'cancelled' ? 'CANCELLED' : `FAILED ${view.message}`;
     try {
-      writeFileAtomic(jl.result, result + '\n');
+      writeFileAtomic(jl.result, formatResult(view.phase as ResultPhase, view.message));
       // The steps before the last were scratch: their outputs fed the next step only.
       if (view.phase === 'succeeded') for (const sid of p.stepIds.slice(0, -1)) fs.rmSync(this.layout.job(sid).outputDir, { recursive: true, force: true });
     } catch (err) {
@@ -502,9 +502,8 @@ export class Coordinator {
 
   private finishJob(job: JobRecord): void {
     const jl = this.layout.job(job.id);
-    const result = job.phase === 'succeeded' ? 'OK' : job.phase === 'cancelled' ? 'CANCELLED' : `FAILED ${job.message}`;
     try {
-      writeFileAtomic(jl.result, result + '\n');
+      writeFileAtomic(jl.result, formatResult(job.phase as ResultPhase, job.message));
     } catch (err) {
       this.logger.error('could not record the job result', { job: job.id, error: String(err) });
     }
@@ -635,13 +634,6 @@ function realPath(p: string): string {
   let head = abs;
   while (!fs.existsSync(head) && path.dirname(head) !== head) head = path.dirname(head);
   return path.join(fs.realpathSync.native(head), path.relative(head, abs));
-}
-
-function parseResult(text: string): { phase: 'succeeded' | 'failed' | 'cancelled'; message: string } {
-  const t = text.trim();
-  if (t === 'OK') return { phase: 'succeeded', message: '' };
-  if (t === 'CANCELLED') return { phase: 'cancelled', message: 'cancelled by request' };
-  return { phase: 'failed', message: t.replace(/^FAILED\s*/, '') };
 }
 
 /** Discards a refused attempt's files, unless the attempt is not the reporting worker's (a forged report). */
