@@ -150,7 +150,7 @@ export class DashboardBackend {
         const { file } = resolveInside(dir, name, 'log');
         return followFile(file, follow ? this.untilFinished(jobId) : () => true, signal);
       } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
+        if (!NotFoundError.is(err)) throw err;
       }
     }
     throw new NotFoundError(`No log of worker \`${workerId}\` in job \`${jobId}\`; attempt logs are under its tasks`);
@@ -176,10 +176,10 @@ export class DashboardBackend {
       return followFile(file, follow ? async () => !(await running()) : () => true, signal);
     } catch (err) {
       // A just-started attempt may not have written its first line yet.
-      if (err instanceof NotFoundError && follow && (await running())) {
+      if (NotFoundError.is(err) && follow && (await running())) {
         return followFile(path.join(dir, name), async () => !(await running()), signal);
       }
-      if (err instanceof NotFoundError) throw new NotFoundError(`No log of attempt ${attempt} of task \`${task}\` in job \`${jobId}\``);
+      if (NotFoundError.is(err)) throw new NotFoundError(`No log of attempt ${attempt} of task \`${task}\` in job \`${jobId}\``);
       throw err;
     }
   }

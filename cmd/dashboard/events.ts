@@ -1,6 +1,7 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { KubemrClient } from '../../lib/protocol/client.js';
 import type { Logger } from '../../lib/logger.js';
+import { errorFields } from '../../lib/errors.js';
 import type { JobEvent__Output } from '../../lib/protocol/gen/kubemr/v1/JobEvent.js';
 import { jobView, taskView, type JobView, type TaskView } from './model.js';
 
@@ -77,7 +78,7 @@ export class EventHub {
       try {
         l(e);
       } catch (err) {
-        this.logger.warn('event listener threw', { error: String(err) });
+        this.logger.warn('event listener threw', { ...errorFields(err) });
       }
     }
   }

@@ -46,7 +46,7 @@ export interface HttpErrorBody {
 /** Any thrown value -> status + JSON body. Body-parser errors carry `type` and `status`. */
 export function toHttpError(err: unknown, bodyLimit: number): { status: number; body: HttpErrorBody } {
   let e: KubemrError;
-  if (err instanceof KubemrError) {
+  if (KubemrError.is(err)) {
     e = err;
   } else {
     const type = (err as { type?: unknown } | null)?.type;

@@ -17,6 +17,6 @@ try {
   } else {
     process.stderr.write(`fetch: ${errorMessage(err)}\n`);
     process.exitCode =
-      err instanceof FetchAbortedError ? 130 : err instanceof InvalidFetchOptionsError || err instanceof InvalidManifestError ? 2 : 1;
+      FetchAbortedError.is(err) ? 130 : InvalidFetchOptionsError.is(err) || InvalidManifestError.is(err) ? 2 : 1;
   }
 }

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { KubemrError } from '../../lib/errors.js';
+import { JobCancelledError, KubemrError, TaskFailedError } from '../../lib/errors.js';
+import type { JobRecord } from '../../lib/coordinator/scheduler.js';
+import { taskName } from '../../lib/storage/layout.js';
 import { createLogger, type Logger, type LogLevel } from '../../lib/logger.js';
 
 /** Flag parsers that name the flag and the bad value. */
@@ -88,8 +90,15 @@ export const defaultWorkers = (): number => Math.max(1, os.availableParallelism?
 
 /** The one place a CLI error becomes a message and an exit code. */
 export function exitWithError(err: unknown): never {
-  const message = err instanceof KubemrError || err instanceof Error ? err.message : String(err);
+  const message = KubemrError.is(err) || err instanceof Error ? err.message : String(err);
   process.stderr.write(`kubemr: ${message}\n`);
-  if (!(err instanceof KubemrError) && err instanceof Error && process.env.KUBEMR_DEBUG) process.stderr.write(`${err.stack}\n`);
-  process.exit(err instanceof KubemrError && err.code === 'INVALID_ARGUMENT' ? 2 : 1);
+  if (!KubemrError.is(err) && err instanceof Error && process.env.KUBEMR_DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.exit(KubemrError.is(err) && err.code === 'INVALID_ARGUMENT' ? 2 : 1);
+}
+
+/** The error a job that did not succeed ends `kubemr run` with: cancelled, or failed naming the task. */
+export function jobEndError(done: JobRecord): JobCancelledError | TaskFailedError {
+  if (done.phase === 'cancelled') return new JobCancelledError(`job ${done.id} was cancelled`, { jobId: done.id });
+  const failed = [...done.maps, ...done.reduces].find((t) => t.state === 'failed');
+  return new TaskFailedError(`job ${done.id} failed: ${done.message}`, { jobId: done.id, task: failed && taskName(failed.kind, failed.index), attempt: failed?.history.length });
 }

@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import { ExternalExecutor } from '../../lib/executor/external.js';
 import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
-import { expandInputs } from '../../lib/coordinator/inputs.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import { cliLogger, dataDir, exitWithError, intFlag, paramFlag } from './common.js';
 import { reportProgress } from './progress.js';
@@ -56,12 +55,11 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
   const cwd = process.cwd();
   const logger = cliLogger(flags.verbose);
   const token = flags.token ?? process.env.KUBEMR_TOKEN;
-  const files = await expandInputs(inputs, cwd);
   const coord = new Coordinator({ dataDir: dataDir(flags.data), executor: new ExternalExecutor(), logger, exitWhenIdle: true, recover: false, token });
   await coord.start();
   const job = await coord.submit({
     app: flags.app,
-    inputs: files,
+    inputs,
     reducers: flags.reducers,
     outputDir: path.resolve(cwd, flags.out),
     workDir: cwd,

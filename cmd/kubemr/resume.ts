@@ -2,11 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Coordinator } from '../../lib/coordinator/coordinator.js';
-import { InvalidJobSpecError, JobCancelledError, JobNotFoundError, TaskFailedError } from '../../lib/errors.js';
+import { Coordinator, isFinished } from '../../lib/coordinator/coordinator.js';
+import { InvalidJobSpecError, JobNotFoundError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
-import { isFinished } from '../../lib/coordinator/scheduler.js';
-import { cliLogger, localToken } from './common.js';
+import { cliLogger, jobEndError, localToken } from './common.js';
 import { reportProgress } from './progress.js';
 
 /**
@@ -16,7 +15,7 @@ import { reportProgress } from './progress.js';
  */
 export async function resumeRun(jobId: string, opts: { data: string; workerRestarts: number; quiet: boolean; verbose: boolean | undefined }): Promise<number> {
   const jl = new Coordinator({ dataDir: opts.data, recover: false }).jobLayout(jobId);
-  if (!fs.existsSync(jl.spec)) throw new JobNotFoundError(`No job \`${jobId}\` in data directory \`${opts.data}\` (no ${jl.spec})`);
+  if (!fs.existsSync(jl.spec)) throw new JobNotFoundError(`No job \`${jobId}\` in data directory \`${opts.data}\` (no ${jl.spec})`, { jobId });
   if (fs.existsSync(jl.result)) {
     throw new InvalidJobSpecError(`Job \`${jobId}\` has already finished (${fs.readFileSync(jl.result, 'utf8').trim()}); there is nothing to resume`);
   }
@@ -39,7 +38,7 @@ export async function resumeRun(jobId: string, opts: { data: string; workerResta
   process.on('SIGTERM', onSignal);
   try {
     await coord.start();
-    if (!coord.hasJob(jobId)) throw new JobNotFoundError(`Job \`${jobId}\` could not be resumed; see the messages above`);
+    if (!coord.hasJob(jobId)) throw new JobNotFoundError(`Job \`${jobId}\` could not be resumed; see the messages above`, { jobId });
     const stopProgress = reportProgress(coord, jobId, opts.quiet);
     const done = await coord.waitFor(jobId);
     stopProgress();
@@ -47,7 +46,7 @@ export async function resumeRun(jobId: string, opts: { data: string; workerResta
       if (!opts.quiet) process.stderr.write(`job ${done.id} succeeded: ${done.reduces.length} files in ${done.outputDir}\n`);
       return 0;
     }
-    const err = done.phase === 'cancelled' ? new JobCancelledError(`job ${done.id} was cancelled`) : new TaskFailedError(`job ${done.id} failed: ${done.message}`);
+    const err = jobEndError(done);
     process.stderr.write(`kubemr: ${err.message}\n`);
     return done.phase === 'cancelled' ? 130 : 1;
   } finally {

@@ -3,19 +3,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { Coordinator, checkOutputDir } from '../../lib/coordinator/coordinator.js';
-import { InvalidJobSpecError, TaskFailedError, JobCancelledError } from '../../lib/errors.js';
+import { Coordinator, isFinished } from '../../lib/coordinator/coordinator.js';
+import { prepareJob, type PreparedJob } from '../../lib/coordinator/prepare.js';
+import { InvalidJobSpecError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
 import type { CoordinatorServer } from '../../lib/protocol/server.js';
-import { expandInputs } from '../../lib/coordinator/inputs.js';
-import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
+import { JOB_DEFAULTS, type JobSpecInput } from '../../lib/coordinator/jobspec.js';
 import { checkOutputFormat } from '../../lib/storage/output-format.js';
 import { loadApp } from '../../lib/worker/loader.js';
-import { runSequentialSteps } from '../../lib/coordinator/sequential.js';
-import { isFinished } from '../../lib/coordinator/scheduler.js';
+import type { RegisteredApp } from '../../lib/app/app.js';
+import { runSequentialJob } from '../../lib/coordinator/sequential.js';
 import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
-import { compileJobSpec } from '../../lib/coordinator/jobspec.js';
-import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, localToken, paramFlag, sizeFlag } from './common.js';
+import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, jobEndError, localToken, paramFlag, sizeFlag } from './common.js';
 import { reportProgress } from './progress.js';
 import { resumeRun } from './resume.js';
 
@@ -93,18 +92,41 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   if (inputs.length === 0) throw new InvalidJobSpecError('Expected at least one input file, got none');
   const cwd = process.cwd();
   const outDir = path.resolve(cwd, flags.out);
-  checkOutputDir(outDir);
+  const app = streaming ? '' : appArg!;
+  // The job as flags describe it; prepareJob checks it (once) wherever it runs.
+  const jobInput = (loaded: RegisteredApp | undefined): JobSpecInput => ({
+    app,
+    inputs,
+    // An app without reduce, or a mapper without a reducer, is a map-only job.
+    reducers: (loaded && !loaded.steps.at(-1)!.reduce) || (streaming && (!flags.reducer || flags.reducer === 'NONE')) ? 0 : flags.reducers,
+    outputFormat,
+    workers: flags.workers,
+    outputDir: outDir,
+    workDir: cwd,
+    leaseMs: flags.leaseMs,
+    maxAttempts: flags.maxAttempts,
+    splitBytes: flags.splitSize,
+    memoryBytes: flags.memory,
+    packSmallFiles: flags.pack ?? false,
+    maxLineBytes: flags.maxLine,
+    streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer ?? '', combiner: flags.combiner ?? '' } : undefined,
+    name: loaded?.name ?? (streaming ? 'streaming' : path.basename(app).replace(/\.[^.]+$/, '')),
+    params: flags.param,
+    speculative: flags.speculative,
+    steps: loaded?.steps.length,
+  });
 
   if (flags.sequential) {
     if (streaming) throw new InvalidJobSpecError('--sequential runs an app; streaming jobs run with workers');
-    const files = await expandInputs(inputs, cwd);
+    // Checked before the app is loaded, as the distributed run's output is: a taken output
+    // directory is refused before any user code runs.
+    const job = await prepareJob(jobInput(undefined), { workDir: cwd, defaultOutputDir: () => outDir });
     const loaded = await loadApp(appArg!, cwd);
     const started = Date.now();
-    const params = compileJobSpec({ inputs: files, params: flags.param }, { workDir: cwd }).params;
     let counters: Record<string, number> = {};
     // `--reducers 0` makes any app map-only, in the oracle as in the job.
     const steps = flags.reducers === 0 ? loaded.steps.map((st) => ({ ...st, reduce: undefined })) : loaded.steps;
-    const file = await runSequentialSteps(steps, files, { cwd, outDir, params, outputFormat, counters: (c) => (counters = c) });
+    const file = await runSequentialJob(steps, job, (c) => (counters = c));
     if (!flags.quiet) {
       process.stderr.write(`sequential run done in ${((Date.now() - started) / 1000).toFixed(2)}s: ${file}\n`);
       for (const line of formatCounters(counters)) process.stderr.write(`  ${line}\n`);
@@ -115,7 +137,6 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   const logger = cliLogger(flags.verbose);
   const data = dataDir(flags.data);
   const token = localToken(data);
-  const app = streaming ? '' : appArg!;
   const executor = new LocalExecutor({ logger, maxRestarts: flags.workerRestarts });
   const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000 });
   // Workers take a few hundred milliseconds to boot: start them first, on a Unix socket chosen
@@ -148,11 +169,10 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   await executor.launch({ jobId, app, coordinator: address, dataDir: data, token }, flags.workers);
-  let files: string[];
-  let loaded: Awaited<ReturnType<typeof loadApp>> | undefined;
+  let prepared: PreparedJob;
   try {
-    files = await expandInputs(inputs, cwd);
-    loaded = streaming ? undefined : await loadApp(app, cwd);
+    const loaded = streaming ? undefined : await loadApp(app, cwd);
+    prepared = await coord.prepare(jobInput(loaded), jobId);
   } catch (err) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -171,30 +191,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     throw err;
   }
   try {
-    const job = await coord.submit(
-      {
-        app,
-        inputs: files,
-        // An app without reduce, or a mapper without a reducer, is a map-only job.
-        reducers: (loaded && !loaded.steps.at(-1)!.reduce) || (streaming && (!flags.reducer || flags.reducer === 'NONE')) ? 0 : flags.reducers,
-        outputFormat,
-        workers: flags.workers,
-        outputDir: outDir,
-        workDir: cwd,
-        leaseMs: flags.leaseMs,
-        maxAttempts: flags.maxAttempts,
-        splitBytes: flags.splitSize,
-        memoryBytes: flags.memory,
-        packSmallFiles: flags.pack ?? false,
-        maxLineBytes: flags.maxLine,
-        streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer ?? '', combiner: flags.combiner ?? '' } : undefined,
-        name: loaded?.name ?? (streaming ? 'streaming' : path.basename(appArg!).replace(/\.[^.]+$/, '')),
-        params: flags.param,
-        speculative: flags.speculative,
-        steps: loaded?.steps.length,
-      },
-      jobId,
-    );
+    const job = await coord.submit(prepared);
     submitted = true;
     // Listening only now: a worker that asked earlier would have been told its job is unknown.
     const { startCoordinatorServer } = await import('../../lib/protocol/server.js');
@@ -223,7 +220,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
       }
       return 0;
     }
-    const err = done.phase === 'cancelled' ? new JobCancelledError(`job ${done.id} was cancelled`) : new TaskFailedError(`job ${done.id} failed: ${done.message}`);
+    const err = jobEndError(done);
     process.stderr.write(`kubemr: ${err.message}\n`);
     process.stderr.write(`kubemr: logs are in ${coord.jobLayout(done.id).logsDir}\n`);
     return done.phase === 'cancelled' ? 130 : 1;

@@ -1,6 +1,6 @@
 /**
  * `kubemr/app`: what an app module needs and nothing else — the App types, `registerApp` and
- * the default partitioner. It loads no gRPC, coordinator or executor code, so a worker that
+ * the default partitioner, and `UnrecoverableError` to fail a task without retries. It loads no gRPC, coordinator or executor code, so a worker that
  * imports your app starts as fast as ours.
  *
  * ```ts
@@ -17,3 +17,4 @@ export { counter, params } from './context.js';
 export { records, type Records } from './records.js';
 export { defaultPartition, fnv1a32 } from './partition.js';
 export { compareUtf8 } from '../shuffle/byte-order.js';
+export { UnrecoverableError } from './unrecoverable.js';

@@ -1,24 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidJobSpecError, JobExistsError, OutputExistsError } from '../errors.js';
+import { JobExistsError, errorFields, errorMessage } from '../errors.js';
 import type { Executor } from '../executor/types.js';
-import { expandInputs, planMapTasks } from './inputs.js';
+import { checkOutputDir, isPreparedJob, prepareJob, type PreparedJob } from './prepare.js';
 import { compileJobSpec, type JobSpec, type JobSpecInput } from './jobspec.js';
-import { MAX_PIPELINE_ID, pipelineView, stepInput, stepJobId, type Pipeline } from './pipeline.js';
+import { pipelineView, stepInput, stepJobId, type Pipeline } from './pipeline.js';
 import { Journal } from './journal.js';
-import { DataLayout, mapOutputName, outputName, SUCCESS_MARKER, type JobLayout } from '../storage/layout.js';
+import { DataLayout, mapOutputName, outputName, taskName, type JobLayout } from '../storage/layout.js';
 import { claimOutputDir, DataDirLock, outputOwner, releaseOutputDir } from '../storage/ownership.js';
 import { checkReportedFiles, commitAttempt, finalNames, discardAttempt, discardMapAttempts, discardOutput, prepareAttempt, publishOutput, taskFiles } from './commit.js';
 import { isJobId, JOB_ID_RULE, newJobId } from '../storage/job-id.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { formatResult, parseResult, type ResultPhase } from '../storage/result.js';
+export { isFinished } from './scheduler.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
 
 /** A worker's report, as the gRPC adapter hands it over. */
 export type TaskReport =
   | { success: true; outputFiles: string[]; counters?: Record<string, number> | undefined }
-  | { success: false; error: string; fetchFailedMaps?: number[] | undefined };
+  | { success: false; error: string; fetchFailedMaps?: number[] | undefined; unrecoverable?: boolean | undefined };
 
 export interface CoordinatorOptions {
   /** The data directory (shared volume): jobs/<id>/... live here. */
@@ -143,7 +144,7 @@ export class Coordinator {
         }
       }
     } catch (err) {
-      this.logger.warn('could not clean up after the job', { job: job.id, error: String(err) });
+      this.logger.warn('could not clean up after the job', { job: job.id, ...errorFields(err) });
     }
   }
 
@@ -181,7 +182,7 @@ export class Coordinator {
       try {
         l(e);
       } catch (err) {
-        this.logger.error('a job event listener failed', { job: e.job.id, error: String(err) });
+        this.logger.error('a job event listener failed', { job: e.job.id, ...errorFields(err) });
       }
     }
   }
@@ -219,7 +220,7 @@ export class Coordinator {
       if (result.fetchFailedMaps?.length) {
         const reopened = this.scheduler.fetchFailed(ref, result.fetchFailedMaps, result.error);
         for (const m of reopened) this.journals.get(job.id)?.append({ t: 'reopen', kind: 'map', index: m });
-        if (reopened.length > 0) this.logger.warn('maps sent back: a reduce could not read their output', { job: job.id, task: `reduce-${ref.index}`, maps: reopened.join(','), error: result.error });
+        if (reopened.length > 0) this.logger.warn('maps sent back: a reduce could not read their output', { job: job.id, task: taskName('reduce', ref.index), maps: reopened.join(','), error: result.error });
         discardAttempt(files);
         return true;
       }
@@ -250,36 +251,32 @@ export class Coordinator {
     return newJobId(name);
   }
 
-  /** Validates, plans and queues a job, then asks the executor for its workers. */
-  async submit(input: JobSpecInput, jobId?: string): Promise<JobRecord> {
-    const spec = compileJobSpec(input, { workDir: process.cwd() });
-    if (spec.steps > 1 && spec.pipeline === '') return this.submitPipeline(spec, jobId);
-    if (!path.isAbsolute(spec.workDir)) {
-      throw new InvalidJobSpecError(`Expected \`workDir\` to be an absolute path, got \`${spec.workDir}\``);
-    }
-    const id = jobId || this.newJobId(spec.name);
-    if (!isJobId(id)) {
-      throw new InvalidJobSpecError(`Expected the job id to be ${JOB_ID_RULE}, got \`${id}\``);
-    }
-    spec.inputs = await expandInputs(spec.inputs, spec.workDir);
-    if (this.options.confineTo) {
-      const root = realPath(this.options.confineTo);
-      const outside = [...spec.inputs, ...(spec.outputDir ? [spec.outputDir] : [])].find((p) => {
-        const rel = path.relative(root, realPath(path.resolve(spec.workDir, p)));
-        return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
-      });
-      if (outside !== undefined) throw new InvalidJobSpecError(`Path \`${outside}\` is outside the data directory`);
-    }
-    const mapInputs = planMapTasks(spec.inputs, spec.workDir, spec.splitBytes, spec.packSmallFiles);
+  /**
+   * Checks and plans a job without queueing it (see prepareJob): `kubemr run` calls it while its
+   * workers boot, then hands the result to `submit`, so nothing is checked twice.
+   */
+  prepare(input: JobSpecInput, jobId?: string): Promise<PreparedJob> {
+    // The output directory is checked in submit, under the directory's claim.
+    return prepareJob(input, { jobId, defaultOutputDir: (id) => this.layout.job(id).outputDir, confineTo: this.options.confineTo, checkOutput: false });
+  }
+
+  /**
+   * The one way a job is queued: validates, expands and plans it (unless given a job `prepare`
+   * made), writes its spec and journal, then asks the executor for its workers.
+   */
+  async submit(input: JobSpecInput | PreparedJob, jobId?: string): Promise<JobRecord> {
+    const job = isPreparedJob(input) ? input : await this.prepare(input, jobId);
+    if (job.spec.steps > 1 && job.spec.pipeline === '') return this.submitPipeline(job);
+    const { id, spec, outputDir, mapInputs } = job;
     const jl = this.layout.job(id);
-    const outputDir = spec.outputDir ? path.resolve(spec.workDir, spec.outputDir) : jl.outputDir;
-    checkOutputDir(outputDir);
     // A job exists once its spec is written; an executor may have made its logs directory first.
-    if (fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) throw new JobExistsError(`Job \`${id}\` already exists`);
+    if (fs.existsSync(jl.spec) || this.scheduler.hasJob(id)) throw new JobExistsError(`Job \`${id}\` already exists`, { jobId: id });
     // One job per output directory, claimed atomically, before anything is written.
     const claimant = claimantOf(id, spec);
     claimOutputDir(outputDir, claimant, this.layout.root);
     try {
+      // The output directory is checked here, once the claim keeps other jobs out (not in
+      // prepare), so no job can publish results into it between the check and the claim.
       checkOutputDir(outputDir);
       for (const d of [jl.intermediateDir, jl.logsDir]) fs.mkdirSync(d, { recursive: true });
       writeFileAtomic(jl.spec, JSON.stringify({ id, spec, outputDir, mapInputs }, null, 2) + '\n');
@@ -291,10 +288,10 @@ export class Coordinator {
     const journal = new Journal(jl.journal);
     this.journals.set(id, journal);
     journal.append({ t: 'submit', at: Date.now() });
-    const job = this.scheduler.submit({ id, spec, jobDir: jl.dir, outputDir, mapInputs });
+    const record = this.scheduler.submit({ id, spec, jobDir: jl.dir, outputDir, mapInputs });
     this.logger.info('job submitted', { job: id, maps: mapInputs.length, reduces: spec.reducers, inputs: spec.inputs.length });
-    await this.launchWorkers(job);
-    return job;
+    await this.launchWorkers(record);
+    return record;
   }
 
   /** Starts a job's workers; a job whose workers cannot be started fails with the reason. */
@@ -304,8 +301,8 @@ export class Coordinator {
     try {
       await this.startWorkers(job);
     } catch (err) {
-      this.logger.error('could not start workers', { job: job.id, error: String(err) });
-      this.scheduler.fail(job.id, `could not start workers: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.error('could not start workers', { job: job.id, ...errorFields(err) });
+      this.scheduler.fail(job.id, `could not start workers: ${errorMessage(err)}`);
     }
   }
 
@@ -351,7 +348,7 @@ export class Coordinator {
       this.record(e);
     } catch (err) {
       // A full or failing volume: the job goes on in memory; a restart may redo some of its work.
-      this.logger.error('could not journal an event', { job: e.job.id, event: e.type, error: String(err) });
+      this.logger.error('could not journal an event', { job: e.job.id, event: e.type, ...errorFields(err) });
     }
     this.emit(e);
     const p = this.pipelines.get(e.job.spec.pipeline);
@@ -367,21 +364,20 @@ export class Coordinator {
     return pipelineView(p, steps[0]!, steps.at(-1)!, steps.slice(0, -1));
   }
 
-  private async submitPipeline(spec: JobSpec, jobId: string | undefined): Promise<JobRecord> {
-    const id = jobId || this.newJobId(spec.name);
-    if (id.length > MAX_PIPELINE_ID || !isJobId(id)) {
-      throw new InvalidJobSpecError(`Expected the id of a multi-step job to be lowercase letters, digits and '-', at most ${MAX_PIPELINE_ID} characters, got \`${id}\``);
-    }
+  private async submitPipeline(whole: PreparedJob): Promise<JobRecord> {
+    const { id, spec, outputDir } = whole;
     const jl = this.layout.job(id);
-    if (this.hasJob(id) || fs.existsSync(jl.pipeline) || fs.existsSync(jl.spec)) throw new JobExistsError(`Job \`${id}\` already exists`);
-    const outputDir = spec.outputDir ? path.resolve(spec.workDir, spec.outputDir) : jl.outputDir;
-    checkOutputDir(outputDir);
+    if (this.hasJob(id) || fs.existsSync(jl.pipeline) || fs.existsSync(jl.spec)) throw new JobExistsError(`Job \`${id}\` already exists`, { jobId: id });
     // Claimed for the whole: its last step writes there under this claim, steps apart.
     claimOutputDir(outputDir, id, this.layout.root);
     const p: Pipeline = { id, spec, outputDir, stepIds: [], ended: false, failure: undefined, cancelled: false };
+    // The first step runs on the inputs just checked and planned: they are not planned again.
+    const firstId = stepJobId(id, 0);
+    const firstSpec = compileJobSpec(stepInput(spec, id, 0, spec.inputs, outputDir), { workDir: spec.workDir });
     let first: JobRecord;
     try {
-      first = await this.submit(stepInput(spec, id, 0, spec.inputs, outputDir), stepJobId(id, 0));
+      checkOutputDir(outputDir);
+      first = await this.submit({ ...whole, id: firstId, spec: firstSpec, outputDir: firstSpec.outputDir ? outputDir : this.layout.job(firstId).outputDir });
     } catch (err) {
       releaseOutputDir(outputDir, id);
       throw err;
@@ -390,7 +386,7 @@ export class Coordinator {
     writeFileAtomic(jl.pipeline, JSON.stringify({ id, spec, outputDir }, null, 2) + '\n');
     p.stepIds.push(first.id);
     this.pipelines.set(id, p);
-    await this.startWorkers({ id, spec }).catch((err: unknown) => this.scheduler.fail(first.id, `could not start workers: ${err instanceof Error ? err.message : String(err)}`));
+    await this.startWorkers({ id, spec }).catch((err: unknown) => this.scheduler.fail(first.id, `could not start workers: ${errorMessage(err)}`));
     this.logger.info('multi-step job submitted', { job: id, steps: spec.steps });
     return this.viewOf(p);
   }
@@ -411,7 +407,7 @@ export class Coordinator {
         this.emit({ type: 'phase', job: this.viewOf(p) });
       },
       (err: unknown) => {
-        p.failure = `step ${k + 2}/${p.spec.steps} could not be submitted: ${err instanceof Error ? err.message : String(err)}`;
+        p.failure = `step ${k + 2}/${p.spec.steps} could not be submitted: ${errorMessage(err)}`;
         this.endPipeline(p);
       },
     );
@@ -430,7 +426,7 @@ export class Coordinator {
       // The steps before the last were scratch: their outputs fed the next step only.
       if (view.phase === 'succeeded') for (const sid of p.stepIds.slice(0, -1)) fs.rmSync(this.layout.job(sid).outputDir, { recursive: true, force: true });
     } catch (err) {
-      this.logger.warn('could not record the end of a multi-step job', { job: p.id, error: String(err) });
+      this.logger.warn('could not record the end of a multi-step job', { job: p.id, ...errorFields(err) });
     }
     this.logger.info('multi-step job finished', { job: p.id, phase: view.phase });
     this.emit({ type: 'phase', job: view });
@@ -438,7 +434,7 @@ export class Coordinator {
     for (const w of this.waiters.get(p.id) ?? []) w(view);
     this.waiters.delete(p.id);
     if (this.executor) {
-      const stop = this.executor.stop(p.id).catch((err) => this.logger.warn('stopping workers failed', { job: p.id, error: String(err) }));
+      const stop = this.executor.stop(p.id).catch((err) => this.logger.warn('stopping workers failed', { job: p.id, ...errorFields(err) }));
       this.stopping.add(stop);
       void stop.finally(() => this.stopping.delete(stop));
     }
@@ -461,7 +457,7 @@ export class Coordinator {
         if (isFinished(current.phase)) this.stepFinished(p, current);
         else await this.startWorkers({ id, spec });
       } catch (err) {
-        this.logger.error('could not resume multi-step job', { job: id, error: String(err) });
+        this.logger.error('could not resume multi-step job', { job: id, ...errorFields(err) });
       }
     }
   }
@@ -505,7 +501,7 @@ export class Coordinator {
     try {
       writeFileAtomic(jl.result, formatResult(job.phase as ResultPhase, job.message));
     } catch (err) {
-      this.logger.error('could not record the job result', { job: job.id, error: String(err) });
+      this.logger.error('could not record the job result', { job: job.id, ...errorFields(err) });
     }
     // A succeeded job's directory holds its results, which no other job may claim over: give
     // the claim up now. A failed one's only once its workers are gone (they might still write).
@@ -515,7 +511,7 @@ export class Coordinator {
     this.unswept.set(job.id, job);
     const stop = () => {
       const p = this.executor!.stop(job.id)
-        .catch((err) => this.logger.warn('stopping workers failed', { job: job.id, error: String(err) }))
+        .catch((err) => this.logger.warn('stopping workers failed', { job: job.id, ...errorFields(err) }))
         // A worker killed mid-write leaves its temp file; no worker of the job is left to finish it.
         .then(() => {
           this.unswept.delete(job.id);
@@ -598,7 +594,7 @@ export class Coordinator {
         this.logger.info('job resumed from journal', { job: id, done: state.done.length });
         await this.launchWorkers(job);
       } catch (err) {
-        this.logger.error('could not resume job', { job: id, error: String(err) });
+        this.logger.error('could not resume job', { job: id, ...errorFields(err) });
       }
     }
   }
@@ -610,30 +606,6 @@ export class Coordinator {
  */
 function claimantOf(id: string, spec: JobSpec): string {
   return spec.pipeline !== '' && spec.outputDir !== '' ? spec.pipeline : id;
-}
-
-/** Refuses an output directory that already holds results, so no run mixes with an older one. */
-export function checkOutputDir(dir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new OutputExistsError(`Output path \`${dir}\` is a file, not a directory`);
-    throw err;
-  }
-  const taken = names.filter((n) => n.startsWith('mr-out') || n === SUCCESS_MARKER);
-  if (taken.length > 0) {
-    throw new OutputExistsError(`Output directory \`${dir}\` already holds results (${taken.slice(0, 3).join(', ')}${taken.length > 3 ? ', ...' : ''}); remove them or choose another directory`);
-  }
-}
-
-/** The real path of `p`, following symlinks as far as the path exists. */
-function realPath(p: string): string {
-  const abs = path.resolve(p);
-  let head = abs;
-  while (!fs.existsSync(head) && path.dirname(head) !== head) head = path.dirname(head);
-  return path.join(fs.realpathSync.native(head), path.relative(head, abs));
 }
 
 /** Discards a refused attempt's files, unless the attempt is not the reporting worker's (a forged report). */

@@ -5,22 +5,28 @@ import { sniffCompression } from '../storage/compression.js';
 import type { InputSplit } from './scheduler.js';
 
 /**
- * Expands glob patterns (for callers whose shell did not) and checks that every input is a
- * readable regular file. Paths stay exactly as given: a plain path is not rewritten, and a
- * glob yields paths relative to `cwd` as the pattern wrote them.
+ * Expands glob patterns (for callers whose shell did not). Paths stay exactly as given: a plain
+ * path is not rewritten, and a glob yields paths relative to `cwd` as the pattern wrote them.
+ * Nothing is stat'ed beyond telling a pattern from a path: planMapTasks checks each file.
  */
-export async function expandInputs(patterns: string[], cwd: string): Promise<string[]> {
+export async function expandPatterns(patterns: string[], cwd: string): Promise<string[]> {
   const out: string[] = [];
   for (const p of patterns) {
     if (!fs.existsSync(path.resolve(cwd, p)) && /[*?[\]{}()!]/.test(p)) {
       const { glob } = await import('tinyglobby');
       const matches = (await glob(p, { cwd, onlyFiles: true, expandDirectories: false, absolute: path.isAbsolute(p) })).sort();
-      if (matches.length === 0) throw new InputNotFoundError(`Input pattern \`${p}\` matched no files`);
+      if (matches.length === 0) throw new InputNotFoundError(`Input pattern \`${p}\` matched no files`, { path: p });
       out.push(...matches);
       continue;
     }
     out.push(p);
   }
+  return out;
+}
+
+/** expandPatterns, then checks that every input is a readable regular file. */
+export async function expandInputs(patterns: string[], cwd: string): Promise<string[]> {
+  const out = await expandPatterns(patterns, cwd);
   for (const p of out) checkInputFile(p, cwd);
   return out;
 }
@@ -31,13 +37,13 @@ export function checkInputFile(p: string, cwd: string): number {
   try {
     st = fs.statSync(abs);
   } catch {
-    throw new InputNotFoundError(`Input \`${p}\` does not exist`);
+    throw new InputNotFoundError(`Input \`${p}\` does not exist`, { path: p });
   }
-  if (!st.isFile()) throw new InputNotFoundError(`Input \`${p}\` is not a regular file`);
+  if (!st.isFile()) throw new InputNotFoundError(`Input \`${p}\` is not a regular file`, { path: p });
   try {
     fs.accessSync(abs, fs.constants.R_OK);
   } catch {
-    throw new InputNotFoundError(`Input \`${p}\` is not readable`);
+    throw new InputNotFoundError(`Input \`${p}\` is not readable`, { path: p });
   }
   return st.size;
 }

@@ -205,7 +205,7 @@ export class Scheduler {
   }
 
   private newJob(args: { id: string; spec: JobSpec; jobDir: string; outputDir: string; mapInputs: InputSplit[][] }): JobRecord {
-    if (this.jobs.has(args.id)) throw new JobExistsError(`Job \`${args.id}\` already exists`);
+    if (this.jobs.has(args.id)) throw new JobExistsError(`Job \`${args.id}\` already exists`, { jobId: args.id });
     const newTask = (kind: TaskKind, index: number, inputs: InputSplit[]): TaskRecord => ({
       kind,
       index,
@@ -238,7 +238,7 @@ export class Scheduler {
 
   getJob(jobId: string): JobRecord {
     const job = this.jobs.get(jobId);
-    if (!job) throw new JobNotFoundError(`No job \`${jobId}\``);
+    if (!job) throw new JobNotFoundError(`No job \`${jobId}\``, { jobId });
     return job;
   }
 
@@ -445,7 +445,7 @@ export class Scheduler {
    */
   report(
     ref: TaskRef,
-    result: { success: true; outputFiles: string[]; counters?: Record<string, number> } | { success: false; error: string },
+    result: { success: true; outputFiles: string[]; counters?: Record<string, number> } | { success: false; error: string; unrecoverable?: boolean },
   ): boolean {
     const found = this.findTask(ref);
     if (!found) return false;
@@ -482,7 +482,9 @@ export class Scheduler {
     a.error = result.error;
     task.failures++;
     task.error = result.error;
-    this.endAttempt(job, task, task.failures >= job.spec.maxAttempts, `failed ${task.failures} times`);
+    // User code said no retry can help (UnrecoverableError): the first such failure ends the job.
+    if (result.unrecoverable) this.endAttempt(job, task, true, 'failed with an unrecoverable error');
+    else this.endAttempt(job, task, task.failures >= job.spec.maxAttempts, `failed ${task.failures} times`);
     return true;
   }
 

@@ -8,7 +8,7 @@ import { USER_PREFIX } from './counters.js';
 import { readSplitBytes } from '../worker/split-reader.js';
 import { sortByteOrder } from '../shuffle/byte-order.js';
 import { writeAtomically } from '../shuffle/format.js';
-import { checkOutputDir } from './coordinator.js';
+import { checkOutputDir, type PreparedJob } from './prepare.js';
 import { outputName } from '../storage/layout.js';
 
 /**
@@ -31,6 +31,10 @@ export async function runSequential(
   },
 ): Promise<string> {
   checkOutputDir(options.outDir);
+  return oneRun(app, inputs, options);
+}
+
+async function oneRun(app: App<Json>, inputs: string[], options: Parameters<typeof runSequential>[2]): Promise<string> {
   beginTaskScope(options.params ?? {});
   try {
     return await sequentialRun(app, inputs, options);
@@ -49,8 +53,20 @@ export async function runSequentialSteps(
   inputs: string[],
   options: Parameters<typeof runSequential>[2],
 ): Promise<string> {
-  if (steps.length === 1) return runSequential(steps[0]!, inputs, options);
   checkOutputDir(options.outDir);
+  return stepsUnchecked(steps, inputs, options);
+}
+
+/**
+ * `kubemr run --sequential`: the oracle run of a job prepareJob has already checked (inputs
+ * expanded and stat'ed, output directory checked), so nothing is checked again.
+ */
+export function runSequentialJob(steps: Array<App<Json>>, job: PreparedJob, counters?: (c: Record<string, number>) => void): Promise<string> {
+  return stepsUnchecked(steps, job.spec.inputs, { cwd: job.spec.workDir, outDir: job.outputDir, params: job.spec.params, outputFormat: job.spec.outputFormat, counters });
+}
+
+async function stepsUnchecked(steps: Array<App<Json>>, inputs: string[], options: Parameters<typeof runSequential>[2]): Promise<string> {
+  if (steps.length === 1) return oneRun(steps[0]!, inputs, options);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemr-seq-steps-'));
   const counted: Record<string, number> = {};
   const add = (c: Record<string, number>) => {
@@ -61,8 +77,9 @@ export async function runSequentialSteps(
     let cwd = options.cwd;
     for (const [k, step] of steps.entries()) {
       const last = k === steps.length - 1;
+      // Earlier steps write into fresh scratch directories, the last into the checked outDir.
       const outDir = last ? options.outDir : path.join(scratch, `step-${k + 1}`);
-      const file = await runSequential(step, current, { ...options, cwd, outDir, counters: add });
+      const file = await oneRun(step, current, { ...options, cwd, outDir, counters: add });
       current = [file];
       cwd = path.dirname(file);
     }

@@ -87,9 +87,9 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchResult> 
       try {
         results[index] = await fetchOne(opts, file);
       } catch (err) {
-        if (err instanceof FetchAbortedError) throw err;
+        if (FetchAbortedError.is(err)) throw err;
         const failure =
-          err instanceof FileFetchError
+          FileFetchError.is(err)
             ? err
             : new LocalIoError(file.name, file.url?.href ?? opts.from ?? '', errorMessage(err), { cause: err });
         failures[index] = failure;
@@ -137,7 +137,7 @@ async function fetchOne(opts: CompiledFetchOptions, file: CompiledFetchFile): Pr
     return { name: file.name, path: finalPath, outcome, bytes: got.bytes, sha256: got.sha256 };
   } catch (err) {
     await rm(temp, { force: true });
-    if (err instanceof FileFetchError || err instanceof FetchAbortedError) throw err;
+    if (FileFetchError.is(err) || FetchAbortedError.is(err)) throw err;
     throw new LocalIoError(file.name, source, `cannot write ${finalPath}: ${errorMessage(err)}`, { cause: err });
   }
 }
@@ -193,7 +193,7 @@ async function withRetries<T>(
     try {
       return await attempt();
     } catch (err) {
-      if (!(err instanceof FileFetchError) || !err.retryable || n > opts.retries) throw err;
+      if (!FileFetchError.is(err) || !err.retryable || n > opts.retries) throw err;
       const delayMs = backoffDelay(opts, n, err);
       opts.logger.warn('retrying', { file: file.name, attempt: n, of: opts.retries + 1, delayMs, error: err.message });
       opts.onProgress({ type: 'retry', file: file.name, attempt: n, delayMs, error: err });
@@ -217,7 +217,7 @@ export function backoffDelay(
 ): number {
   const exp = Math.min(opts.maxRetryDelayMs, opts.retryDelayMs * 2 ** (failedAttempt - 1));
   let ms = Math.round(exp / 2 + (opts.random() * exp) / 2);
-  if (err instanceof HttpStatusError && err.retryAfterSeconds !== undefined) {
+  if (HttpStatusError.is(err) && err.retryAfterSeconds !== undefined) {
     ms = Math.max(ms, Math.min(opts.maxRetryDelayMs, Math.ceil(err.retryAfterSeconds * 1000)));
   }
   return ms;

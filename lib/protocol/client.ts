@@ -41,7 +41,7 @@ export class RpcError extends KubemrError {
 
 function wrap(err: grpc.ServiceError, address: string): KubemrError {
   if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
-    return new CoordinatorUnavailableError(`coordinator ${address} unavailable: ${err.details || err.message}`, { cause: err });
+    return new CoordinatorUnavailableError(`coordinator ${address} unavailable: ${err.details || err.message}`, { address, cause: err });
   }
   return new RpcError(err.details || err.message, err.code);
 }

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { countersFromPb, jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
-import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError } from '../errors.js';
+import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError, errorFields } from '../errors.js';
 import { toServiceError } from './status.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
@@ -75,7 +75,7 @@ export function coordinatorHandlers(
           (res) => answer(null, res),
           (err: unknown) => {
             const se = toServiceError(err);
-            if (se.code === grpc.status.INTERNAL) log.error(`${name} failed`, { error: String(err) });
+            if (se.code === grpc.status.INTERNAL) log.error(`${name} failed`, { ...errorFields(err) });
             answer(se);
           },
         );
@@ -129,7 +129,7 @@ export function coordinatorHandlers(
       const ref = taskRef(req);
       const accepted = req.success
         ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? countersFromPb(req.counters) : undefined })
-        : s.report(ref, { success: false, error: req.error || 'unknown error', fetchFailedMaps: req.fetchFailedMaps });
+        : s.report(ref, { success: false, error: req.error || 'unknown error', fetchFailedMaps: req.fetchFailedMaps, unrecoverable: req.unrecoverable });
       return { accepted };
     }),
     Heartbeat: unary('Heartbeat', (req) => {
@@ -156,7 +156,7 @@ export function coordinatorHandlers(
       }
       const jobId = call.request.jobId;
       if (jobId && !s.hasJob(jobId)) {
-        fail(new JobNotFoundError(`No job \`${jobId}\``));
+        fail(new JobNotFoundError(`No job \`${jobId}\``, { jobId }));
         return;
       }
       const send = (e: SchedulerEvent) => {

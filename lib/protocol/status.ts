@@ -21,6 +21,6 @@ export function codeOfStatus(status: grpc.status): KubemrErrorCode {
 }
 
 export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
-  if (err instanceof KubemrError) return { code: TO_GRPC[err.code], details: err.message };
+  if (KubemrError.is(err)) return { code: TO_GRPC[err.code], details: err.message };
   return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 }

@@ -24,12 +24,12 @@ const starts = (head: Uint8Array, magic: number[]) => magic.every((b, i) => head
 export function compressionOf(name: string, head: Uint8Array): Compression | undefined {
   if (starts(head, [0x1f, 0x8b])) return 'gzip';
   if (/\.gz$/i.test(name)) {
-    throw new InputNotFoundError(`Input \`${name}\` is named .gz but does not hold gzip data (it starts with bytes ${hex(head)})`);
+    throw new InputNotFoundError(`Input \`${name}\` is named .gz but does not hold gzip data (it starts with bytes ${hex(head)})`, { path: name });
   }
   if (/\.br$/i.test(name)) return 'brotli';
   for (const [format, magic] of UNSUPPORTED) {
     if (starts(head, magic) || new RegExp(`\\.(${format === 'bzip2' ? 'bz2' : format === 'xz' ? 'xz' : 'zst'})$`, 'i').test(name)) {
-      throw new InputNotFoundError(`Input \`${name}\` is ${format}-compressed; kubemr reads gzip and brotli (.br) input, so decompress it first (or recompress it with gzip)`);
+      throw new InputNotFoundError(`Input \`${name}\` is ${format}-compressed; kubemr reads gzip and brotli (.br) input, so decompress it first (or recompress it with gzip)`, { path: name });
     }
   }
   return undefined;
@@ -63,6 +63,6 @@ export function decompressFile(file: string, format: Compression, name = file): 
         : code === 'Z_BUF_ERROR'
           ? 'it is truncated (unexpected end of the compressed data)'
           : `the data is corrupt (${(err as Error).message})`;
-    throw new CompressedInputError(`Input \`${name}\` is not valid ${format} data: ${why}`, { cause: err });
+    throw new CompressedInputError(`Input \`${name}\` is not valid ${format} data: ${why}`, { path: name, cause: err });
   }
 }

@@ -29,17 +29,18 @@ export function resolveAppModule(app: string, cwd = process.cwd()): string {
       ? [path.join(root, 'apps', app, 'index.ts')]
       : [path.join(root, 'dist', 'apps', app, 'index.js'), path.join(root, 'apps', app, 'index.ts')];
     const found = candidates.find((c) => fs.existsSync(c));
-    if (!found) throw new AppNotFoundError(`Bundled app \`${app}\` is missing from this installation`);
+    if (!found) throw new AppNotFoundError(`Bundled app \`${app}\` is missing from this installation`, { app });
     return found;
   }
   const abs = path.resolve(cwd, app);
   if (!fs.existsSync(abs)) {
     throw new AppNotFoundError(
       `App \`${app}\` is neither a bundled app (${BUNDLED_APPS.join(', ')}) nor an existing module file`,
+      { app },
     );
   }
   if (!/\.(m?js|cjs|m?ts|cts)$/.test(abs)) {
-    throw new AppNotFoundError(`App \`${app}\` must be a .js, .mjs or .ts module`);
+    throw new AppNotFoundError(`App \`${app}\` must be a .js, .mjs or .ts module`, { app });
   }
   return abs;
 }
@@ -59,10 +60,10 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<Registe
       await import(pathToFileURL(file).href);
     }
   } catch (err) {
-    if (err instanceof AppNotFoundError) throw err;
-    throw new AppNotFoundError(`App module \`${app}\` failed to load: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (AppNotFoundError.is(err)) throw err;
+    throw new AppNotFoundError(`App module \`${app}\` failed to load: ${err instanceof Error ? err.message : String(err)}`, { app, cause: err });
   }
   const reg = registeredApp();
-  if (!reg) throw new AppNotFoundError(`App module \`${app}\` never called registerApp(app)`);
+  if (!reg) throw new AppNotFoundError(`App module \`${app}\` never called registerApp(app)`, { app });
   return reg;
 }

@@ -44,12 +44,12 @@ function start(role: string, command: string, cwd: string, env: Record<string, s
   // EPIPE when the command exits without reading all its input: the exit status tells why.
   child.stdin!.on('error', () => undefined);
   const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) => reject(new StreamingCommandError(`${role} \`${command}\` could not start: ${err.message}`)));
+    child.on('error', (err) => reject(new StreamingCommandError(`${role} \`${command}\` could not start: ${err.message}`, { role, command, cause: err })));
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
       else {
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        reject(new StreamingCommandError(`${role} \`${command}\` ${how}${tail ? `; stderr: ${tail.trim()}` : ''}`));
+        reject(new StreamingCommandError(`${role} \`${command}\` ${how}${tail ? `; stderr: ${tail.trim()}` : ''}`, { role, command }));
       }
     });
   });

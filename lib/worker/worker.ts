@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { beginTaskScope, endTaskScope } from '../app/context.js';
 import type { RegisteredApp } from '../app/app.js';
 import { KubemrClient } from '../protocol/client.js';
-import { CoordinatorUnavailableError, errorMessage, InvalidJobSpecError, KubemrError } from '../errors.js';
+import { CoordinatorUnavailableError, errorFields, errorMessage, InvalidJobSpecError, isKubemrError, UnrecoverableError } from '../errors.js';
 import type { HeartbeatMessage, HeartbeatThreadData } from './heartbeat-thread.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
@@ -76,7 +76,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       });
       // Without heartbeats a long task may lose its lease and run again elsewhere; the work is
       // not lost, so the worker goes on rather than dying with the thread.
-      hb.on('error', (err) => log.error('heartbeat thread failed; long tasks may be reassigned', { error: errorMessage(err) }));
+      hb.on('error', (err) => log.error('heartbeat thread failed; long tasks may be reassigned', { ...errorFields(err) }));
       hb.unref();
     }
     hb.postMessage(m);
@@ -91,7 +91,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       try {
         return await fn();
       } catch (err) {
-        if (!(err instanceof CoordinatorUnavailableError)) throw err;
+        if (!CoordinatorUnavailableError.is(err)) throw err;
         if (Date.now() - since >= giveUpMs) {
           log.info(`coordinator unreachable for ${giveUpMs} ms; assuming the work is done`, { call: what });
           return undefined;
@@ -138,6 +138,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       let result: TaskResult | undefined;
       let error: string | undefined;
       let fetchFailed: number[] | undefined;
+      let unrecoverable = false;
       try {
         result = await runTask(options.app, task, ctx);
       } catch (err) {
@@ -146,10 +147,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           attemptLog('abandoned: the coordinator took the task back');
         } else {
           // Our own errors say what went wrong; a user's exception needs its stack to be found.
-          error = err instanceof KubemrError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+          // An UnrecoverableError is the user's own message: no stack needed to find it.
+          unrecoverable = UnrecoverableError.is(err);
+          error = isKubemrError(err) || unrecoverable ? errorMessage(err) : err instanceof Error ? (err.stack ?? err.message) : String(err);
           // A map's output that cannot be read is that map's to redo, not this reduce's failure.
           fetchFailed = fetchFailedMaps(err, task);
-          tlog.error('task failed', { error: errorMessage(err) });
+          tlog.error('task failed', { ...errorFields(err), unrecoverable: unrecoverable || undefined });
           attemptLog(`failed: ${error}`);
         }
       } finally {
@@ -167,6 +170,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           success: result !== undefined,
           outputFiles: result?.outputFiles ?? [],
           error: error ?? '',
+          unrecoverable,
           counters: result?.counters ?? {},
           fetchFailedMaps: fetchFailed ?? [],
         }),

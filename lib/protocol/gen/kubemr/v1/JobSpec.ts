@@ -26,6 +26,7 @@ export interface JobSpec {
   'pipeline'?: (string);
   'outputFormat'?: (string);
   'mapOnly'?: (boolean);
+  'maxLostAttempts'?: (number);
 }
 
 export interface JobSpec__Output {
@@ -51,4 +52,5 @@ export interface JobSpec__Output {
   'pipeline': (string);
   'outputFormat': (string);
   'mapOnly': (boolean);
+  'maxLostAttempts': (number);
 }

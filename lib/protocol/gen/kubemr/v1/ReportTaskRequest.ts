@@ -14,6 +14,7 @@ export interface ReportTaskRequest {
   'error'?: (string);
   'counters'?: (_kubemr_v1_TaskCounters | null);
   'fetchFailedMaps'?: (number)[];
+  'unrecoverable'?: (boolean);
 }
 
 export interface ReportTaskRequest__Output {
@@ -27,4 +28,5 @@ export interface ReportTaskRequest__Output {
   'error': (string);
   'counters': (_kubemr_v1_TaskCounters__Output | null);
   'fetchFailedMaps': (number)[];
+  'unrecoverable': (boolean);
 }
