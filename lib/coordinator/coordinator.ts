@@ -11,6 +11,7 @@ import { claimOutputDir, DataDirLock, outputOwner, releaseOutputDir } from '../s
 import { checkReportedFiles, commitAttempt, finalNames, discardAttempt, discardMapAttempts, discardOutput, prepareAttempt, publishOutput, taskFiles } from './commit.js';
 import { isJobId, JOB_ID_RULE, newJobId } from '../storage/job-id.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { intOption } from '../options.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { formatResult, parseResult, type ResultPhase } from '../storage/result.js';
 export { isFinished } from './scheduler.js';
@@ -30,13 +31,13 @@ export interface CoordinatorOptions {
   clock?: Clock;
   /** Tell job-less workers to exit once every job has finished (single-job mode). @default false */
   exitWhenIdle?: boolean;
-  /** How often leases are checked. @default 250 */
+  /** How often leases are checked, in milliseconds (>= 1). @default 250 */
   tickMs?: number;
   /** Resume unfinished jobs found in the data directory's journals. @default true */
   recover?: boolean;
   /** Token workers present; passed to the executor for the workers it starts. */
   token?: string | undefined;
-  /** Kill leftover workers this long after a job succeeds (they normally exit on their own). @default 3000 */
+  /** Kill leftover workers this many milliseconds (>= 0) after a job succeeds (they normally exit on their own). @default 3000 */
   workerGraceMs?: number;
   /**
    * Refuse jobs whose inputs or output directory resolve outside this directory (the shared
@@ -53,6 +54,19 @@ export interface CoordinatorOptions {
   resumeOnly?: string | undefined;
 }
 
+/** The Coordinator's timing options, checked once. */
+export interface CompiledCoordinatorOptions {
+  tickMs: number;
+  workerGraceMs: number;
+}
+
+export function compileCoordinatorOptions(o: Pick<CoordinatorOptions, 'tickMs' | 'workerGraceMs'>): CompiledCoordinatorOptions {
+  return {
+    tickMs: intOption('tickMs', o.tickMs, 250, 1),
+    workerGraceMs: intOption('workerGraceMs', o.workerGraceMs, 3000, 0),
+  };
+}
+
 /**
  * The coordinator engine: the scheduler plus the side effects around it — input planning, the
  * data directory, the journal, RESULT files, the executor. The gRPC server is a thin adapter
@@ -63,6 +77,7 @@ export class Coordinator {
   private readonly layout: DataLayout;
   private readonly logger: Logger;
   private readonly executor: Executor | undefined;
+  private readonly timing: CompiledCoordinatorOptions;
   private readonly journals = new Map<string, Journal>();
   private readonly waiters = new Map<string, Array<(j: JobRecord) => void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -85,6 +100,7 @@ export class Coordinator {
   started = false;
 
   constructor(private readonly options: CoordinatorOptions) {
+    this.timing = compileCoordinatorOptions(options);
     this.logger = (options.logger ?? silentLogger).child({ component: 'coordinator' });
     this.layout = new DataLayout(path.resolve(options.dataDir));
     this.executor = options.executor;
@@ -108,7 +124,7 @@ export class Coordinator {
       await this.recover();
       await this.resumePipelines();
     }
-    this.timer = setInterval(() => this.scheduler.tick(), this.options.tickMs ?? 250);
+    this.timer = setInterval(() => this.scheduler.tick(), this.timing.tickMs);
     this.timer.unref();
     this.started = true;
   }
@@ -525,7 +541,7 @@ export class Coordinator {
       const t = setTimeout(() => {
         this.killTimers.delete(t);
         stop();
-      }, this.options.workerGraceMs ?? 3000);
+      }, this.timing.workerGraceMs);
       t.unref();
       this.killTimers.add(t);
     } else {

@@ -1,4 +1,5 @@
 import { JobExistsError, JobNotFoundError } from '../errors.js';
+import { intOption, numberOption } from '../options.js';
 import type { JobSpec } from './jobspec.js';
 
 /**
@@ -140,7 +141,7 @@ export interface SchedulerOptions {
    * @default false
    */
   exitWhenIdle?: boolean;
-  /** How long a worker told WAIT sleeps before asking again. @default 200 */
+  /** How long a worker told WAIT sleeps before asking again, in milliseconds (>= 1). @default 200 */
   waitMs?: number;
   /**
    * Backup tasks (speculative execution), for jobs whose spec allows them: once a phase has no
@@ -150,6 +151,15 @@ export interface SchedulerOptions {
    * @default { slowFactor: 1.5, minRunMs: 1000 }
    */
   speculation?: { slowFactor?: number; minRunMs?: number };
+}
+
+/** The scheduler's options, checked once. */
+export function compileSchedulerOptions(o: SchedulerOptions): { waitMs: number; slowFactor: number; minRunMs: number } {
+  return {
+    waitMs: intOption('waitMs', o.waitMs, 200, 1),
+    slowFactor: numberOption('speculation.slowFactor', o.speculation?.slowFactor, 1.5, 1),
+    minRunMs: intOption('speculation.minRunMs', o.speculation?.minRunMs, 1000, 0),
+  };
 }
 
 function describeTask(task: TaskRecord): string {
@@ -169,9 +179,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.exitWhenIdle = options.exitWhenIdle ?? false;
-    this.waitMs = options.waitMs ?? 200;
-    this.slowFactor = options.speculation?.slowFactor ?? 1.5;
-    this.minRunMs = options.speculation?.minRunMs ?? 1000;
+    ({ waitMs: this.waitMs, slowFactor: this.slowFactor, minRunMs: this.minRunMs } = compileSchedulerOptions(options));
   }
 
   /** Listen to every state change. Returns a function that removes the listener. */

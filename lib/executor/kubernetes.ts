@@ -26,7 +26,7 @@ import {
   type ObjectCache,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { KubernetesError, errorMessage } from '../errors.js';
+import { InvalidOptionError, KubernetesError, errorMessage } from '../errors.js';
 import { DataLayout, tempPathFor } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
@@ -85,7 +85,7 @@ interface CompiledOptions {
 
 /** A bad option of the Kubernetes side (executor, operator): names the field and the value. */
 export function fail(field: string, expected: string, value: unknown): never {
-  throw new KubernetesError(`Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value)}\``);
+  throw new InvalidOptionError(`Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value)}\``, { option: field });
 }
 
 function compile(o: KubernetesExecutorOptions): CompiledOptions {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { followFile } from '../storage/follow-file.js';
 import { DataLayout } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { intOption } from '../options.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './types.js';
 
 export interface LocalExecutorOptions {
@@ -17,12 +18,27 @@ export interface LocalExecutorOptions {
   logger?: Logger;
   /** Extra environment for workers. */
   env?: Record<string, string>;
-  /** Restarts of one worker slot before the slot is given up. @default 20 */
+  /** Restarts of one worker slot before the slot is given up (>= 0). @default 20 */
   maxRestarts?: number;
-  /** Delay before restarting a crashed worker. @default 100 */
+  /** Delay before restarting a crashed worker, in milliseconds (>= 0). @default 100 */
   restartDelayMs?: number;
-  /** Time between SIGTERM and SIGKILL when stopping. @default 2000 */
+  /** Time between SIGTERM and SIGKILL when stopping, in milliseconds (>= 0). @default 2000 */
   killGraceMs?: number;
+}
+
+/** The local executor's limits and delays, checked once. */
+export interface CompiledLocalExecutorOptions {
+  maxRestarts: number;
+  restartDelayMs: number;
+  killGraceMs: number;
+}
+
+export function compileLocalExecutorOptions(o: LocalExecutorOptions): CompiledLocalExecutorOptions {
+  return {
+    maxRestarts: intOption('maxRestarts', o.maxRestarts, 20, 0),
+    restartDelayMs: intOption('restartDelayMs', o.restartDelayMs, 100, 0),
+    killGraceMs: intOption('killGraceMs', o.killGraceMs, 2000, 0),
+  };
 }
 
 interface Slot {
@@ -60,7 +76,10 @@ export class LocalExecutor implements Executor {
   /** Distinguishes this executor's workers from those of an earlier coordinator on the same data. */
   private readonly incarnation = crypto.randomBytes(2).toString('hex');
 
+  private readonly limits: CompiledLocalExecutorOptions;
+
   constructor(private readonly options: LocalExecutorOptions = {}) {
+    this.limits = compileLocalExecutorOptions(options);
     this.logger = (options.logger ?? silentLogger).child({ component: 'local-executor' });
     this.command = options.command ?? defaultWorkerCommand();
   }
@@ -126,7 +145,7 @@ export class LocalExecutor implements Executor {
       slot.info.reason = reason;
       if (slot.stopped || this.closed) return;
       for (const l of this.listeners) l(workerId, spec.jobId, reason);
-      if (slot.restarts >= (this.options.maxRestarts ?? 20)) {
+      if (slot.restarts >= this.limits.maxRestarts) {
         slot.stopped = true;
         this.logger.error('worker keeps failing; not restarting it', { job: spec.jobId, worker: workerId, reason });
         const alive = this.slots.some((s) => s.jobId === spec.jobId && !s.stopped && s.info.state !== 'succeeded');
@@ -137,7 +156,7 @@ export class LocalExecutor implements Executor {
         return;
       }
       slot.restarts++;
-      setTimeout(() => this.spawn(slot, spec), this.options.restartDelayMs ?? 100).unref();
+      setTimeout(() => this.spawn(slot, spec), this.limits.restartDelayMs).unref();
     };
     // A failed spawn emits 'error' and no 'exit'.
     child.on('error', (err) => onEnd(null, null, err));
@@ -165,7 +184,7 @@ export class LocalExecutor implements Executor {
     const child = slot.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs ?? 2000);
+      const t = setTimeout(() => child.kill('SIGKILL'), this.limits.killGraceMs);
       child.once('exit', () => {
         clearTimeout(t);
         resolve();

@@ -39,14 +39,14 @@ import {
   type V1OwnerReference,
 } from '@kubernetes/client-node';
 import { jobCounters } from '../coordinator/counters.js';
-import { resultFiles, type Coordinator } from '../coordinator/coordinator.js';
+import { isFinished, resultFiles, type Coordinator } from '../coordinator/coordinator.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { slugify } from '../storage/job-id.js';
 import { InvalidJobSpecError, KubernetesError, errorMessage } from '../errors.js';
 import { describe, fail, statusCode } from '../executor/kubernetes.js';
 import type { JobSpecInput } from '../coordinator/jobspec.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { isFinished, type JobPhase, type JobRecord } from '../coordinator/scheduler.js';
+import type { JobPhase, JobRecord } from '../coordinator/scheduler.js';
 
 export const MAPREDUCEJOB = {
   group: 'kubemr.io',

@@ -1,14 +1,15 @@
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { Coordinator } from '../coordinator/coordinator.js';
+import { isFinished, type Coordinator } from '../coordinator/coordinator.js';
 import { countersFromPb, jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
 import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError, errorFields } from '../errors.js';
 import { toServiceError } from './status.js';
+import { intOption } from '../options.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
 import type { JobEvent } from './gen/kubemr/v1/JobEvent.js';
 import type { RequestTaskReply } from './gen/kubemr/v1/RequestTaskReply.js';
-import { isFinished, type RequestResult, type SchedulerEvent, type TaskRef } from '../coordinator/scheduler.js';
+import type { RequestResult, SchedulerEvent, TaskRef } from '../coordinator/scheduler.js';
 
 /** Calls that stay open: watch streams, and task requests held until there is work. */
 export interface LiveCalls {
@@ -21,7 +22,7 @@ export interface ServerOptions {
   /**
    * How long a RequestTask with nothing to hand out is held open, waiting for work, before it
    * answers WAIT. Held requests answer the moment a task frees up, so no worker sits out a
-   * polling interval at a phase change. @default 1000
+   * polling interval at a phase change. Milliseconds, >= 0 (0: answer WAIT at once). @default 1000
    */
   holdMs?: number;
   /** When set, every call must carry `authorization: Bearer <token>`. */
@@ -29,6 +30,11 @@ export interface ServerOptions {
   /** Largest message accepted or sent. @default 16 MiB */
   maxMessageBytes?: number;
   logger?: Logger;
+}
+
+/** The server's options, checked once. */
+export function compileServerOptions(o: Pick<ServerOptions, 'holdMs'>): { holdMs: number } {
+  return { holdMs: intOption('holdMs', o.holdMs, 1000, 0) };
 }
 
 function tokenOk(md: grpc.Metadata, token: string | undefined): boolean {
@@ -58,7 +64,7 @@ export function coordinatorHandlers(
   live: LiveCalls = { watches: new Set(), holds: new Set() },
 ): CoordinatorHandlers {
   const { watches, holds } = live;
-  const holdMs = options.holdMs ?? 1000;
+  const { holdMs } = compileServerOptions(options);
   const log = (options.logger ?? silentLogger).child({ component: 'grpc' });
   const s = coord;
 

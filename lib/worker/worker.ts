@@ -9,6 +9,7 @@ import { KubemrClient } from '../protocol/client.js';
 import { CoordinatorUnavailableError, errorFields, errorMessage, InvalidJobSpecError, isKubemrError, UnrecoverableError } from '../errors.js';
 import type { HeartbeatMessage, HeartbeatThreadData } from './heartbeat-thread.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { intOption } from '../options.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import { runMapTask, runReduceTask, TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
@@ -30,7 +31,7 @@ export interface WorkerOptions {
   logger?: Logger;
   /**
    * Give up when the coordinator has been unreachable this long: in single-job mode it has
-   * exited because the job is done (the MIT lab's convention). @default 30000
+   * exited because the job is done (the MIT lab's convention). Milliseconds, >= 0. @default 30000
    */
   giveUpMs?: number;
   /** Stop after this signal fires; the current task is abandoned. */
@@ -40,6 +41,11 @@ export interface WorkerOptions {
 export interface WorkerSummary {
   tasks: number;
   reason: 'exit' | 'coordinator-gone' | 'aborted';
+}
+
+/** The worker's timing options, checked once. */
+export function compileWorkerOptions(o: Pick<WorkerOptions, 'giveUpMs'>): { giveUpMs: number } {
+  return { giveUpMs: intOption('giveUpMs', o.giveUpMs, 30_000, 0) };
 }
 
 /** Sleeps, waking early (without throwing) when the worker is told to stop. */
@@ -62,7 +68,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const workerId = options.workerId || `${os.hostname()}-${process.pid}`;
   const log = (options.logger ?? silentLogger).child({ component: 'worker', worker: workerId });
-  const giveUpMs = options.giveUpMs ?? 30_000;
+  const { giveUpMs } = compileWorkerOptions(options);
   const client = new KubemrClient({ address: options.coordinator, token: options.token, deadlineMs: 10_000 });
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const threadFile = new URL(`./heartbeat-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
