@@ -157,6 +157,25 @@ describe('kubemr run with bad input', () => {
     expect(r.stderr).toMatch(/logs are in /);
   });
 
+  it('a map that throws UnrecoverableError: the job fails at the first attempt, not after --max-attempts, as the sequential run does', () => {
+    const { dir } = expectFailure(
+      [testApp('unrecoverable.ts'), 'good.txt', 'bad.txt', '--workers', '2', '--max-attempts', '4'],
+      /map task 1 \(input bad\.txt\) failed with an unrecoverable error; last error: bad\.txt holds no records/,
+      (d) => {
+        fs.writeFileSync(path.join(d, 'good.txt'), 'fine\n');
+        fs.writeFileSync(path.join(d, 'bad.txt'), 'broken\n');
+      },
+    );
+    const jobs = fs.readdirSync(path.join(dir, 'data', 'jobs'));
+    expect(jobs).toHaveLength(1);
+    const logs = fs.readdirSync(path.join(dir, 'data', 'jobs', jobs[0]!, 'logs'));
+    // One attempt of the refused task, none retried.
+    expect(logs.filter((f) => f.startsWith('map-1-'))).toEqual(['map-1-1.log']);
+    const seq = kubemr(['run', testApp('unrecoverable.ts'), 'good.txt', 'bad.txt', '--sequential', '--out', 'seq', '-q'], { cwd: dir, timeoutMs: 60_000 });
+    expect(seq.code).toBe(1);
+    expect(seq.stderr).toMatch(/^kubemr: bad\.txt holds no records$/m);
+  });
+
   it('workers that die on start: the job fails instead of waiting forever', () => {
     const { r } = expectFailure(
       [testApp('crash-on-start.ts'), 'in.txt', '--workers', '2', '--worker-restarts', '1'],
