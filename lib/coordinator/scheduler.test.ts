@@ -111,6 +111,18 @@ describe('Scheduler', () => {
     expect(s.requestTask({ workerId: 'w9', app: '', jobId: 'j1' }).directive).toBe('exit');
   });
 
+  it('fails the job on the first unrecoverable failure, whatever maxAttempts allows', () => {
+    const { s, job } = setup({ maxAttempts: 4 }, 2);
+    const m0 = take(s, 'w1');
+    const m1 = take(s, 'w2');
+    s.report(m0, { success: false, error: 'retry me' });
+    expect(job.phase).toBe('map');
+    s.report(m1, { success: false, error: 'in-1 is not JSON', unrecoverable: true });
+    expect(job.phase).toBe('failed');
+    expect(job.message).toBe('map task 1 (input in-1) failed with an unrecoverable error; last error: in-1 is not JSON');
+    expect(job.maps[1]!.history).toHaveLength(1);
+  });
+
   it('counts lost attempts apart from failures, and ends a task that kills every worker', () => {
     const { s, job } = setup({ maxAttempts: 1, maxLostAttempts: 3 }, 1);
     take(s, 'w1');
