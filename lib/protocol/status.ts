@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { KubemrError, type KubemrErrorCode } from '../errors.js';
+import { errorMessage, KubemrError, type KubemrErrorCode } from '../errors.js';
 
 /** The one place KubemrError codes and gRPC status codes are mapped, both ways. */
 const TO_GRPC: Record<KubemrErrorCode, grpc.status> = {
@@ -22,5 +22,5 @@ export function codeOfStatus(status: grpc.status): KubemrErrorCode {
 
 export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   if (KubemrError.is(err)) return { code: TO_GRPC[err.code], details: err.message };
-  return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+  return { code: grpc.status.INTERNAL, details: errorMessage(err) };
 }

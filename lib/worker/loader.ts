@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clearRegisteredApp, registeredApp, type RegisteredApp } from '../app/app.js';
-import { AppNotFoundError } from '../errors.js';
+import { AppNotFoundError, errorMessage } from '../errors.js';
 
 /** Apps that ship with kubemr, loadable by name. */
 export const BUNDLED_APPS = ['wordcount', 'indexer'] as const;
@@ -61,7 +61,7 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<Registe
     }
   } catch (err) {
     if (AppNotFoundError.is(err)) throw err;
-    throw new AppNotFoundError(`App module \`${app}\` failed to load: ${err instanceof Error ? err.message : String(err)}`, { app, cause: err });
+    throw new AppNotFoundError(`App module \`${app}\` failed to load: ${errorMessage(err)}`, { app, cause: err });
   }
   const reg = registeredApp();
   if (!reg) throw new AppNotFoundError(`App module \`${app}\` never called registerApp(app)`, { app });
