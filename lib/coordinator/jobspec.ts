@@ -110,20 +110,20 @@ export const JOB_DEFAULTS = {
 function int(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const bound = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
-    throw new InvalidJobSpecError(`Expected \`${field}\` to be an integer ${bound}, got \`${String(value)}\``);
+    throw new InvalidJobSpecError(`Expected \`${field}\` to be an integer ${bound}, got \`${String(value)}\``, { field });
   }
   return value;
 }
 
 function str(field: string, value: unknown): string {
   if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw new InvalidJobSpecError(`Expected \`${field}\` to be a string, got \`${String(value)}\``);
+  if (typeof value !== 'string') throw new InvalidJobSpecError(`Expected \`${field}\` to be a string, got \`${String(value)}\``, { field });
   return value;
 }
 
 function bool(field: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidJobSpecError(`Expected \`${field}\` to be true or false, got \`${String(value)}\``);
+  if (typeof value !== 'boolean') throw new InvalidJobSpecError(`Expected \`${field}\` to be true or false, got \`${String(value)}\``, { field });
   return value;
 }
 
