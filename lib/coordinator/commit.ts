@@ -127,5 +127,5 @@ export function discardOutput(outputDir: string): void {
 }
 
 export function discardMapAttempts(jobDir: string): void {
-  fs.rmSync(path.join(new JobLayout(jobDir).intermediateDir, '_attempts'), { recursive: true, force: true });
+  fs.rmSync(new JobLayout(jobDir).mapAttemptsDir, { recursive: true, force: true });
 }

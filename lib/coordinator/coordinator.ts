@@ -212,7 +212,7 @@ export class Coordinator {
       prepareAttempt(files);
     } catch (err) {
       // The worker's first write fails with the reason; its report fails the attempt.
-      this.logger.error('could not make the attempt directory', { job: job.id, task: `${task.kind}-${task.index}`, attempt, error: String(err) });
+      this.logger.error('could not make the attempt directory', { job: job.id, task: taskName(task.kind, task.index), attempt, ...errorFields(err) });
     }
     return { directive: 'run', assignment: { ...r.assignment, attemptDir: files.attemptDir } };
   }
@@ -508,7 +508,7 @@ export class Coordinator {
       if (job.phase === 'succeeded') publishOutput(job);
       else discardOutput(job.outputDir);
     } catch (err) {
-      this.logger.error('could not publish the job\'s output', { job: job.id, error: String(err) });
+      this.logger.error('could not publish the job\'s output', { job: job.id, ...errorFields(err) });
     }
   }
 
@@ -600,7 +600,7 @@ export class Coordinator {
             base.done.push({ kind: c.kind, index: c.index, outputFiles: named });
             journal.append({ t: 'done', kind: c.kind, index: c.index, outputFiles: named });
           } catch (err) {
-            this.logger.warn('a granted commit could not be finished; the task runs again', { job: id, task: `${c.kind}-${c.index}`, error: String(err) });
+            this.logger.warn('a granted commit could not be finished; the task runs again', { job: id, task: taskName(c.kind, c.index), ...errorFields(err) });
           }
         }
         const job = this.scheduler.restore({

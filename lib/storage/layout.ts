@@ -59,9 +59,13 @@ export class JobLayout {
   intermediate(m: number, r: number): string {
     return path.join(this.intermediateDir, intermediateName(m, r));
   }
+  /** Where map attempts write before the coordinator commits the granted one. */
+  get mapAttemptsDir(): string {
+    return path.join(this.intermediateDir, '_attempts');
+  }
   /** Where one map attempt writes its mr-<m>-<r> before the coordinator commits them. */
   mapAttemptDir(m: number, attempt: number): string {
-    return path.join(this.intermediateDir, '_attempts', `map-${m}-${attempt}`);
+    return path.join(this.mapAttemptsDir, `map-${m}-${attempt}`);
   }
   attemptLog(task: string, attempt: number): string {
     return path.join(this.logsDir, `${task}-${attempt}.log`);

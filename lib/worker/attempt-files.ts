@@ -35,7 +35,7 @@ export const reduceInputPaths = (task: Task__Output): string[] =>
 export function fetchFailedMaps(err: unknown, task: Task__Output): number[] | undefined {
   if (task.kind !== 'REDUCE') return undefined;
   const file =
-    err instanceof CorruptRunError ? err.path : (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? (err as NodeJS.ErrnoException).path : undefined;
+    CorruptRunError.is(err) ? err.path : (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? (err as NodeJS.ErrnoException).path : undefined;
   if (!file || path.dirname(file) !== intermediateDir(task)) return undefined;
   const m = /^mr-(\d+)-(\d+)$/.exec(path.basename(file));
   if (!m || Number(m[2]) !== task.index || Number(m[1]) >= task.nMap) return undefined;
