@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BOOKS } from './support/corpus.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(ROOT, 'bin', 'kubemr.js');
 const LIB = path.join(ROOT, 'dist', 'lib', 'index.js');
-const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus', 'gutenberg');
-const books = () => fs.readdirSync(CORPUS).filter((f) => f.endsWith('.txt')).sort().map((f) => path.join(CORPUS, f));
+const books = () => [...BOOKS];
 
 let tmp: string;
 beforeAll(() => {

@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BOOKS } from './support/corpus.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(ROOT, 'bin', 'kubemr.js');
-const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus', 'gutenberg');
-const books = () => fs.readdirSync(CORPUS).filter((f) => f.endsWith('.txt')).sort().map((f) => path.join(CORPUS, f));
+const books = () => [...BOOKS];
 const MAPPER = `python3 ${path.join(ROOT, 'examples', 'streaming', 'mapper.py')}`;
 const REDUCER = `python3 ${path.join(ROOT, 'examples', 'streaming', 'reducer.py')}`;
 

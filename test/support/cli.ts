@@ -10,10 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'bin', 'kubemr.js');
-export const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus', 'gutenberg');
-export const BOOKS = fs.existsSync(CORPUS)
-  ? fs.readdirSync(CORPUS).filter((f) => /^pg-.*\.txt$/.test(f)).sort().map((f) => path.join(CORPUS, f))
-  : [];
+export { BOOKS, CORPUS_DIR as CORPUS } from './corpus.js';
+import { BOOKS, CORPUS_DIR as CORPUS } from './corpus.js';
 export const testApp = (name: string): string => path.join(ROOT, 'test', 'apps', name);
 
 export function assertBuilt(): void {

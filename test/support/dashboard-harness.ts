@@ -16,13 +16,14 @@ import { startDashboard, type Dashboard, type DashboardOptions } from '../../cmd
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..');
-/** The shared corpus beside the checkout. */
-export const CORPUS = path.resolve(REPO, '../shared/corpus/gutenberg');
+export { CORPUS_DIR as CORPUS } from './corpus.js';
+import { BOOKS, CORPUS_DIR as CORPUS } from './corpus.js';
 export const WORKER_MAIN = path.join(REPO, 'dist', 'cmd', 'kubemr', 'main.js');
 
+/** The test corpus (the lab's books, or their generated stand-in: see corpus.ts). */
 export function corpusFiles(): string[] {
-  if (!fs.existsSync(CORPUS)) throw new Error(`The test corpus is missing: expected text files in ${CORPUS}`);
-  return fs.readdirSync(CORPUS).filter((f) => f.startsWith('pg-') && f.endsWith('.txt')).sort().map((f) => path.join(CORPUS, f));
+  if (BOOKS.length === 0) throw new Error(`The test corpus is missing: expected text files in ${CORPUS}`);
+  return [...BOOKS];
 }
 
 export function requireBuild(): void {
