@@ -10,7 +10,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubemrClient } from '../lib/protocol/client.js';
-import { MAPREDUCEJOB, mapReduceJobId, type MapReduceJobStatus } from '../lib/operator/controller.js';
+import { MAPREDUCEJOB, mapReduceJobId, type MapReduceJobStatus } from '../lib/operator/index.js';
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
 import { FakeKubeApiServer, type CustomObject } from './support/fake-kube-apiserver.js';
 import { applyDefaults, validate, type Schema } from './support/structural-schema.js';

@@ -17,7 +17,7 @@ import { Coordinator } from '../lib/coordinator/coordinator.js';
 import { LocalExecutor } from '../lib/executor/local.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from '../lib/executor/types.js';
 import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
-import { MAPREDUCEJOB, mapReduceJobId, ResourceOwners, startOperator, type MapReduceJobStatus, type OperatorOptions } from '../lib/operator/controller.js';
+import { MAPREDUCEJOB, mapReduceJobId, ResourceOwners, startOperator, type MapReduceJobStatus, type OperatorOptions } from '../lib/operator/index.js';
 import type { JobRecord } from '../lib/coordinator/scheduler.js';
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
 import { FakeKubeApiServer, type CustomObject } from './support/fake-kube-apiserver.js';

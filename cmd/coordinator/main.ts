@@ -9,7 +9,7 @@
 import { Command, Option } from 'commander';
 import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import type { Executor } from '../../lib/executor/types.js';
-import type { ResourceOwners } from '../../lib/operator/controller.js';
+import type { ResourceOwners } from '../../lib/operator/index.js';
 import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
 import { startHealthServer } from '../../lib/protocol/health.js';
 import { cliLogger, dataDir, exitWithError, localToken, sizeFlag, intFlag } from '../kubemr/common.js';
@@ -67,7 +67,7 @@ async function main(flags: Flags): Promise<void> {
   if (!token && !flags.insecure) {
     throw new Error(`refusing to serve ${flags.listen} without a token: set KUBEMR_TOKEN (the kubemr-token Secret) or pass --insecure`);
   }
-  const owners = flags.operator ? new (await import('../../lib/operator/controller.js')).ResourceOwners(data) : undefined;
+  const owners = flags.operator ? new (await import('../../lib/operator/index.js')).ResourceOwners(data) : undefined;
   const executor = await makeExecutor(flags.executor, logger, owners);
   // In the cluster, jobs may only touch the shared volume.
   const coord = new Coordinator({ dataDir: data, executor, logger, token, confineTo: flags.executor === 'kubernetes' ? data : undefined });
@@ -78,7 +78,7 @@ async function main(flags: Flags): Promise<void> {
   let operator: { close(): Promise<void> } | undefined;
   if (flags.operator) {
     const { KubeConfig } = await import('@kubernetes/client-node');
-    const { startOperator } = await import('../../lib/operator/controller.js');
+    const { startOperator } = await import('../../lib/operator/index.js');
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
     operator = await startOperator({ coordinator: coord, kubeConfig, namespace: process.env.KUBEMR_NAMESPACE, logger, owners });

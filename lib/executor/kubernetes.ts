@@ -11,22 +11,20 @@
  *   await executor.launch({ jobId, app: 'wordcount', coordinator: 'kubemr-coordinator:7070', dataDir: '/data' }, 4);
  */
 import { randomBytes } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
-  ApiException,
   BatchV1Api,
   CoreV1Api,
   KubeConfig,
   Log,
-  makeInformer,
-  type Informer,
-  type ObjectCache,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { InvalidOptionError, KubernetesError, errorMessage } from '../errors.js';
+import { KubernetesError, errorMessage } from '../errors.js';
+import { describe, statusCode } from '../kube/api-errors.js';
+import { RestartingInformer } from '../kube/informer.js';
+import { fail } from '../kube/options.js';
 import { DataLayout, tempPathFor } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
@@ -83,11 +81,6 @@ interface CompiledOptions {
   logger: Logger;
 }
 
-/** A bad option of the Kubernetes side (executor, operator): names the field and the value. */
-export function fail(field: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(`Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value)}\``, { option: field });
-}
-
 function compile(o: KubernetesExecutorOptions): CompiledOptions {
   if (!(o.kubeConfig instanceof KubeConfig)) fail('kubeConfig', 'a KubeConfig', typeof o.kubeConfig);
   const pod = compileWorkerPodOptions(o);
@@ -115,26 +108,6 @@ function compile(o: KubernetesExecutorOptions): CompiledOptions {
   };
 }
 
-/** The HTTP status of a failed API call, whichever way the client reported it. */
-export const statusCode = (err: unknown): number | undefined =>
-  err instanceof ApiException ? (err.code as number) : (err as { statusCode?: number; code?: unknown })?.statusCode;
-
-/** The API server's own words (a Status object's message) rather than the client's dump. */
-export function describe(err: unknown): string {
-  if (err instanceof ApiException) {
-    let message: string | undefined;
-    try {
-      const body: unknown = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
-      message = (body as { message?: string } | undefined)?.message;
-    } catch {
-      message = typeof err.body === 'string' && err.body !== '' ? err.body : undefined;
-    }
-    message ??= STATUS_CODES[err.code];
-    return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
-  }
-  return errorMessage(err);
-}
-
 const CONFIG_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
 
 export class KubernetesExecutor implements Executor {
@@ -145,11 +118,8 @@ export class KubernetesExecutor implements Executor {
   private readonly log: Logger;
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
-  private informer: (Informer<V1Pod> & ObjectCache<V1Pod>) | undefined;
+  private informer: RestartingInformer<V1Pod> | undefined;
   private watching: Promise<void> | undefined;
-  private synced = false;
-  private retryDelay: number;
-  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly listeners: WorkerDeathListener[] = [];
   private readonly exhaustedListeners: Array<(jobId: string, reason: string) => void> = [];
@@ -173,7 +143,6 @@ export class KubernetesExecutor implements Executor {
     this.namespace = this.o.namespace;
     this.incarnation = this.o.incarnation;
     this.log = this.o.logger;
-    this.retryDelay = this.o.watchRetryMs;
     this.batch = this.o.kubeConfig.makeApiClient(BatchV1Api);
     this.core = this.o.kubeConfig.makeApiClient(CoreV1Api);
   }
@@ -216,7 +185,7 @@ export class KubernetesExecutor implements Executor {
     this.assertOpen();
     await this.ensureWatching();
     let pods: readonly V1Pod[];
-    if (this.synced && this.informer) {
+    if (this.informer?.synced) {
       pods = this.informer.list(this.namespace);
     } else {
       try {
@@ -272,7 +241,7 @@ export class KubernetesExecutor implements Executor {
     this.assertOpen();
     const log = this.log.child({ job: jobId });
     // Save what the pods said before the pods go away with their Job.
-    if (this.informer && this.synced) {
+    if (this.informer?.synced) {
       const pods = this.informer.list(this.namespace).filter((p) => podJobId(p) === jobId);
       await Promise.all(pods.map((p) => this.copyLog(p)));
     }
@@ -301,7 +270,6 @@ export class KubernetesExecutor implements Executor {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const [c, { pass }] of this.follows) {
       c.abort();
       pass.end();
@@ -319,56 +287,22 @@ export class KubernetesExecutor implements Executor {
   private ensureWatching(): Promise<void> {
     if (this.watching) return this.watching;
     const path = `/api/v1/namespaces/${this.namespace}/pods`;
-    const informer = makeInformer<V1Pod>(
-      this.o.kubeConfig,
+    this.informer = new RestartingInformer<V1Pod>({
+      kubeConfig: this.o.kubeConfig,
       path,
-      () => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: WORKERS_SELECTOR }),
-      WORKERS_SELECTOR,
-    );
-    informer.on('add', (pod) => this.onPod(pod));
-    informer.on('update', (pod) => this.onPod(pod));
-    informer.on('delete', (pod) => this.onPodDeleted(pod));
-    informer.on('error', (err) => this.onWatchError(err));
-    this.informer = informer;
-    this.watching = this.startInformer();
+      list: () => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: WORKERS_SELECTOR }),
+      labelSelector: WORKERS_SELECTOR,
+      retryMs: this.o.watchRetryMs,
+      logger: this.log,
+      what: 'worker pod',
+      onAdd: (pod) => this.onPod(pod),
+      onUpdate: (pod) => this.onPod(pod),
+      onDelete: (pod) => this.onPodDeleted(pod),
+      onSynced: () => this.log.debug('watching worker pods', { namespace: this.namespace }),
+    });
+    // A failed first list is retried in the background; launches do not wait for it.
+    this.watching = this.informer.start({ retry: true }).then(() => undefined);
     return this.watching;
-  }
-
-  /** start() lists, then watches; a failed list arrives as an 'error' event, not a rejection. */
-  private async startInformer(): Promise<void> {
-    const informer = this.informer;
-    if (!informer || this.closed) return;
-    let failed = false;
-    const onError = () => {
-      failed = true;
-    };
-    informer.on('error', onError);
-    try {
-      await informer.start();
-    } catch (err) {
-      failed = true;
-      this.onWatchError(err);
-    } finally {
-      informer.off('error', onError);
-    }
-    if (!failed && !this.closed) {
-      this.synced = true;
-      this.retryDelay = this.o.watchRetryMs;
-      this.log.debug('watching worker pods', { namespace: this.namespace });
-    }
-  }
-
-  /** The informer gives up on anything but 410 (which it relists on itself): start it again. */
-  private onWatchError(err: unknown): void {
-    this.synced = false;
-    if (this.closed || this.retryTimer) return;
-    this.log.warn('pod watch failed; restarting', { error: describe(err), retryMs: this.retryDelay });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.startInformer();
-    }, this.retryDelay);
-    this.retryTimer.unref?.();
-    this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
   }
 
   private onPod(pod: V1Pod): void {
@@ -486,7 +420,7 @@ export class KubernetesExecutor implements Executor {
 
   private waitForStart(name: string): Promise<void> {
     const pod = this.informer?.get(name, this.namespace);
-    if (!this.synced || pod === undefined || pod.status?.phase !== 'Pending') return Promise.resolve();
+    if (!this.informer?.synced || pod === undefined || pod.status?.phase !== 'Pending') return Promise.resolve();
     return new Promise((resolve) => {
       const waiters = this.podWaiters.get(name) ?? new Set<() => void>();
       const done = () => {

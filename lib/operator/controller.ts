@@ -23,88 +23,19 @@
  *   // ... on SIGTERM:
  *   await operator.close();
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import {
-  CustomObjectsApi,
-  KubeConfig,
-  makeInformer,
-  PatchStrategy,
-  setHeaderOptions,
-  type Informer,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1OwnerReference,
-} from '@kubernetes/client-node';
-import { jobCounters } from '../coordinator/counters.js';
-import { isFinished, resultFiles, type Coordinator } from '../coordinator/coordinator.js';
-import { writeFileAtomic } from '../storage/atomic.js';
-import { slugify } from '../storage/job-id.js';
-import { InvalidJobSpecError, KubernetesError, errorMessage } from '../errors.js';
-import { describe, fail, statusCode } from '../executor/kubernetes.js';
-import type { JobSpecInput } from '../coordinator/jobspec.js';
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesListObject } from '@kubernetes/client-node';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import { isFinished } from '../coordinator/coordinator.js';
+import { errorMessage, KubernetesError } from '../errors.js';
+import { describe, statusCode } from '../kube/api-errors.js';
+import { RestartingInformer } from '../kube/informer.js';
+import { fail } from '../kube/options.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { JobPhase, JobRecord } from '../coordinator/scheduler.js';
-
-export const MAPREDUCEJOB = {
-  group: 'kubemr.io',
-  version: 'v1alpha1',
-  plural: 'mapreducejobs',
-  kind: 'MapReduceJob',
-  apiVersion: 'kubemr.io/v1alpha1',
-} as const;
-
-/** `.spec` as k8s/crd.yaml declares it; read as `unknown` first, since nothing guarantees the CRD's schema was applied. */
-export interface MapReduceJobSpec {
-  app?: string;
-  image?: string;
-  inputs: string[];
-  reducers?: number;
-  workers?: number;
-  maxAttempts?: number;
-  leaseSeconds?: number;
-  streaming?: { mapper?: string; reducer?: string; combiner?: string };
-  /** Job parameters, read in map/reduce with params(). */
-  params?: Record<string, string>;
-  /** Backup attempts of slow tasks near the end of a phase. @default true */
-  speculative?: boolean;
-  /** How many steps the app declares (registerApp({ steps })). @default 1 */
-  steps?: number;
-  /** text (default) | tsv | jsonl */
-  outputFormat?: string;
-}
-
-/**
- * Pending (submitted, no task handed out yet) -> Running -> Succeeded | Failed | Cancelled.
- * A resource whose spec is invalid goes straight to Failed.
- */
-export type MapReduceJobPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled';
-
-export interface MapReduceJobStatus {
-  phase: MapReduceJobPhase;
-  jobId?: string;
-  mapsDone?: number;
-  mapsTotal?: number;
-  reducesDone?: number;
-  reducesTotal?: number;
-  /** "map 3/8 reduce 0/10" */
-  progress?: string;
-  /** Output files, relative to the data volume when inside it. */
-  results?: string[];
-  message?: string;
-  observedGeneration?: number;
-  startTime?: string;
-  completionTime?: string;
-  /** Sums over each task's winning attempt: map.*, reduce.*, user.<name>. */
-  counters?: Record<string, number>;
-}
-
-export interface MapReduceJob extends KubernetesObject {
-  spec?: unknown;
-  status?: Partial<MapReduceJobStatus>;
-}
+import { ResourceOwners } from './owners.js';
+import { mapReduceJobId, specFromResource } from './spec.js';
+import { statusFromDisk, statusOf, TERMINAL } from './status.js';
+import { MAPREDUCEJOB, type MapReduceJob, type MapReduceJobStatus } from './types.js';
 
 export interface OperatorOptions {
   coordinator: Coordinator;
@@ -161,212 +92,6 @@ function compile(o: OperatorOptions): CompiledOptions {
   };
 }
 
-/**
- * The job id of a resource: a readable prefix of its name and a hash of name and uid. The same
- * resource always maps to the same id; a resource deleted and created again under the same name
- * (a new uid) gets a new one.
- */
-export function mapReduceJobId(name: string, uid: string): string {
-  const slug = slugify(name, 24) || 'mrj';
-  const hash = crypto.createHash('sha256').update(`${name}/${uid}`).digest('hex').slice(0, 10);
-  return `${slug}-${hash}`;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * A resource's `.spec` as a job spec. Inputs are paths on the data volume: relative ones are
- * resolved against it by the coordinator (workDir), absolute ones must lie inside it, and none
- * may climb out with `..` — a resource author gets no more of the file system than the volume.
- */
-export function specFromResource(spec: unknown, name: string, dataDir: string): JobSpecInput {
-  if (!isRecord(spec)) throw new InvalidJobSpecError(`Expected \`spec\` to be an object, got \`${JSON.stringify(spec) ?? 'nothing'}\``);
-  const root = path.resolve(dataDir);
-  const inputs = spec.inputs;
-  if (Array.isArray(inputs)) {
-    inputs.forEach((p, i) => {
-      if (typeof p !== 'string' || p === '') return; // compileJobSpec names these
-      const abs = path.resolve(root, p);
-      const rel = path.relative(root, abs);
-      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-        throw new InvalidJobSpecError(`Expected \`inputs[${i}]\` to be a path on the data volume (relative to it, e.g. inputs/gutenberg/pg-*.txt), got \`${p}\``);
-      }
-    });
-  }
-  const leaseSeconds = spec.leaseSeconds;
-  if (leaseSeconds !== undefined && (typeof leaseSeconds !== 'number' || !Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 3600)) {
-    throw new InvalidJobSpecError(`Expected \`leaseSeconds\` to be an integer between 1 and 3600, got \`${String(leaseSeconds)}\``);
-  }
-  const streaming = spec.streaming;
-  if (streaming !== undefined && !isRecord(streaming)) {
-    throw new InvalidJobSpecError(`Expected \`streaming\` to be an object with \`mapper\` and \`reducer\`, got \`${JSON.stringify(streaming)}\``);
-  }
-  // Type checks of the remaining fields are compileJobSpec's, with the same messages as gRPC submits get.
-  return {
-    name,
-    app: spec.app as string | undefined,
-    image: spec.image as string | undefined,
-    inputs: inputs as string[],
-    reducers: spec.reducers as number | undefined,
-    workers: spec.workers as number | undefined,
-    maxAttempts: spec.maxAttempts as number | undefined,
-    leaseMs: leaseSeconds === undefined ? undefined : leaseSeconds * 1000,
-    streaming: streaming as JobSpecInput['streaming'],
-    params: spec.params as Record<string, string> | undefined,
-    speculative: spec.speculative as boolean | undefined,
-    steps: spec.steps as number | undefined,
-    outputFormat: spec.outputFormat as JobSpecInput['outputFormat'],
-    workDir: root,
-  };
-}
-
-const PHASES: Record<JobPhase, MapReduceJobPhase> = {
-  queued: 'Pending',
-  map: 'Running',
-  reduce: 'Running',
-  succeeded: 'Succeeded',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
-
-const TERMINAL = new Set<unknown>(['Succeeded', 'Failed', 'Cancelled']);
-
-/** A path on the data volume as users name it in specs; anything outside stays absolute. */
-function volumePath(root: string, file: string): string {
-  const rel = path.relative(root, file);
-  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/');
-}
-
-/** A resource's status for a job, as the CRD's status schema declares it. */
-export function statusOf(job: JobRecord, dataDir: string, generation?: number): MapReduceJobStatus {
-  const done = (ts: JobRecord['maps']) => ts.filter((t) => t.state === 'done').length;
-  const status: MapReduceJobStatus = {
-    phase: PHASES[job.phase],
-    jobId: job.id,
-    mapsDone: done(job.maps),
-    mapsTotal: job.maps.length,
-    reducesDone: done(job.reduces),
-    reducesTotal: job.reduces.length,
-    progress: `${job.spec.steps > 1 ? `step ${job.spec.step + 1}/${job.spec.steps} ` : ''}map ${done(job.maps)}/${job.maps.length} reduce ${done(job.reduces)}/${job.reduces.length}`,
-    results: job.phase === 'succeeded' ? resultFiles(job).map((f) => volumePath(path.resolve(dataDir), f)) : [],
-    message: job.message,
-    counters: jobCounters(job),
-  };
-  if (generation !== undefined) status.observedGeneration = generation;
-  if (job.startedAt !== undefined) status.startTime = new Date(job.startedAt).toISOString();
-  if (job.finishedAt !== undefined) status.completionTime = new Date(job.finishedAt).toISOString();
-  return status;
-}
-
-/**
- * The status of a job that finished under an earlier coordinator (it is not resumed, so the
- * scheduler never knew it): read back from its job.json and RESULT file.
- */
-export function statusFromDisk(dataDir: string, jobId: string, generation?: number): MapReduceJobStatus {
-  const root = path.resolve(dataDir);
-  const dir = path.join(root, 'jobs', jobId);
-  let saved: { spec?: { reducers?: number }; outputDir?: string; mapInputs?: unknown[] } = {};
-  let result = '';
-  try {
-    saved = JSON.parse(fs.readFileSync(path.join(dir, 'job.json'), 'utf8'));
-    result = fs.readFileSync(path.join(dir, 'RESULT'), 'utf8').trim();
-  } catch {
-    // handled below: a directory without both is a job the coordinator could not resume
-  }
-  const base = { jobId, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
-  if (result === '') {
-    return { ...base, phase: 'Failed', message: `The job directory jobs/${jobId} exists, but the coordinator could not resume the job (see its log)` };
-  }
-  const maps = saved.mapInputs?.length ?? 0;
-  const reduces = saved.spec?.reducers ?? 0;
-  const counts = (mapsDone: number, reducesDone: number) => ({
-    mapsDone,
-    mapsTotal: maps,
-    reducesDone,
-    reducesTotal: reduces,
-    progress: `map ${mapsDone}/${maps} reduce ${reducesDone}/${reduces}`,
-  });
-  if (result === 'OK') {
-    const out = saved.outputDir ?? path.join(dir, 'output');
-    const results = Array.from({ length: reduces }, (_, r) => volumePath(root, path.join(out, `mr-out-${r}`)));
-    return { ...base, phase: 'Succeeded', ...counts(maps, reduces), results, message: '' };
-  }
-  if (result === 'CANCELLED') return { ...base, phase: 'Cancelled', message: 'cancelled by request' };
-  return { ...base, phase: 'Failed', message: result.replace(/^FAILED\s*/, '') };
-}
-
-interface OwnerRecord {
-  namespace: string;
-  name: string;
-  uid: string;
-}
-
-const OWNER_FILE = 'mapreducejob.json';
-const SAFE_JOB_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-/**
- * Which MapReduceJob owns which job. The executor asks while `Coordinator.submit` launches the
- * workers — before the job directory exists — so the answer is kept in memory first; once the
- * job is submitted it is also written to `jobs/<id>/mapreducejob.json`, so a restarted
- * coordinator's resumed jobs (relaunched before the operator even starts) keep their owner, and
- * the operator can tell which resumed jobs lost their resource while it was down.
- */
-export class ResourceOwners {
-  private readonly memory = new Map<string, OwnerRecord | null>();
-  private readonly root: string;
-
-  constructor(dataDir: string) {
-    this.root = path.resolve(dataDir);
-  }
-
-  remember(jobId: string, owner: OwnerRecord): void {
-    this.memory.set(jobId, { ...owner });
-  }
-
-  /** Writes the owner beside the job; the job directory must exist. */
-  persist(jobId: string): void {
-    const owner = this.memory.get(jobId);
-    if (owner) writeFileAtomic(this.file(jobId), JSON.stringify({ apiVersion: MAPREDUCEJOB.apiVersion, kind: MAPREDUCEJOB.kind, ...owner }) + '\n');
-  }
-
-  forget(jobId: string): void {
-    this.memory.delete(jobId);
-  }
-
-  get(jobId: string): OwnerRecord | undefined {
-    if (!SAFE_JOB_ID.test(jobId)) return undefined;
-    const cached = this.memory.get(jobId);
-    if (cached !== undefined) return cached ?? undefined;
-    let found: OwnerRecord | null = null;
-    try {
-      const o = JSON.parse(fs.readFileSync(this.file(jobId), 'utf8')) as Partial<OwnerRecord>;
-      if (typeof o.namespace === 'string' && typeof o.name === 'string' && typeof o.uid === 'string') {
-        found = { namespace: o.namespace, name: o.name, uid: o.uid };
-      }
-    } catch {
-      // no file: a job submitted over gRPC, not from a resource
-    }
-    this.memory.set(jobId, found);
-    return found ?? undefined;
-  }
-
-  /**
-   * For `KubernetesExecutorOptions.ownerReferences`: the worker Jobs of a resource's job are
-   * owned by the resource, so `kubectl delete mapreducejob` takes them along even when no
-   * coordinator is running; other jobs get `undefined` (the caller's default owners).
-   * Not a controller reference and not blocking: the coordinator, not the garbage collector,
-   * decides when workers stop, and blockOwnerDeletion would need mapreducejobs/finalizers rights.
-   */
-  readonly ownerReferences = (jobId: string): V1OwnerReference[] | undefined => {
-    const o = this.get(jobId);
-    return o ? [{ apiVersion: MAPREDUCEJOB.apiVersion, kind: MAPREDUCEJOB.kind, name: o.name, uid: o.uid, blockOwnerDeletion: false }] : undefined;
-  };
-
-  private file(jobId: string): string {
-    return path.join(this.root, 'jobs', jobId, OWNER_FILE);
-  }
-}
-
 /** What the operator knows about one resource (keyed by uid). */
 interface Tracked {
   namespace: string;
@@ -396,17 +121,14 @@ class MapReduceJobOperator {
   private readonly tracked = new Map<string, Tracked>();
   private readonly byJob = new Map<string, Tracked>();
   private readonly pending = new Set<Promise<void>>();
-  private informer: (Informer<MapReduceJob> & ObjectCache<MapReduceJob>) | undefined;
+  private informer: RestartingInformer<MapReduceJob> | undefined;
   private unsubscribe: (() => void) | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay: number;
   private closed = false;
   private orphansChecked = false;
 
   constructor(options: OperatorOptions) {
     this.o = compile(options);
     this.log = this.o.logger;
-    this.retryDelay = this.o.watchRetryMs;
     this.api = this.o.kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
@@ -428,31 +150,29 @@ class MapReduceJobOperator {
         plural: MAPREDUCEJOB.plural,
         ...(this.o.labelSelector ? { labelSelector: this.o.labelSelector } : {}),
       }) as Promise<KubernetesListObject<MapReduceJob>>;
-    const informer = makeInformer<MapReduceJob>(
-      this.o.kubeConfig,
-      `/apis/${MAPREDUCEJOB.group}/${MAPREDUCEJOB.version}/namespaces/${namespace}/${MAPREDUCEJOB.plural}`,
-      listFn,
-      this.o.labelSelector,
-    );
-    informer.on('add', (r) => this.onResource(r));
-    informer.on('update', (r) => this.onResource(r));
-    informer.on('delete', (r) => this.onDeleted(r));
-    informer.on('error', (err) => this.onWatchError(err));
+    let started = false;
+    const informer = new RestartingInformer<MapReduceJob>({
+      kubeConfig: this.o.kubeConfig,
+      path: `/apis/${MAPREDUCEJOB.group}/${MAPREDUCEJOB.version}/namespaces/${namespace}/${MAPREDUCEJOB.plural}`,
+      list: listFn,
+      labelSelector: this.o.labelSelector,
+      retryMs: this.o.watchRetryMs,
+      logger: this.log,
+      what: 'MapReduceJob',
+      onAdd: (r) => this.onResource(r),
+      onUpdate: (r) => this.onResource(r),
+      onDelete: (r) => this.onDeleted(r),
+      // After a restart the list may have missed deletions: look for orphans again.
+      onSynced: () => {
+        if (started) this.cancelOrphans();
+      },
+    });
     this.informer = informer;
     // The first list must work: a missing CRD or missing RBAC is a setup error, said at once.
-    let firstError: unknown;
-    const onFirstError = (err: unknown) => {
-      firstError ??= err ?? new Error('the watch failed');
-    };
-    informer.on('error', onFirstError);
-    try {
-      await informer.start();
-    } finally {
-      informer.off('error', onFirstError);
-    }
+    const firstError = await informer.start({ retry: false });
+    started = true;
     if (firstError !== undefined) {
       await informer.stop();
-      if (this.retryTimer) clearTimeout(this.retryTimer);
       this.unsubscribe();
       throw new KubernetesError(
         `Could not list MapReduceJobs in namespace ${namespace} (is k8s/crd.yaml applied, and may the coordinator list mapreducejobs?): ${describe(firstError)}`,
@@ -467,7 +187,6 @@ class MapReduceJobOperator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.unsubscribe?.();
     await this.informer?.stop();
     for (const t of this.tracked.values()) if (t.timer) clearTimeout(t.timer);
@@ -487,30 +206,6 @@ class MapReduceJobOperator {
     );
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
-  }
-
-  /** The informer gives up on anything but 410 Gone (which it relists on itself): start it again. */
-  private onWatchError(err: unknown): void {
-    if (this.closed || this.retryTimer) return;
-    this.log.warn('MapReduceJob watch failed; restarting', { error: describe(err), retryMs: this.retryDelay });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.closed || !this.informer) return;
-      let failed = false;
-      const onError = () => {
-        failed = true;
-      };
-      this.informer.on('error', onError);
-      void this.informer.start().finally(() => {
-        this.informer?.off('error', onError);
-        if (!failed) {
-          this.retryDelay = this.o.watchRetryMs;
-          this.cancelOrphans();
-        }
-      });
-    }, this.retryDelay);
-    this.retryTimer.unref?.();
-    this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
   }
 
   private onResource(r: MapReduceJob): void {

@@ -52,6 +52,10 @@ export class JobLayout {
   get result(): string {
     return path.join(this.dir, 'RESULT');
   }
+  /** The MapReduceJob that owns the job, when it came from one (lib/operator/owners.ts). */
+  get owner(): string {
+    return path.join(this.dir, 'mapreducejob.json');
+  }
   /** A multi-step job's own record: its spec and output directory (its steps are jobs of their own). */
   get pipeline(): string {
     return path.join(this.dir, 'pipeline.json');

@@ -1,0 +1,60 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+/** The MapReduceJob custom resource (k8s/crd.yaml): its API coordinates, spec and status. */
+export const MAPREDUCEJOB = {
+  group: 'kubemr.io',
+  version: 'v1alpha1',
+  plural: 'mapreducejobs',
+  kind: 'MapReduceJob',
+  apiVersion: 'kubemr.io/v1alpha1',
+} as const;
+
+/** `.spec` as k8s/crd.yaml declares it; read as `unknown` first, since nothing guarantees the CRD's schema was applied. */
+export interface MapReduceJobSpec {
+  app?: string;
+  image?: string;
+  inputs: string[];
+  reducers?: number;
+  workers?: number;
+  maxAttempts?: number;
+  leaseSeconds?: number;
+  streaming?: { mapper?: string; reducer?: string; combiner?: string };
+  /** Job parameters, read in map/reduce with params(). */
+  params?: Record<string, string>;
+  /** Backup attempts of slow tasks near the end of a phase. @default true */
+  speculative?: boolean;
+  /** How many steps the app declares (registerApp({ steps })). @default 1 */
+  steps?: number;
+  /** text (default) | tsv | jsonl */
+  outputFormat?: string;
+}
+
+/**
+ * Pending (submitted, no task handed out yet) -> Running -> Succeeded | Failed | Cancelled.
+ * A resource whose spec is invalid goes straight to Failed.
+ */
+export type MapReduceJobPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled';
+
+export interface MapReduceJobStatus {
+  phase: MapReduceJobPhase;
+  jobId?: string;
+  mapsDone?: number;
+  mapsTotal?: number;
+  reducesDone?: number;
+  reducesTotal?: number;
+  /** "map 3/8 reduce 0/10" */
+  progress?: string;
+  /** Output files, relative to the data volume when inside it. */
+  results?: string[];
+  message?: string;
+  observedGeneration?: number;
+  startTime?: string;
+  completionTime?: string;
+  /** Sums over each task's winning attempt: map.*, reduce.*, user.<name>. */
+  counters?: Record<string, number>;
+}
+
+export interface MapReduceJob extends KubernetesObject {
+  spec?: unknown;
+  status?: Partial<MapReduceJobStatus>;
+}
