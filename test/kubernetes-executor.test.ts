@@ -229,7 +229,8 @@ describe('KubernetesExecutor: watching worker pods', () => {
     server.updatePod(name, terminated(137, 'OOMKilled'));
     const d = await waitFor('death report', () => deaths[0]);
     expect(d).toMatchObject({ worker: name, job: jobId, reason: 'OOMKilled' });
-    expect(d.at - t0).toBeLessThan(1000);
+    // At once, not after a lease or a resync: well under the 10 s lease even on a loaded machine.
+    expect(d.at - t0).toBeLessThan(5000);
     // Later updates of the same dead pod are not news.
     server.updatePod(name, (p) => (p.metadata!.annotations = { ...p.metadata!.annotations, touched: 'yes' }));
     await new Promise((r) => setTimeout(r, 100));

@@ -13,9 +13,9 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubemrClient, RpcError } from '../lib/protocol/client.js';
 import { Coordinator } from '../lib/coordinator/coordinator.js';
 import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
+import { waitFor } from './support/wait.js';
 import { assertBuilt, BOOKS, kubemr, outputFiles, ROOT, sequentialOutput, sortedOutput, startKubemr, tempDir, testApp, type Proc } from './support/cli.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pidsWith(marker: string): number[] {
   const pids: number[] = [];
@@ -134,8 +134,7 @@ describe('cancellation', () => {
     const dir = tempDir('sigint');
     const run = startKubemr(['run', testApp('slow-wordcount.ts'), ...BOOKS, '-w', '2', '--out', 'out', '--data', 'data'], { cwd: dir, env: { KUBEMR_TEST_DELAY_MS: '3000' } });
     procs.push(run);
-    for (let i = 0; i < 200 && !/running [1-9]/.test(run.stderr()); i++) await sleep(50);
-    expect(run.stderr()).toMatch(/running [1-9]/);
+    await waitFor('a running task', () => /running [1-9]/.test(run.stderr()), 60_000);
     const jobId = /(slow-wordcount-[a-z0-9-]+):/.exec(run.stderr())![1]!;
     expect(pidsWith(jobId).length).toBeGreaterThan(0);
     run.child.kill('SIGINT');
@@ -161,21 +160,20 @@ describe('cancellation', () => {
     child.stderr!.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     procs.push({ child, exited: exited.then((code) => ({ code, signal: null, stdout: '', stderr })), stderr: () => stderr });
-    for (let i = 0; i < 200 && !/listening on/.test(stderr); i++) await sleep(50);
-    const address = /listening on (\S+)/.exec(stderr)![1]!;
+    const address = (await waitFor('the service listening', () => /listening on (\S+)/.exec(stderr)?.[1], 60_000))!;
     const submitted = kubemr(['submit', testApp('slow-wordcount.ts'), ...BOOKS, '--workers', '2', '--coordinator', address, '--data', data], { cwd: dir });
     expect(submitted.code, submitted.stderr).toBe(0);
     const jobId = submitted.stdout.trim();
-    for (let i = 0; i < 200 && pidsWith(jobId).length === 0; i++) await sleep(50);
-    await sleep(1500);
+    // Cancel mid-task: once a worker has started an attempt (its log exists).
+    const logs = path.join(data, 'jobs', jobId, 'logs');
+    await waitFor('an attempt under way', () => fs.existsSync(logs) && fs.readdirSync(logs).some((f) => /^map-\d+-\d+\.log$/.test(f)), 60_000);
     const unauth = kubemr(['cancel', jobId, '--coordinator', address, '--token', 'nope'], { cwd: dir });
     expect(unauth.code).not.toBe(0);
     expect(unauth.stderr).toMatch(/kubemr: .*missing or invalid token/);
     const cancelled = kubemr(['cancel', jobId, '--coordinator', address, '--data', data], { cwd: dir });
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(cancelled.stdout).toBe(`cancelled ${jobId}\n`);
-    for (let i = 0; i < 100 && pidsWith(jobId).length > 0; i++) await sleep(100);
-    expect(pidsWith(jobId)).toEqual([]);
+    await waitFor('the workers gone', () => pidsWith(jobId).length === 0, 30_000);
     const jobDir = path.join(data, 'jobs', jobId);
     expect(fs.readFileSync(path.join(jobDir, 'RESULT'), 'utf8')).toBe('CANCELLED\n');
     expect(fs.existsSync(path.join(jobDir, 'intermediate'))).toBe(false);
@@ -231,14 +229,16 @@ describe('inputs that stress the reader', () => {
 describe('leases', () => {
   beforeAll(() => assertBuilt());
 
-  // 600 ms: beats every 200 ms, the client loads at once. 4500 ms: beats every 1.5 s, the
-  // client loads half a second into the task, ahead of the first beat.
-  for (const leaseMs of [600, 4500]) {
+  // 2000 ms: beats every 667 ms, the client loads at once. 4500 ms: beats every 1.5 s, the
+  // client loads half a second into the task, ahead of the first beat. (A shorter lease than
+  // 2 s expires for real on a machine so loaded that the beat thread waits a lease for a core.)
+  for (const leaseMs of [2000, 4500]) {
     it(`a map that holds its thread longer than the lease keeps it (lease ${leaseMs} ms): heartbeats come from their own thread`, () => {
       const dir = tempDir('lease');
       const inputs = BOOKS.slice(0, 2);
-      const delayMs = leaseMs + 1500;
-      const r = kubemr(['run', testApp('slow-wordcount.ts'), ...inputs, '-w', '2', '--lease-ms', String(leaseMs), '--max-attempts', '1', '--out', 'out', '--data', 'data'], {
+      const delayMs = 2 * leaseMs + 1000;
+      // Backup tasks off: every attempt beyond the first would then mean a lost lease.
+      const r = kubemr(['run', testApp('slow-wordcount.ts'), ...inputs, '-w', '2', '--lease-ms', String(leaseMs), '--max-attempts', '1', '--no-speculative', '--out', 'out', '--data', 'data'], {
         cwd: dir,
         env: { KUBEMR_TEST_DELAY_MS: String(delayMs) },
       });
@@ -255,6 +255,6 @@ describe('leases', () => {
       expect(attempts.filter((e) => e.kind === 'map')).toHaveLength(inputs.length);
       expect(attempts.every((e) => e.attempt === 1), JSON.stringify(attempts)).toBe(true);
       expect(sortedOutput(path.join(dir, 'out'))).toBe(sequentialOutput(dir, testApp('slow-wordcount.ts'), inputs));
-    }, 60_000);
+    }, 120_000);
   }
 });
