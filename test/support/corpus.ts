@@ -31,12 +31,13 @@ export const HAVE_LAB_BOOKS = LAB_BOOKS.length === NAMES.length;
  * temp directory and renamed into place, so concurrent test files never see half a corpus.
  */
 function standInBooks(): string[] {
-  const dir = path.join(os.tmpdir(), 'kubemr-stand-in-books-v1');
+  const dir = path.join(os.tmpdir(), 'kubemr-stand-in-books-v3');
   if (list(dir).length === NAMES.length) return list(dir);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemr-stand-in-books-'));
-  makeCorpus(tmp, NAMES.length, 200).forEach((file, i) => {
+  makeCorpus(tmp, NAMES.length, 420).forEach((file, i) => {
     const title = NAMES[i]!.split('_').map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ');
-    fs.appendFileSync(file, `The end of ${title}.\n`);
+    // Common words too, as real books have them ('the' is a key some tests pick).
+    fs.appendFileSync(file, `the end of the story. The end of ${title}.\n`);
     fs.renameSync(file, path.join(tmp, `pg-${NAMES[i]}.txt`));
   });
   try {
