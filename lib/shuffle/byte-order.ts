@@ -17,11 +17,14 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** How keys are encoded on disk: their byte order is what sorting must follow. */
+export type KeyEncoding = 'utf8' | 'latin1';
+
 const compareNative = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const HAS_SURROGATE = /[\ud800-\udfff]/;
 
 /** The cheapest comparator that is exact for these keys: native when no key has a surrogate. */
-export function byteOrderComparator(keys: Iterable<string>, encoding: BufferEncoding): (a: string, b: string) => number {
+export function byteOrderComparator(keys: Iterable<string>, encoding: KeyEncoding): (a: string, b: string) => number {
   if (encoding === 'latin1') return compareNative;
   for (const k of keys) if (HAS_SURROGATE.test(k)) return compareUtf8;
   return compareNative;
@@ -31,7 +34,7 @@ export function byteOrderComparator(keys: Iterable<string>, encoding: BufferEnco
  * Sorts keys in place by byte order. Without a comparator V8 compares strings natively, several
  * times faster than calling one; that order is byte order unless a key has a surrogate.
  */
-export function sortByteOrder(keys: string[], encoding: BufferEncoding): string[] {
+export function sortByteOrder(keys: string[], encoding: KeyEncoding): string[] {
   const cmp = byteOrderComparator(keys, encoding);
   return cmp === compareNative ? keys.sort() : keys.sort(cmp);
 }
