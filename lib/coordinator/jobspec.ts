@@ -102,7 +102,8 @@ export const JOB_DEFAULTS = {
   maxAttempts: 4,
   maxLostAttempts: 10,
   leaseMs: 10_000,
-  splitBytes: 64 * 1024 * 1024,
+  /** Small enough that one large file keeps two or more workers busy (64 MiB is four tasks). */
+  splitBytes: 16 * 1024 * 1024,
   memoryBytes: 256 * 1024 * 1024,
   maxLineBytes: 64 * 1024 * 1024,
 } as const;

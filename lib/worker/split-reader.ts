@@ -14,27 +14,12 @@ import { decompressFile, sniffCompression } from '../storage/compression.js';
  */
 export function readSplitBytes(file: string, split: InputSplit, scratch: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
   // Compressed input is planned as whole files; it is read decompressed.
-  if (split.start === 0 && split.end === -1 && fs.statSync(file).size > 0) {
-    const format = sniffCompression(file, split.path);
-    if (format) return decompressFile(file, format, split.path);
-  }
+  const whole = decompressedWhole(file, split);
+  if (whole) return whole;
   const fd = fs.openSync(file, 'r');
   try {
-    const size = fs.fstatSync(fd).size;
-    const end = split.end === -1 ? size : Math.min(split.end, size);
-    let begin = split.start;
-    if (begin > 0) {
-      // Start after the first newline at or after start-1.
-      const nl = findNewline(fd, begin - 1, size);
-      begin = nl === -1 ? size : nl + 1;
-    }
-    if (begin >= end) return Buffer.alloc(0);
-    let stop = end;
-    if (stop < size) {
-      // The line starting before `end` runs to its newline.
-      const nl = findNewline(fd, stop - 1, size);
-      stop = nl === -1 ? size : nl + 1;
-    }
+    const [begin, stop] = lineRange(fd, split);
+    if (begin >= stop) return Buffer.alloc(0);
     const buf = scratch(stop - begin);
     let off = 0;
     while (off < stop - begin) {
@@ -46,6 +31,111 @@ export function readSplitBytes(file: string, split: InputSplit, scratch: (n: num
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A file (a split) up to this size is one map call with its whole contents, as in the MIT lab. */
+export const WHOLE_FILE_BYTES = 1024 * 1024;
+
+/**
+ * How much text one map call gets when a split is larger than WHOLE_FILE_BYTES: 1/1024 of the
+ * worker's `--memory`, at least 256 KiB (256 KiB up to `--memory 256M`). A natural app (a regex,
+ * a pair object per word) holds some 30 bytes of heap per byte of its input until its pairs are
+ * taken in: a whole 64 MiB split handed to one call cost 3 GB. A piece this small also lets a
+ * call's pairs die young: at 1 MiB they outlive V8's young generation, are promoted, and pile up
+ * as old garbage (peak RSS 370 MB instead of 236 MB for the README's app at `--memory 64M`).
+ */
+export function mapChunkBytes(memoryBytes: number, splitBytes: number): number {
+  if (splitBytes <= WHOLE_FILE_BYTES) return WHOLE_FILE_BYTES;
+  return Math.max(256 * 1024, Math.floor(memoryBytes / 1024));
+}
+
+/**
+ * Reads one split as a sequence of pieces of about `chunkBytes`, each cut after a newline (the
+ * same lines readSplitBytes returns, in order, each line whole: a line longer than a chunk is a
+ * piece of its own). A split no larger than `chunkBytes` is one piece. Each piece is a view of
+ * a reused buffer, valid until the next one is asked for.
+ */
+export function* readSplitChunks(file: string, split: InputSplit, chunkBytes: number, scratch: (n: number) => Buffer = Buffer.allocUnsafe): Generator<Buffer> {
+  const whole = decompressedWhole(file, split);
+  if (whole) {
+    yield* cutAtLines(whole, chunkBytes);
+    return;
+  }
+  const fd = fs.openSync(file, 'r');
+  try {
+    const [begin, stop] = lineRange(fd, split);
+    if (begin >= stop) return;
+    let buf = scratch(Math.min(chunkBytes, stop - begin));
+    let pos = begin;
+    let carry = 0;
+    for (;;) {
+      const want = Math.min(buf.length - carry, stop - pos);
+      const n = want > 0 ? fs.readSync(fd, buf, carry, want, pos) : 0;
+      pos += n;
+      const filled = carry + n;
+      if (pos >= stop || n === 0) {
+        if (filled > 0) yield buf.subarray(0, filled);
+        return;
+      }
+      const cut = buf.lastIndexOf(10, filled - 1) + 1;
+      if (cut === 0) {
+        // No newline yet: the line is longer than the buffer, which grows to hold it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+        carry = filled;
+        continue;
+      }
+      yield buf.subarray(0, cut);
+      buf.copy(buf, 0, cut, filled);
+      carry = filled - cut;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function* cutAtLines(all: Buffer, chunkBytes: number): Generator<Buffer> {
+  for (let at = 0; at < all.length; ) {
+    let end = at + chunkBytes;
+    if (end >= all.length) end = all.length;
+    else {
+      const nl = all.lastIndexOf(10, end - 1);
+      const next = nl >= at ? nl : all.indexOf(10, end);
+      end = next === -1 ? all.length : next + 1;
+    }
+    yield all.subarray(at, end);
+    at = end;
+  }
+}
+
+/** A compressed file (always planned as one whole split) decompressed; undefined for plain files. */
+function decompressedWhole(file: string, split: InputSplit): Buffer | undefined {
+  if (split.start === 0 && split.end === -1 && fs.statSync(file).size > 0) {
+    const format = sniffCompression(file, split.path);
+    if (format) return decompressFile(file, format, split.path);
+  }
+  return undefined;
+}
+
+/** The bytes [begin, stop) of a split: from the first line starting in it to the end of its last. */
+function lineRange(fd: number, split: InputSplit): [number, number] {
+  const size = fs.fstatSync(fd).size;
+  const end = split.end === -1 ? size : Math.min(split.end, size);
+  let begin = split.start;
+  if (begin > 0) {
+    // Start after the first newline at or after start-1.
+    const nl = findNewline(fd, begin - 1, size);
+    begin = nl === -1 ? size : nl + 1;
+  }
+  if (begin >= end) return [begin, begin];
+  let stop = end;
+  if (stop < size) {
+    // The line starting before `end` runs to its newline.
+    const nl = findNewline(fd, stop - 1, size);
+    stop = nl === -1 ? size : nl + 1;
+  }
+  return [begin, stop];
 }
 
 /**
@@ -70,4 +160,10 @@ function findNewline(fd: number, from: number, size: number): number {
     pos += n;
   }
   return -1;
+}
+
+/** Bytes a split covers before its edges move to line boundaries (a compressed file: its size on disk). */
+export function splitSize(file: string, split: InputSplit): number {
+  const end = split.end === -1 ? fs.statSync(file).size : split.end;
+  return Math.max(0, end - split.start);
 }

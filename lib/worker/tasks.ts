@@ -5,13 +5,14 @@ import { InvalidJobSpecError } from '../errors.js';
 import { checkOutputFormat, formatRecord, reduceRecords } from '../storage/output-format.js';
 import { decodeValues, encodeValue } from '../shuffle/values.js';
 import { decodeRange, writeAtomically } from '../shuffle/format.js';
-import { readSplitBytes, reusableScratch } from './split-reader.js';
+import { mapChunkBytes, readSplitChunks, reusableScratch, splitSize } from './split-reader.js';
 import { CorruptRunError } from '../errors.js';
 import { layoutOf, mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
 import { defaultPartition } from '../app/partition.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import type { TaskCounters } from '../protocol/gen/kubemr/v1/TaskCounters.js';
 import { MapOutputBuffer } from '../shuffle/map-buffer.js';
+import { CombineTable } from '../shuffle/combine-table.js';
 import { RunMerger } from '../shuffle/merge.js';
 
 /** Thrown inside a task when the coordinator took the task away; the attempt ends unreported. */
@@ -35,6 +36,7 @@ export interface TaskResult {
   counters: TaskCounters;
 }
 
+/** Pairs between polls of the abandon flag; a power of two. */
 const CHECK_EVERY = 4096;
 
 /** Split bytes live only until they are decoded: one buffer serves every map task of this process. */
@@ -53,31 +55,54 @@ function describe(x: unknown): string {
 
 
 /**
- * Feeds every split of a map task to `map` and each pair it emits to `onPair` (the value as
- * the shuffle carries it: see lib/shuffle/values.ts). Returns the input bytes read.
+ * Feeds every split of a map task to `map`, in bounded pieces (see mapChunkBytes), and each pair
+ * it emits to `onPair` (the value as the shuffle carries it: see lib/shuffle/values.ts).
+ * Returns the input bytes read.
  */
 async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext, onPair: (key: string, value: unknown) => void): Promise<number> {
   let inputBytes = 0;
   for (const [i, split] of task.inputs.entries()) {
-    const bytes = readSplitBytes(path.resolve(task.workDir, split.path), split, splitScratch);
-    inputBytes += bytes.length;
-    let out = app.map(split.path, bytes.toString('utf8'));
-    if (isThenable(out)) out = await out;
-    if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-      throw new TypeError(`map(${JSON.stringify(split.path)}) returned ${describe(out)}; expected an iterable of { key, value }`);
+    const file = path.resolve(task.workDir, split.path);
+    const chunkBytes = mapChunkBytes(task.memoryBytes, splitSize(file, split));
+    for (const bytes of readSplitChunks(file, split, chunkBytes, splitScratch)) {
+      inputBytes += bytes.length;
+      let out = app.map(split.path, bytes.toString('utf8'));
+      if (isThenable(out)) out = await out;
+      ingest(out, split.path, onPair, ctx);
+      if (ctx.abandoned()) throw new TaskAbandonedError();
     }
-    let n = 0;
-    for (const kv of out) {
-      if (typeof kv?.key !== 'string' || kv.value === undefined) {
-        throw new TypeError(`map(${JSON.stringify(split.path)}) emitted ${describe(kv)}; expected { key: string, value }`);
-      }
-      onPair(kv.key, kv.value);
-      if (++n % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
-    }
-    if (ctx.abandoned()) throw new TaskAbandonedError();
     ctx.progress((i + 1) / task.inputs.length);
   }
   return inputBytes;
+}
+
+const badPair = (file: string, kv: unknown) => new TypeError(`map(${JSON.stringify(file)}) emitted ${describe(kv)}; expected { key: string, value }`);
+
+/**
+ * Takes in what one map call returned. An array, what most apps return, is read by index: no
+ * iterator object, no result object per pair. Anything else iterable (a Set, a generator) goes
+ * through the iterator protocol. The abandon flag is polled every CHECK_EVERY pairs.
+ */
+function ingest(out: unknown, file: string, onPair: (key: string, value: unknown) => void, ctx: TaskContext): void {
+  if (Array.isArray(out)) {
+    const pairs = out as unknown[];
+    for (let i = 0; i < pairs.length; i++) {
+      const kv = pairs[i] as { key?: unknown; value?: unknown } | undefined;
+      if (typeof kv?.key !== 'string' || kv.value === undefined) throw badPair(file, kv);
+      onPair(kv.key, kv.value);
+      if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1 && ctx.abandoned()) throw new TaskAbandonedError();
+    }
+    return;
+  }
+  if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`map(${JSON.stringify(file)}) returned ${describe(out)}; expected an iterable of { key, value }`);
+  }
+  let n = 0;
+  for (const kv of out as Iterable<{ key?: unknown; value?: unknown } | undefined>) {
+    if (typeof kv?.key !== 'string' || kv.value === undefined) throw badPair(file, kv);
+    onPair(kv.key, kv.value);
+    if (++n % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
+  }
 }
 
 /** A combiner over shuffle-encoded values: decoded for the app, its result encoded again. */
@@ -89,17 +114,22 @@ function shuffleCombiner(app: App<Json>): ((key: string, values: string[]) => st
 
 export async function runMapTask(app: App<Json>, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
   if (task.nReduce === 0) return runMapOnlyTask(app, task, ctx);
+  const combine = shuffleCombiner(app);
   const buffer = new MapOutputBuffer({
     nReduce: task.nReduce,
     partition: app.partition ? app.partition.bind(app) : defaultPartition,
-    combine: shuffleCombiner(app),
+    combine,
     memoryBytes: task.memoryBytes,
     spillDir: layoutOf(task).intermediateDir,
     tag: ctx.tag,
     encoding: 'utf8',
   });
+  const shuffled = (value: unknown): string => (typeof value === 'string' && value.charCodeAt(0) !== 0 ? value : encodeValue(value));
+  // With a combiner, pairs are folded as they arrive and reach the buffer once per key per flush.
+  const table = combine ? new CombineTable(combine, (k, v) => buffer.add(k, v), Math.floor(task.memoryBytes / 4)) : undefined;
   try {
-    const inputBytes = await forEachPair(app, task, ctx, (key, value) => buffer.add(key, typeof value === 'string' && value.charCodeAt(0) !== 0 ? value : encodeValue(value)));
+    const inputBytes = await forEachPair(app, task, ctx, table ? (key, value) => table.add(key, shuffled(value)) : (key, value) => buffer.add(key, shuffled(value)));
+    table?.flush();
     const outputFiles = mapOutputPaths(task);
     const stats = buffer.finish(outputFiles);
     return {

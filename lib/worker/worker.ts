@@ -168,7 +168,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       const ms = Date.now() - started;
       if (result) {
         tlog.info('task done', { ms, ...result.counters });
-        attemptLog(`done in ${ms} ms: ${JSON.stringify(result.counters)}`);
+        // The process's peak so far, not the task's: what a memory budget has to hold.
+        attemptLog(`done in ${ms} ms: ${JSON.stringify(result.counters)}; peak RSS ${process.resourceUsage().maxRSS * 1024} bytes`);
       }
       const ack = await persist('ReportTask', () =>
         client.reportTask({

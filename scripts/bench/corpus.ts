@@ -127,3 +127,23 @@ export function checkHighCardinality(outDir: string, hc: HighCardinality): strin
   if (lines !== hc.distinct) return `${lines} keys in the output, expected ${hc.distinct}`;
   return undefined;
 }
+
+/**
+ * Cuts `file` into `parts` files of about equal size at line boundaries, named part-NN.txt in
+ * `dir`: the same text as several files, for contenders that read files whole.
+ */
+export function splitIntoFiles(file: string, dir: string, parts: number): string[] {
+  const all = fs.readFileSync(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const out: string[] = [];
+  let at = 0;
+  for (let p = 0; p < parts && at < all.length; p++) {
+    let end = p === parts - 1 ? all.length : Math.round(((p + 1) * all.length) / parts);
+    if (end < all.length) end = all.indexOf(10, end - 1) + 1 || all.length;
+    const name = path.join(dir, `part-${String(p).padStart(2, '0')}.txt`);
+    fs.writeFileSync(name, all.subarray(at, end));
+    out.push(name);
+    at = end;
+  }
+  return out;
+}

@@ -1,13 +1,20 @@
 /**
- * `npm run bench`: kubemr against the Unix pipeline and a Python Hadoop-streaming pipeline.
+ * `npm run bench`: what users get from kubemr, against what they would get without it.
  *
- *   npm run bench -- [--size 256M] [--hc-size 256M] [--python-size SIZE] [--repeat N] [--dir DIR] [--skip-python] [--skip-hc]
+ *   npm run bench -- [--size 256M] [--hc-size 256M] [--python-size SIZE] [--repeat N] [--dir DIR]
+ *                    [--only GROUPS] [--skip-python] [--skip-hc]
  *
- * Builds its corpora (gutenberg books repeated to --size; a synthetic high-cardinality corpus),
- * runs every contender in this one process (the wordcount contenders best of --repeat, default 3;
- * the slow Python ones and the high-cardinality job once), checks every contender's output against the others
- * before its time counts, and prints MB/s (10^6 bytes), wall time and peak RSS, then a summary
- * of the targets with PASS/FAIL.
+ * GROUPS (comma-separated; default all): awk (the `tr | mawk | sort` reference, always run when
+ * a wordcount-like group is), wordcount (the bundled app: 2 workers, 1 worker, --sequential, the
+ * no-framework loop), tuned (the hand-tuned wordcount, a bench-only contender), readme (the
+ * README's app: 2 workers, 1 worker, the loop), indexer (the same three), python, hc, mit.
+ *
+ * The apps run with default flags on the wordcount corpus cut into 8 files (the loop reads each
+ * whole; one 256 MiB file would not fit its heap), the pipelines on the same text as one file.
+ * Each group's contenders run interleaved, --repeat times (default 3), and the medians count;
+ * every output is checked against the reference before its time counts. It prints wall, CPU,
+ * MB/s, peak RSS (the whole tree, each worker, the largest process) and ratios, then the
+ * targets with PASS/FAIL.
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -15,13 +22,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildHighCardinalityCorpus, buildWordcountCorpus, checkHighCardinality } from './corpus.js';
+import { buildHighCardinalityCorpus, buildWordcountCorpus, checkHighCardinality, splitIntoFiles } from './corpus.js';
 import { measure, workerPeaks, type Measurement } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const CLI = path.join(ROOT, 'bin', 'kubemr.js');
+const LOOP = path.join(ROOT, 'dist', 'scripts', 'bench', 'plain-loop.js');
+const TUNED = path.join(ROOT, 'dist', 'scripts', 'bench', 'apps', 'tuned-wordcount.js');
+const BUNDLED = (app: string) => path.join(ROOT, 'dist', 'apps', app, 'index.js');
 const BOOKS = path.resolve(ROOT, '..', 'shared', 'corpus', 'gutenberg');
 const MIB = 1024 * 1024;
+const GROUPS = ['awk', 'wordcount', 'tuned', 'readme', 'indexer', 'python', 'hc', 'mit'] as const;
+type Group = (typeof GROUPS)[number];
 
 interface Flags {
   size: number;
@@ -29,8 +41,7 @@ interface Flags {
   pythonSize: number;
   repeat: number;
   dir: string | undefined;
-  skipPython: boolean;
-  skipHc: boolean;
+  only: Set<Group>;
 }
 
 function parseSize(flag: string, v: string | undefined): number {
@@ -40,17 +51,26 @@ function parseSize(flag: string, v: string | undefined): number {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { size: 256 * MIB, hcSize: -1, pythonSize: -1, repeat: 3, dir: undefined, skipPython: false, skipHc: false };
+  const f: Flags = { size: 256 * MIB, hcSize: -1, pythonSize: -1, repeat: 3, dir: undefined, only: new Set(GROUPS) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => argv[++i];
     if (a === '--size') f.size = parseSize(a, val());
     else if (a === '--hc-size') f.hcSize = parseSize(a, val());
     else if (a === '--python-size') f.pythonSize = parseSize(a, val());
-    else if (a === '--repeat') f.repeat = Math.max(1, Number(val()));
-    else if (a === '--dir') f.dir = val();
-    else if (a === '--skip-python') f.skipPython = true;
-    else if (a === '--skip-hc') f.skipHc = true;
+    else if (a === '--repeat') {
+      const v = val();
+      f.repeat = Number(v);
+      if (!Number.isInteger(f.repeat) || f.repeat < 1) throw new Error(`Expected \`--repeat\` to be an integer >= 1, got \`${v}\``);
+    } else if (a === '--dir') f.dir = val();
+    else if (a === '--only') {
+      const v = val() ?? '';
+      const names = v.split(',').filter(Boolean);
+      const bad = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
+      if (names.length === 0 || bad.length > 0) throw new Error(`Expected \`--only\` to list groups among ${GROUPS.join(',')}, got \`${v}\``);
+      f.only = new Set(names as Group[]);
+    } else if (a === '--skip-python') f.only.delete('python');
+    else if (a === '--skip-hc') f.only.delete('hc');
     else throw new Error(`unknown flag ${a}`);
   }
   if (f.hcSize < 0) f.hcSize = f.size;
@@ -62,7 +82,7 @@ const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-/** Output as sorted `word count` lines, whatever the contender's separator and file layout. */
+/** Output as sorted `key value` lines, whatever the contender's separator and file layout. */
 function normalize(files: string[]): string {
   const lines: string[] = [];
   for (const f of files) {
@@ -80,62 +100,75 @@ function normalize(files: string[]): string {
 
 const digest = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const outFiles = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith('mr-out-')).map((f) => path.join(dir, f));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+interface Contender {
+  name: string;
+  bytes: number;
+  argv: (out: string) => string[];
+  collect: (out: string) => string[];
+  /** The normalized digest the output must have; undefined: not checked here. */
+  reference?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
 
 interface Result {
   name: string;
   bytes: number;
-  m: Measurement | undefined;
+  /** Medians over the runs (wall and CPU each its own median). */
+  wallMs: number;
+  cpuMs: number;
+  runs: number;
+  /** Largest sum of RSS over the tree, largest peak of one process, and each worker's peak, over every run. */
+  treePeak: number;
+  processPeak: number;
+  workerPeaks: number[];
   /** undefined: matches the reference */
   wrong: string | undefined;
-  workerPeaks: number[];
+  lastOut: string;
 }
 
 class Bench {
   readonly results: Result[] = [];
-  constructor(
-    readonly work: string,
-    readonly repeat: number,
-  ) {}
+  constructor(readonly work: string) {}
 
   /**
-   * Runs a contender `repeat` times (best wall time kept; peak memory is the largest seen), then
-   * checks its output against `reference` (the normalized digest) before the time counts.
+   * Runs the contenders round-robin `repeat` times (A B C A B C ...: a load spike on the
+   * shared machine hits all of them alike), checking each output against its reference.
    */
-  async run(
-    name: string,
-    bytes: number,
-    argv: (out: string) => string[],
-    collect: (out: string) => string[],
-    reference: string | undefined,
-    repeat = this.repeat,
-    env: NodeJS.ProcessEnv = process.env,
-  ): Promise<Result> {
-    let best: Measurement | undefined;
-    let peaks: number[] = [];
-    let wrong: string | undefined;
-    let tree = 0;
+  async group(contenders: Contender[], repeat: number): Promise<Result[]> {
+    const runs = contenders.map(() => [] as Measurement[]);
+    const results: Result[] = contenders.map((c) => ({ name: c.name, bytes: c.bytes, wallMs: NaN, cpuMs: NaN, runs: 0, treePeak: 0, processPeak: 0, workerPeaks: [], wrong: undefined, lastOut: '' }));
     for (let i = 0; i < repeat; i++) {
-      const out = path.join(this.work, `out-${name.replace(/[^a-z0-9]+/gi, '-')}-${i}`);
-      fs.rmSync(out, { recursive: true, force: true });
-      fs.mkdirSync(out, { recursive: true });
-      const m = await measure(argv(out), { cwd: this.work, env });
-      log(`${name}: ${secs(m.wallMs)} s${m.exitCode === 0 ? '' : ` (exit ${m.exitCode}: ${m.stderr.trim().slice(-300)})`}`);
-      if (m.exitCode !== 0) wrong = `exit code ${m.exitCode}`;
-      else if (reference !== undefined) {
-        const d = digest(normalize(collect(out)));
-        if (d !== reference) wrong = 'output differs from the reference';
+      for (const [j, c] of contenders.entries()) {
+        const r = results[j]!;
+        const out = path.join(this.work, `out-${c.name.replace(/[^a-z0-9]+/gi, '-')}-${i}`);
+        fs.rmSync(out, { recursive: true, force: true });
+        fs.mkdirSync(out, { recursive: true });
+        const m = await measure(c.argv(out), { cwd: this.work, env: c.env ?? process.env });
+        log(`${c.name}: ${secs(m.wallMs)} s wall, ${secs(m.cpuMs)} s CPU${m.exitCode === 0 ? '' : ` (exit ${m.exitCode}: ${m.stderr.trim().slice(-300)})`}`);
+        if (m.exitCode !== 0) r.wrong = `exit code ${m.exitCode}`;
+        else if (c.reference !== undefined && digest(normalize(c.collect(out))) !== c.reference) r.wrong = 'output differs from the reference';
+        runs[j]!.push(m);
+        r.treePeak = Math.max(r.treePeak, m.treePeakBytes);
+        for (const p of m.processes.values()) r.processPeak = Math.max(r.processPeak, p.hwmBytes);
+        const wp = workerPeaks(m);
+        if (wp.length > 0) r.workerPeaks = r.workerPeaks.length === 0 ? wp : wp.map((p, k) => Math.max(p, r.workerPeaks[k] ?? 0));
+        fs.rmSync(path.join(this.work, 'data'), { recursive: true, force: true });
+        if (r.lastOut) fs.rmSync(r.lastOut, { recursive: true, force: true });
+        r.lastOut = out;
       }
-      tree = Math.max(tree, m.treePeakBytes);
-      const wp = workerPeaks(m);
-      if (wp.length > 0) peaks = peaks.length === 0 ? wp : wp.map((p, j) => Math.max(p, peaks[j] ?? 0));
-      if (!best || m.wallMs < best.wallMs) best = m;
-      fs.rmSync(path.join(this.work, 'data'), { recursive: true, force: true });
-      if (i < repeat - 1) fs.rmSync(out, { recursive: true, force: true });
     }
-    best!.treePeakBytes = tree;
-    const r: Result = { name, bytes, m: best, wrong, workerPeaks: peaks };
-    this.results.push(r);
-    return r;
+    for (const [j, r] of results.entries()) {
+      r.runs = runs[j]!.length;
+      r.wallMs = median(runs[j]!.map((m) => m.wallMs));
+      r.cpuMs = median(runs[j]!.map((m) => m.cpuMs));
+      this.results.push(r);
+    }
+    return results;
   }
 }
 
@@ -144,133 +177,194 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(w[c]!) : cell.padStart(w[c]!))).join('  ')).join('\n');
 }
 
+/** The README's example app, taken from the README itself so the bench runs what users read. */
+function readmeApp(work: string): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = /## Write an app\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!block || !block.includes("from 'kubemr'")) throw new Error('README.md: no ```ts block importing kubemr under "## Write an app"');
+  // The code has no type annotations, so it runs as JavaScript; only the import points at this checkout.
+  const file = path.join(work, 'readme-app.mjs');
+  fs.writeFileSync(file, block.replace("from 'kubemr'", `from ${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'index.js'))}`));
+  return file;
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
+  const on = (g: Group) => flags.only.has(g);
   if (!fs.existsSync(BOOKS)) throw new Error(`gutenberg books not found at ${BOOKS}`);
   const work = flags.dir ? path.resolve(flags.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'kubemr-bench-'));
   fs.mkdirSync(work, { recursive: true });
   const kubemr = (args: string[]) => [process.execPath, CLI, 'run', ...args, '--data', path.join(work, 'data'), '-q'];
-  // The interpreter itself, not a version-manager shim that costs ~0.1 s per start: kubemr
-  // starts one Python per task, the pipe one per stage. Both contenders use the same path.
-  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
-  const mapper = `${python} ${path.join(ROOT, 'examples', 'streaming', 'mapper.py')}`;
-  const reducer = `${python} ${path.join(ROOT, 'examples', 'streaming', 'reducer.py')}`;
-  // PYTHONUNBUFFERED (set in some environments, this one included) turns every output line into
-  // a write(2): both Python contenders run without it, as a streaming deployment would.
-  const pyEnv = { ...process.env };
-  delete pyEnv.PYTHONUNBUFFERED;
+  const loop = (module: string, files: string[]) => (out: string) => [process.execPath, LOOP, module, out, ...files];
   const sortByKey = `LC_ALL=C sort -t "$(printf '\\t')" -k1,1 -s`;
   const awkPipe = (input: string, out: string) => ['sh', '-c', `LC_ALL=C tr -cs 'A-Za-z' '\\n' < '${input}' | /usr/bin/mawk '{c[$1]++} END {for (k in c) print k, c[k]}' | LC_ALL=C sort > '${out}/out'`];
 
-  // Other work on the machine skews every figure, the 2-worker run (which needs both cores) most.
-  const loadBefore = os.loadavg()[0]!;
+  // Other work on the machine skews every figure, the 2-worker runs (which need both cores) most.
+  const loadBefore = os.loadavg();
   log(`work dir ${work}; building corpora`);
   const wc = buildWordcountCorpus(BOOKS, path.join(work, 'wordcount.txt'), flags.size);
-  // Eight map tasks at the default size: the 2-worker run is balanced, and smaller sizes still split.
-  const split = Math.max(4 * MIB, Math.min(64 * MIB, Math.ceil(wc.bytes / 8)));
-  const wcArgs = (workers: number, out: string) => kubemr(['wordcount', wc.file, '--workers', String(workers), '--split-size', String(split), '--out', out]);
-  const bench = new Bench(work, flags.repeat);
+  const parts = splitIntoFiles(wc.file, path.join(work, 'parts'), 8);
+  const bench = new Bench(work);
+  const R = flags.repeat;
 
-  // The reference: the Unix pipeline's output, checked in turn against kubemr sequential.
-  const awk = await bench.run('tr | mawk | sort', wc.bytes, (out) => awkPipe(wc.file, out), (out) => [path.join(out, 'out')], undefined);
-  const reference = digest(normalize([path.join(work, `out-tr-mawk-sort-${flags.repeat - 1}`, 'out')]));
-  const k2 = await bench.run('kubemr wordcount, 2 workers', wc.bytes, (out) => wcArgs(2, out), outFiles, reference);
-  const k1 = await bench.run('kubemr wordcount, 1 worker', wc.bytes, (out) => wcArgs(1, out), outFiles, reference);
-  await bench.run('kubemr --sequential', wc.bytes, (out) => kubemr(['wordcount', wc.file, '--sequential', '--out', out]), outFiles, reference);
+  // The reference: the Unix pipeline's output (every wordcount-like app must match it exactly).
+  let awk: Result | undefined;
+  let reference: string | undefined;
+  const wordApps = on('wordcount') || on('tuned') || on('readme');
+  if (on('awk') || wordApps) {
+    [awk] = await bench.group([{ name: 'tr | mawk | sort', bytes: wc.bytes, argv: (out) => awkPipe(wc.file, out), collect: (out) => [path.join(out, 'out')] }], R);
+    reference = digest(normalize([path.join(awk!.lastOut, 'out')]));
+  }
+
+  /** An app's three contenders: kubemr with 2 workers and 1, default flags, and the loop. */
+  const appGroup = (label: string, app: string, module: string, ref: string | undefined, extra: Contender[] = []) =>
+    bench.group(
+      [
+        { name: `${label}, no-framework loop`, bytes: wc.bytes, argv: loop(module, parts), collect: outFiles, reference: ref },
+        { name: `${label}, kubemr 2 workers`, bytes: wc.bytes, argv: (out) => kubemr([app, ...parts, '--workers', '2', '--out', out]), collect: outFiles, reference: ref },
+        { name: `${label}, kubemr 1 worker`, bytes: wc.bytes, argv: (out) => kubemr([app, ...parts, '--workers', '1', '--out', out]), collect: outFiles, reference: ref },
+        ...extra,
+      ],
+      R,
+    );
+  let wcR: Result[] | undefined;
+  let readmeR: Result[] | undefined;
+  let idxR: Result[] | undefined;
+  if (on('wordcount')) {
+    wcR = await appGroup('wordcount', 'wordcount', BUNDLED('wordcount'), reference, [
+      { name: 'wordcount, kubemr --sequential', bytes: wc.bytes, argv: (out) => kubemr(['wordcount', ...parts, '--sequential', '--out', out]), collect: outFiles, reference },
+    ]);
+  }
+  if (on('tuned')) {
+    await bench.group([{ name: 'hand-tuned wordcount (bench only), kubemr 2 workers', bytes: wc.bytes, argv: (out) => kubemr([TUNED, ...parts, '--workers', '2', '--out', out]), collect: outFiles, reference }], R);
+  }
+  if (on('readme')) {
+    const app = readmeApp(work);
+    readmeR = await appGroup("README's app", app, app, reference);
+  }
+  if (on('indexer')) {
+    // The indexer's reference is its own sequential run.
+    const seqOut = path.join(work, 'indexer-seq');
+    fs.mkdirSync(seqOut, { recursive: true });
+    log('indexer: the sequential run, for the reference');
+    execFileSync(process.execPath, [CLI, 'run', 'indexer', ...parts, '--sequential', '--out', seqOut, '-q'], { cwd: work });
+    idxR = await appGroup('indexer', 'indexer', BUNDLED('indexer'), digest(normalize(outFiles(seqOut))));
+  }
 
   let py: Result | undefined;
   let kstream: Result | undefined;
-  if (!flags.skipPython) {
-    let pyCorpus = wc;
-    let pyReference = reference;
-    if (flags.pythonSize < wc.bytes) {
-      pyCorpus = buildWordcountCorpus(BOOKS, path.join(work, 'wordcount-python.txt'), flags.pythonSize);
-      const refOut = path.join(work, 'python-reference');
-      fs.mkdirSync(refOut, { recursive: true });
-      execFileSync(awkPipe(pyCorpus.file, refOut)[0]!, awkPipe(pyCorpus.file, refOut).slice(1));
-      pyReference = digest(normalize([path.join(refOut, 'out')]));
-    }
-    py = await bench.run('Python streaming pipe', pyCorpus.bytes, (out) => ['sh', '-c', `cat '${pyCorpus.file}' | ${mapper} | ${sortByKey} | ${reducer} > '${out}/out'`], (out) => [path.join(out, 'out')], pyReference, 1, pyEnv);
-    kstream = await bench.run('kubemr streaming (same .py), 2 workers', pyCorpus.bytes, (out) => kubemr(['--mapper', mapper, '--reducer', reducer, pyCorpus.file, '--workers', '2', '--split-size', String(Math.max(4 * MIB, Math.ceil(pyCorpus.bytes / 8))), '--out', out]), outFiles, pyReference, 1, pyEnv);
+  if (on('python')) {
+    // The interpreter itself, not a version-manager shim that costs ~0.1 s per start: kubemr
+    // starts one Python per task, the pipe one per stage. Both contenders use the same path.
+    const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+    const mapper = `${python} ${path.join(ROOT, 'examples', 'streaming', 'mapper.py')}`;
+    const reducer = `${python} ${path.join(ROOT, 'examples', 'streaming', 'reducer.py')}`;
+    // PYTHONUNBUFFERED (set in some environments, this one included) turns every output line into
+    // a write(2): both Python contenders run without it, as a streaming deployment would.
+    const pyEnv = { ...process.env };
+    delete pyEnv.PYTHONUNBUFFERED;
+    const pyCorpus = flags.pythonSize < wc.bytes ? buildWordcountCorpus(BOOKS, path.join(work, 'wordcount-python.txt'), flags.pythonSize) : wc;
+    const refOut = path.join(work, 'python-reference');
+    fs.mkdirSync(refOut, { recursive: true });
+    execFileSync(awkPipe(pyCorpus.file, refOut)[0]!, awkPipe(pyCorpus.file, refOut).slice(1));
+    const pyReference = digest(normalize([path.join(refOut, 'out')]));
+    [py, kstream] = await bench.group(
+      [
+        { name: 'Python streaming pipe', bytes: pyCorpus.bytes, argv: (out) => ['sh', '-c', `cat '${pyCorpus.file}' | ${mapper} | ${sortByKey} | ${reducer} > '${out}/out'`], collect: (out) => [path.join(out, 'out')], reference: pyReference, env: pyEnv },
+        { name: 'kubemr streaming (same .py), 2 workers', bytes: pyCorpus.bytes, argv: (out) => kubemr(['--mapper', mapper, '--reducer', reducer, pyCorpus.file, '--workers', '2', '--out', out]), collect: outFiles, reference: pyReference, env: pyEnv },
+      ],
+      1,
+    );
   }
 
   let hcRun: Result | undefined;
   let hcInfo = '';
   const budget = 256 * MIB;
   const bound = 2 * budget + 150e6;
-  if (!flags.skipHc) {
+  if (on('hc')) {
     const hc = buildHighCardinalityCorpus(path.join(work, 'high-cardinality.txt'), flags.hcSize);
     hcInfo = `${hc.tokens} words, ${hc.distinct} distinct`;
     log(`high-cardinality corpus: ${mb(hc.bytes)} MB, ${hcInfo}`);
-    hcRun = await bench.run('kubemr high-cardinality --memory 256M, 2 workers', hc.bytes, (out) => kubemr(['wordcount', hc.file, '--workers', '2', '--memory', '256M', '--out', out]), () => [], undefined, 1);
-    if (!hcRun.wrong) {
-      const out = path.join(work, 'out-kubemr-high-cardinality-memory-256M-2-workers-0');
-      hcRun.wrong = checkHighCardinality(out, hc);
-      log(`high-cardinality output ${hcRun.wrong ?? 'correct'}`);
+    [hcRun] = await bench.group([{ name: 'kubemr high-cardinality --memory 256M, 2 workers', bytes: hc.bytes, argv: (out) => kubemr(['wordcount', hc.file, '--workers', '2', '--memory', '256M', '--out', out]), collect: () => [] }], 1);
+    if (!hcRun!.wrong) {
+      hcRun!.wrong = checkHighCardinality(hcRun!.lastOut, hc);
+      log(`high-cardinality output ${hcRun!.wrong ?? 'correct'}`);
     }
   }
 
-  // The MIT lab's corpus as it is (the books, not the ASCII copy), end to end.
-  const mitFiles = fs.readdirSync(BOOKS).filter((f) => f.endsWith('.txt')).sort().map((f) => path.join(BOOKS, f));
-  const mitBytes = mitFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
-  const mitSeqOut = path.join(work, 'mit-seq');
-  fs.mkdirSync(mitSeqOut, { recursive: true });
-  execFileSync(process.execPath, [CLI, 'run', 'wordcount', ...mitFiles, '--sequential', '--out', mitSeqOut, '-q'], { cwd: work });
-  const mitRef = digest(normalize(outFiles(mitSeqOut)));
-  const mit = await bench.run('MIT corpus wordcount, 2 workers', mitBytes, (out) => kubemr(['wordcount', ...mitFiles, '--workers', '2', '--out', out]), outFiles, mitRef, Math.max(3, flags.repeat));
+  let mit: Result | undefined;
+  if (on('mit')) {
+    // The MIT lab's corpus as it is (the books, not the ASCII copy), end to end.
+    const mitFiles = fs.readdirSync(BOOKS).filter((f) => f.endsWith('.txt')).sort().map((f) => path.join(BOOKS, f));
+    const mitBytes = mitFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
+    const mitSeqOut = path.join(work, 'mit-seq');
+    fs.mkdirSync(mitSeqOut, { recursive: true });
+    execFileSync(process.execPath, [CLI, 'run', 'wordcount', ...mitFiles, '--sequential', '--out', mitSeqOut, '-q'], { cwd: work });
+    [mit] = await bench.group([{ name: 'MIT corpus wordcount, 2 workers', bytes: mitBytes, argv: (out) => kubemr(['wordcount', ...mitFiles, '--workers', '2', '--out', out]), collect: outFiles, reference: digest(normalize(outFiles(mitSeqOut))) }], Math.max(3, R));
+  }
 
   // Report.
-  const wall = (r: Result | undefined) => (r?.m && !r.wrong ? r.m.wallMs : NaN);
+  const wall = (r: Result | undefined) => (r && !r.wrong ? r.wallMs : NaN);
   const rate = (r: Result | undefined) => (r ? r.bytes / 1e6 / (wall(r) / 1000) : NaN);
-  const rows = [['contender', 'input MB', 'wall s', 'CPU s', 'MB/s', 'peak RSS tree MB', 'per worker peak MB', 'vs tr|mawk|sort', 'vs Python pipe', 'output']];
+  const x = (v: number, digits = 2) => (Number.isFinite(v) ? `${v.toFixed(digits)}x` : '-');
+  const rows = [['contender', 'input MB', 'wall s', 'CPU s', 'MB/s', 'peak RSS tree MB', 'largest process MB', 'per worker peak MB', 'vs tr|mawk|sort', 'output']];
   for (const r of bench.results) {
     rows.push([
       r.name,
       mb(r.bytes),
-      r.m ? secs(r.m.wallMs) : '-',
-      r.m && Number.isFinite(r.m.cpuMs) ? secs(r.m.cpuMs) : '-',
+      secs(r.wallMs),
+      Number.isFinite(r.cpuMs) ? secs(r.cpuMs) : '-',
       Number.isFinite(rate(r)) ? rate(r).toFixed(1) : '-',
-      r.m ? mb(r.m.treePeakBytes) : '-',
+      mb(r.treePeak),
+      mb(r.processPeak),
       r.workerPeaks.length > 0 ? r.workerPeaks.map(mb).join(' / ') : '-',
-      Number.isFinite(rate(r) / rate(awk)) ? `${(rate(r) / rate(awk)).toFixed(2)}x` : '-',
-      Number.isFinite(rate(r) / rate(py)) ? `${(rate(r) / rate(py)).toFixed(1)}x` : '-',
-      r.wrong ? `WRONG: ${r.wrong}` : r.name.startsWith('tr |') ? 'reference' : 'ok',
+      r.bytes === awk?.bytes ? x(rate(r) / rate(awk)) : '-',
+      r.wrong ? `WRONG: ${r.wrong}` : r === awk ? 'reference' : 'ok',
     ]);
   }
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'SKIP' : ok ? 'PASS' : 'FAIL');
+  const vsLoop = (g: Result[] | undefined) => (g ? wall(g[0]) / wall(g[1]) : NaN);
+  const scaling = (g: Result[] | undefined) => (g ? wall(g[2]) / wall(g[1]) : NaN);
   const hcPeak = hcRun ? Math.max(...hcRun.workerPeaks) : NaN;
-  const targets = [
-    ['target', 'measured', 'result'],
-    ['2 workers >= 1.0x tr|mawk|sort (aim 2x)', `${(rate(k2) / rate(awk)).toFixed(2)}x`, verdict(rate(k2) / rate(awk) >= 1.0)],
-    ['2 workers >= 10x Python streaming pipe', py ? `${(rate(k2) / rate(py)).toFixed(1)}x` : '-', verdict(py ? rate(k2) / rate(py) >= 10 : undefined)],
-    ['1 -> 2 workers >= 1.8x', `${(rate(k2) / rate(k1)).toFixed(2)}x`, verdict(rate(k2) / rate(k1) >= 1.8)],
-    [
-      `high-cardinality worker peak RSS <= 2x256M + 150 MB (${mb(bound)} MB), output correct`,
-      hcRun ? `${hcRun.workerPeaks.map(mb).join(' / ')} MB${hcRun.wrong ? ` (${hcRun.wrong})` : ''}` : '-',
-      verdict(hcRun ? !hcRun.wrong && hcPeak <= bound : undefined),
-    ],
-    ['MIT corpus, kubemr run 2 workers < 1.5 s', `${secs(wall(mit))} s`, verdict(wall(mit) < 1500)],
-  ];
+  const targets: string[][] = [['target', 'measured', 'result']];
+  const target = (name: string, value: string, ok: boolean | undefined) => targets.push([name, value, verdict(ok)]);
+  if (readmeR) {
+    target("README's app, 2 workers >= 1.5x the no-framework loop", x(vsLoop(readmeR)), vsLoop(readmeR) >= 1.5);
+    const peak = Math.max(...readmeR[1]!.workerPeaks, readmeR[1]!.processPeak);
+    target(`README's app, 2 workers: no process above 2 x 256M + 150 MB (${mb(bound)} MB)`, `${mb(peak)} MB`, peak <= bound);
+  }
+  if (wcR) {
+    target('wordcount, 2 workers >= 2x the no-framework loop', x(vsLoop(wcR)), vsLoop(wcR) >= 2);
+    target('wordcount, 2 workers vs tr|mawk|sort (aim 1x)', x(rate(wcR[1]) / rate(awk)), rate(wcR[1]) / rate(awk) >= 1);
+  }
+  if (idxR) target('indexer, 2 workers >= 1.5x the no-framework loop', x(vsLoop(idxR)), vsLoop(idxR) >= 1.5);
+  for (const [name, g] of [["README's app", readmeR], ['wordcount', wcR], ['indexer', idxR]] as const) {
+    if (g) target(`${name}: 1 -> 2 workers >= 1.4x`, x(scaling(g)), scaling(g) >= 1.4);
+  }
+  const ran = bench.results.filter((r) => r !== awk && r !== hcRun);
+  if (ran.length > 0) target('every output equal to its reference', `${ran.filter((r) => r.wrong).length} wrong of ${ran.length}`, ran.every((r) => !r.wrong));
+  if (py) target('wordcount 2 workers >= 10x Python streaming pipe', x(wcR ? rate(wcR[1]) / rate(py) : NaN, 1), wcR ? rate(wcR[1]) / rate(py) >= 10 : undefined);
+  if (hcRun) {
+    target(`high-cardinality worker peak RSS <= 2x256M + 150 MB (${mb(bound)} MB), output correct`, `${hcRun.workerPeaks.map(mb).join(' / ')} MB${hcRun.wrong ? ` (${hcRun.wrong})` : ''}`, !hcRun.wrong && hcPeak <= bound);
+  }
+  if (mit) target('MIT corpus, kubemr run 2 workers < 1.5 s', `${secs(wall(mit))} s`, wall(mit) < 1500);
   // What the 1 -> 2 ratio can be here at most: two workers cannot finish before their CPU time,
-  // spread over every core, has run; one worker already keeps more than one core busy (the
-  // coordinator, V8's compiler and collector threads run beside its map).
+  // spread over every core, has run.
   const cores = os.cpus().length;
-  const ceilingNote =
-    k1.m && k2.m && !k1.wrong && !k2.wrong && Number.isFinite(k1.m.cpuMs) && Number.isFinite(k2.m.cpuMs)
-      ? `1 -> 2 workers: 1 worker used ${secs(k1.m.cpuMs)} CPU s in ${secs(k1.m.wallMs)} s (${(k1.m.cpuMs / k1.m.wallMs).toFixed(2)} cores); ` +
-        `2 workers used ${secs(k2.m.cpuMs)} CPU s, at least ${secs(k2.m.cpuMs / cores)} s on ${cores} cores, ` +
-        `so this machine allows at most ${(k1.m.wallMs / (k2.m.cpuMs / cores)).toFixed(2)}x (measured ${(wall(k1) / wall(k2)).toFixed(2)}x)`
-      : '';
-  const streamingNote = kstream ? `kubemr streaming vs Python pipe: ${(rate(kstream) / rate(py)).toFixed(2)}x` : '';
+  const ceilings = ([["README's app", readmeR], ['wordcount', wcR], ['indexer', idxR]] as const)
+    .filter(([, g]) => g && Number.isFinite(g[1]!.cpuMs) && !g[1]!.wrong && !g[2]!.wrong)
+    .map(([name, g]) => `${name}: 1 worker ${secs(g![2]!.cpuMs)} CPU s in ${secs(g![2]!.wallMs)} s; 2 workers ${secs(g![1]!.cpuMs)} CPU s, so at most ${(g![2]!.wallMs / (g![1]!.cpuMs / cores)).toFixed(2)}x on ${cores} cores (measured ${scaling(g).toFixed(2)}x)`);
+  const streamingNote = kstream && py ? `kubemr streaming vs Python pipe: ${x(rate(kstream) / rate(py))}` : '';
+  const la = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
   process.stdout.write(
-    `\nkubemr bench — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0]!.toFixed(2)} after\n` +
-      `wordcount corpus: ${mb(wc.bytes)} MB (gutenberg books repeated, ASCII only: ${wc.replaced} non-ASCII bytes replaced), split ${mb(split)} MB, 10 reducers; ` +
-      `Python contenders on ${py ? mb(py.bytes) : '-'} MB (${python}, PYTHONUNBUFFERED unset); high-cardinality: ${hcInfo || 'skipped'}; best of ${flags.repeat} for the timed wordcount runs\n\n` +
+    `\nkubemr bench — ${cores} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${la(loadBefore)} before, ${la(os.loadavg())} after\n` +
+      `wordcount corpus: ${mb(wc.bytes)} MB (gutenberg books repeated, ASCII only: ${wc.replaced} non-ASCII bytes replaced) as 8 files for the apps, one for the pipelines; ` +
+      `apps with default flags; high-cardinality: ${hcInfo || 'skipped'}; medians of ${R} interleaved runs\n\n` +
       table(rows) +
       '\n\n' +
       table(targets) +
       '\n' +
-      (ceilingNote ? `\n${ceilingNote}\n` : '') +
+      (ceilings.length > 0 ? `\n${ceilings.join('\n')}\n` : '') +
       (streamingNote ? `\n${streamingNote}\n` : ''),
   );
   if (!flags.dir) fs.rmSync(work, { recursive: true, force: true });
