@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planMapTasks } from '../coordinator/inputs.js';
-import { readSplitBytes, reusableScratch } from './split-reader.js';
+import { mapChunkBytes, readSplitBytes, readSplitChunks, reusableScratch, WHOLE_FILE_BYTES } from './split-reader.js';
 
 let dir: string;
 beforeEach(() => {
@@ -70,5 +70,37 @@ describe('splits', () => {
   it('an empty file is one task that reads nothing', () => {
     const f = write('e.txt', '');
     expect(pieces(f, 10).map((b) => b.length)).toEqual([0]);
+  });
+});
+
+describe('map input pieces', () => {
+  it('cut a split into pieces at line ends: the same bytes as the whole split, each line whole', () => {
+    const text = Array.from({ length: 3000 }, (_, i) => `${i} ${'é'.repeat(i % 13)} ${'x'.repeat(i % 200)}\n`).join('') + 'tail without newline';
+    const f = write('p.txt', text);
+    const whole = readSplitBytes(path.join(dir, f), { path: f, start: 0, end: -1 });
+    for (const splitSize of [5000, 100_000, text.length * 4]) {
+      for (const chunk of [1, 64, 1000, 4096, 1 << 20]) {
+        const tasks = planMapTasks([f], dir, splitSize, false);
+        const all: Buffer[] = [];
+        for (const [split] of tasks) {
+          const scratch = reusableScratch();
+          for (const piece of readSplitChunks(path.join(dir, f), split!, chunk, scratch)) {
+            const copy = Buffer.from(piece); // a piece is valid until the next one
+            // A piece ends at a line end (or the file's end), and is no larger than the chunk unless one line is.
+            if (copy.length > chunk) expect(copy.subarray(0, -1).includes(10), `chunk ${chunk}`).toBe(false);
+            all.push(copy);
+          }
+          for (const p of all.slice(0, -1)) expect(p[p.length - 1], `chunk ${chunk}`).toBe(10);
+        }
+        expect(Buffer.concat(all).equals(whole), `split ${splitSize}, chunk ${chunk}`).toBe(true);
+      }
+    }
+  });
+
+  it('a file up to 1 MiB is one map call, a larger one several', () => {
+    expect(mapChunkBytes(256 * 1024 * 1024, WHOLE_FILE_BYTES)).toBe(WHOLE_FILE_BYTES);
+    const big = mapChunkBytes(256 * 1024 * 1024, 64 * 1024 * 1024);
+    expect(big).toBeLessThan(WHOLE_FILE_BYTES);
+    expect(mapChunkBytes(4 * 1024 * 1024 * 1024, 64 * 1024 * 1024)).toBeGreaterThan(big);
   });
 });

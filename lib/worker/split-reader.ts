@@ -74,10 +74,12 @@ export function* readSplitChunks(file: string, split: InputSplit, chunkBytes: nu
       pos += n;
       const filled = carry + n;
       if (pos >= stop || n === 0) {
-        if (filled > 0) yield buf.subarray(0, filled);
+        yield* cutAtLines(buf.subarray(0, filled), chunkBytes);
         return;
       }
-      const cut = buf.lastIndexOf(10, filled - 1) + 1;
+      // The last line end within the chunk; failing that (a line longer than the chunk), the first.
+      let cut = buf.lastIndexOf(10, Math.min(filled, chunkBytes) - 1) + 1;
+      if (cut === 0) cut = buf.subarray(0, filled).indexOf(10) + 1;
       if (cut === 0) {
         // No newline yet: the line is longer than the buffer, which grows to hold it.
         const bigger = Buffer.allocUnsafe(buf.length * 2);
