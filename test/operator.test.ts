@@ -410,11 +410,8 @@ describe('MapReduceJob operator', () => {
     await expect(startOperator({ coordinator, kubeConfig: bare.kubeConfig(NS), namespace: NS })).rejects.toThrow(/Could not list MapReduceJobs in namespace kubemr .*HTTP 404/);
   });
 
-  it('runs a wordcount MapReduceJob end to end with real workers; the output equals the sequential run', async () => {
-    assertBuilt();
-    const books = path.join(dataDir, 'inputs', 'gutenberg');
-    fs.mkdirSync(books, { recursive: true });
-    for (const b of BOOKS) fs.copyFileSync(b, path.join(books, path.basename(b)));
+  /** A coordinator with local worker processes from dist/, its gRPC server and the operator, stopped after the test. */
+  async function startWithRealWorkers(): Promise<Coordinator> {
     const executor = new LocalExecutor({ command: [process.execPath, path.join(ROOT, 'dist', 'cmd', 'kubemr', 'main.js')] });
     const coordinator = new Coordinator({ dataDir, executor, tickMs: 50 });
     const { server: grpcServer, address } = await startCoordinatorServer(coordinator, '127.0.0.1:0');
@@ -426,6 +423,15 @@ describe('MapReduceJob operator', () => {
       await stopServer(grpcServer, 2000);
       await coordinator.close();
     });
+    return coordinator;
+  }
+
+  it('runs a wordcount MapReduceJob end to end with real workers; the output equals the sequential run', async () => {
+    assertBuilt();
+    const books = path.join(dataDir, 'inputs', 'gutenberg');
+    fs.mkdirSync(books, { recursive: true });
+    for (const b of BOOKS) fs.copyFileSync(b, path.join(books, path.basename(b)));
+    const coordinator = await startWithRealWorkers();
     const name = newName('gutenberg');
     const created = await createResource(name, { app: 'wordcount', inputs: ['inputs/gutenberg/pg-*.txt'], reducers: 4, workers: 3 });
     const status = await waitPhase(name, 'Succeeded', 120_000);
@@ -448,17 +454,7 @@ describe('MapReduceJob operator', () => {
       const text = Array.from({ length: 300 }, (_, i) => vocab.slice(0, 1 + ((i * 5 + f) % vocab.length)).join(' ')).join('\n');
       fs.writeFileSync(path.join(words, `w-${f}.txt`), text + '\n');
     }
-    const executor = new LocalExecutor({ command: [process.execPath, path.join(ROOT, 'dist', 'cmd', 'kubemr', 'main.js')] });
-    const coordinator = new Coordinator({ dataDir, executor, tickMs: 50 });
-    const { server: grpcServer, address } = await startCoordinatorServer(coordinator, '127.0.0.1:0');
-    coordinator.advertise = address;
-    await coordinator.start();
-    const operator = await startOperator({ coordinator, kubeConfig: server.kubeConfig(NS), namespace: NS, statusIntervalMs: 100 });
-    cleanups.push(async () => {
-      await operator.close();
-      await stopServer(grpcServer, 2000);
-      await coordinator.close();
-    });
+    const coordinator = await startWithRealWorkers();
     const app = path.join(ROOT, 'test', 'apps', 'top-words.ts');
     const name = newName('top-words');
     const created = await createResource(name, { app, inputs: ['inputs/words/w-*.txt'], reducers: 2, workers: 2, steps: 2 });
