@@ -173,17 +173,10 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   try {
     const loaded = streaming ? undefined : await loadApp(app, cwd);
     prepared = await coord.prepare(jobInput(loaded), jobId);
-  } catch (err) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await stop();
-    fs.rmSync(coord.jobLayout(jobId).dir, { recursive: true, force: true });
-    throw err;
-  }
-  try {
+    // Fails when another coordinator owns the data directory.
     await coord.start();
   } catch (err) {
-    // Another coordinator owns the data directory: stop the workers started for nothing.
+    // Nothing was submitted: stop the workers started for nothing and leave no job behind.
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await stop();
