@@ -17,6 +17,7 @@ import {
   workerJobName,
   type WorkerPodOptions,
 } from '../lib/executor/kubernetes-objects.js';
+import type { LaunchSpec } from '../lib/executor/types.js';
 import { modelTypeName, parseYamlDocs, unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
 import { applyDefaults, checkStructural, validate, type Schema } from './support/structural-schema.js';
 
@@ -238,6 +239,23 @@ describe('CRD mapreducejobs.kubemr.io', () => {
     expect(d.spec).toMatchObject({ reducers: 10, workers: 2, maxAttempts: 4, leaseSeconds: 10 });
   });
 
+  it('accepts split size, memory, pack, worker resources and env, as quantities or numbers', () => {
+    const spec = {
+      app: 'wordcount',
+      inputs: ['a'],
+      splitSize: '64Mi',
+      memory: 536870912,
+      pack: true,
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: 2, memory: '3Gi', 'ephemeral-storage': '1Gi' } },
+      env: [{ name: 'LANG', value: 'C.UTF-8' }, { name: 'NODE_OPTIONS', value: '--max-old-space-size=2048' }, { name: 'EMPTY' }],
+    };
+    expect(check(resource(spec))).toEqual([]);
+    const env = schema.properties!.spec!.properties!.env as Schema & Record<string, unknown>;
+    // One entry per name, as in a pod: `kubectl apply` merges env by name.
+    expect(env['x-kubernetes-list-type']).toBe('map');
+    expect(env['x-kubernetes-list-map-keys']).toEqual(['name']);
+  });
+
   it('accepts a full status and rejects a bad phase', () => {
     const status = {
       phase: 'Running',
@@ -276,6 +294,13 @@ describe('CRD mapreducejobs.kubemr.io', () => {
     ['an empty app', { app: '', inputs: ['a'] }, /spec\.app: must be at least 1 characters/],
     ['an image with a space', { app: 'wordcount', inputs: ['a'], image: 'my image' }, /spec\.image: must match/],
     ['a misspelt field', { app: 'wordcount', inputs: ['a'], reducer: 3 }, /spec\.reducer: unknown field/],
+    ['memory in words', { app: 'wordcount', inputs: ['a'], memory: 'lots' }, /spec\.memory: must match/],
+    ['splitSize as a list', { app: 'wordcount', inputs: ['a'], splitSize: ['1Mi'] }, /spec\.splitSize: must be of type integer or string/],
+    ['pack as a string', { app: 'wordcount', inputs: ['a'], pack: 'yes' }, /spec\.pack: must be of type boolean/],
+    ['a resource the schema does not know', { app: 'wordcount', inputs: ['a'], resources: { requests: { gpu: '1' } } }, /spec\.resources\.requests\.gpu: unknown field/],
+    ['a limit that is no quantity', { app: 'wordcount', inputs: ['a'], resources: { limits: { memory: '2 GB' } } }, /spec\.resources\.limits\.memory: must match/],
+    ['an env entry without a name', { app: 'wordcount', inputs: ['a'], env: [{ value: 'x' }] }, /spec\.env\[0\]\.name: Required value/],
+    ['an env name with a space', { app: 'wordcount', inputs: ['a'], env: [{ name: 'MY VAR', value: 'x' }] }, /spec\.env\[0\]\.name: must match/],
   ];
   it.each(bad)('rejects a spec with %s', (_name, spec, message) => {
     const errs = check(resource(spec) as Record<string, unknown>);
@@ -293,7 +318,7 @@ describe('CRD mapreducejobs.kubemr.io', () => {
 
 describe('worker Jobs built by the executor', () => {
   const spec = { jobId: 'wordcount-42', app: 'wordcount', coordinator: 'kubemr-coordinator:7070', dataDir: '/data' };
-  const variants: [string, WorkerPodOptions, Partial<typeof spec> & { token?: string; image?: string }][] = [
+  const variants: [string, WorkerPodOptions, Partial<LaunchSpec>][] = [
     ['defaults', {}, {}],
     ['auth token, owner, deadline', {
       ownerReferences: [{ apiVersion: 'kubemr.io/v1alpha1', kind: 'MapReduceJob', name: 'wordcount', uid: 'c0ffee00-0000-4000-8000-000000000001', controller: true }],
@@ -307,6 +332,11 @@ describe('worker Jobs built by the executor', () => {
       ttlSecondsAfterFinished: 0,
     }, { app: '', image: 'registry.example.com/team/mr-python:1.2' }],
     ['a long, odd job id', {}, { jobId: `Index_Build/${'y'.repeat(120)}` }],
+    ['the job\'s own memory, resources and env', {}, {
+      memoryBytes: 2 * 1024 ** 3,
+      resources: { requests: { cpu: '2', 'ephemeral-storage': '1Gi' }, limits: { cpu: '4' } },
+      env: [{ name: 'LANG', value: 'C.UTF-8' }, { name: 'EMPTY', value: '' }],
+    }],
   ];
 
   it.each(variants)('%s: passes the official schema, knows no unknown field, is hardened', async (_name, options, over) => {

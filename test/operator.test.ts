@@ -10,10 +10,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1PodSpec } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../lib/coordinator/coordinator.js';
+import { buildWorkerJob, compileWorkerPodOptions } from '../lib/executor/kubernetes-objects.js';
 import { LocalExecutor } from '../lib/executor/local.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from '../lib/executor/types.js';
 import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
@@ -21,6 +22,7 @@ import { MAPREDUCEJOB, mapReduceJobId, ResourceOwners, startOperator, type MapRe
 import type { JobRecord } from '../lib/coordinator/scheduler.js';
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
 import { FakeKubeApiServer, type CustomObject } from './support/fake-kube-apiserver.js';
+import { unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
 import { applyDefaults, validate, type Schema } from './support/structural-schema.js';
 import { waitFor } from './support/wait.js';
 
@@ -469,5 +471,106 @@ describe('MapReduceJob operator', () => {
     expect(sortedOutput(path.join(dataDir, "jobs", jobId, "output"))).toBe(sequentialOutput(dataDir, app, inputs));
     expect(status.counters?.['map.inputRecords']).toBe(4 + 2);
     expectValidStatuses();
+  });
+});
+
+describe('MapReduceJob spec: split size, memory, pack, worker resources and env', () => {
+  /** The worker Job the Kubernetes executor would create for a launch. */
+  const workerJob = (spec: LaunchSpec) =>
+    buildWorkerJob({ spec, workers: 2, namespace: NS, incarnation: 'abc123', options: compileWorkerPodOptions({}) }) as unknown as KubeObject & {
+      spec: { template: { spec: V1PodSpec } };
+    };
+
+  it('reaches the job and the worker pods: sizes as quantities, packing, requests and limits, env beside kubemr\'s own', async () => {
+    const h = await startHarness();
+    h.coordinator.advertise = 'kubemr-coordinator:7070';
+    const name = newName('tuned');
+    const created = await createResource(name, {
+      app: 'wordcount',
+      inputs: ['inputs/small/*.txt'],
+      reducers: 1,
+      splitSize: '1Mi',
+      memory: '512Mi',
+      pack: true,
+      resources: { requests: { cpu: 2 }, limits: { memory: '3Gi', 'ephemeral-storage': '2Gi' } },
+      env: [{ name: 'LANG', value: 'C.UTF-8' }, { name: 'NODE_OPTIONS', value: '--max-old-space-size=2048' }],
+    });
+    const jobId = mapReduceJobId(name, created.metadata!.uid!);
+    // Three small files packed into one map task.
+    expect(await waitPhase(name, 'Pending')).toMatchObject({ mapsTotal: 1 });
+    expect(h.coordinator.getJob(jobId).spec).toMatchObject({ splitBytes: 1024 * 1024, memoryBytes: 512 * 1024 * 1024, packSmallFiles: true });
+    const launch = h.executor.launches[0]!.spec;
+    expect(launch).toMatchObject({
+      memoryBytes: 512 * 1024 * 1024,
+      resources: { requests: { cpu: '2' }, limits: { memory: '3Gi', 'ephemeral-storage': '2Gi' } },
+      env: [{ name: 'LANG', value: 'C.UTF-8' }, { name: 'NODE_OPTIONS', value: '--max-old-space-size=2048' }],
+    });
+
+    const job = workerJob(launch);
+    await validateOfficial(job);
+    expect(unknownFields(job, 'V1Job')).toEqual([]);
+    const c = job.spec.template.spec.containers[0]!;
+    // cpu: the job's request, the executor's limit raised to it; memory: the job's limit, the request from `memory`.
+    expect(c.resources).toEqual({ requests: { cpu: '2', memory: '512Mi' }, limits: { cpu: '2', memory: '3Gi', 'ephemeral-storage': '2Gi' } });
+    const env = c.env!.map((e) => e.name);
+    expect(env.slice(0, 2)).toEqual(['LANG', 'NODE_OPTIONS']);
+    expect(env).toEqual(expect.arrayContaining(['KUBEMR_COORDINATOR', 'KUBEMR_JOB', 'KUBEMR_WORKER_ID', 'KUBEMR_DATA']));
+    expect(new Set(env).size).toBe(env.length);
+    expectValidStatuses();
+  });
+
+  it('sizes the worker pods\' memory from `memory` when resources do not say: 256Mi/1Gi by default, more for a larger buffer', async () => {
+    const h = await startHarness();
+    h.coordinator.advertise = 'kubemr-coordinator:7070';
+    const plain = newName('plain');
+    const big = newName('big');
+    const rp = await createResource(plain, { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1 });
+    const rb = await createResource(big, { app: 'wordcount', inputs: ['inputs/small/b.txt'], reducers: 1, memory: 1536 * 1024 * 1024 });
+    await waitPhase(plain, 'Pending');
+    await waitPhase(big, 'Pending');
+    const launchOf = (r: CustomObject) => h.executor.launches.find((l) => l.spec.jobId === mapReduceJobId(r.metadata!.name!, r.metadata!.uid!))!.spec;
+    const memory = (r: CustomObject) => workerJob(launchOf(r)).spec.template.spec.containers[0]!.resources!;
+    expect(memory(rp)).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } });
+    // 1.5 GiB of buffer: request the buffer, limit twice it plus 512 MiB.
+    expect(memory(rb)).toEqual({ requests: { cpu: '250m', memory: '1536Mi' }, limits: { cpu: '1', memory: '3584Mi' } });
+    await validateOfficial(workerJob(launchOf(rb)));
+  });
+
+  const refused: [string, Record<string, unknown>, string | RegExp][] = [
+    ['env overriding KUBEMR_TOKEN', { env: [{ name: 'KUBEMR_TOKEN', value: 'x' }] }, /^`env\[0\]\.name` may not be `KUBEMR_TOKEN`: kubemr sets KUBEMR_\* and TMPDIR in every worker itself/],
+    ['env overriding KUBEMR_COORDINATOR', { env: [{ name: 'A', value: '1' }, { name: 'KUBEMR_COORDINATOR', value: 'evil:1' }] }, /^`env\[1\]\.name` may not be `KUBEMR_COORDINATOR`/],
+    ['env naming a variable twice', { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] }, '`env[1].name` repeats `A`: each variable may be set once'],
+    ['a memory limit the buffer does not fit in', { memory: '512Mi', resources: { limits: { memory: '512Mi' } } }, /^Expected `resources\.limits\.memory` \(512Mi\) to be larger than the job's `memory` \(512Mi, .*give at least 1536Mi/],
+    ['a request above its limit', { resources: { requests: { cpu: '3' }, limits: { cpu: '2' } } }, 'Expected `resources.requests.cpu` (3) to be at most `resources.limits.cpu` (2)'],
+  ];
+  it.each(refused)('fails a resource with %s, with a message naming the field, and launches nothing', async (_what, extra, message) => {
+    const h = await startHarness();
+    const name = newName('refused');
+    await createResource(name, { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1, ...extra });
+    expect((await waitPhase(name, 'Failed')).message).toMatch(message);
+    expect(h.executor.launches).toEqual([]);
+    expect(h.coordinator.listJobs()).toEqual([]);
+  });
+
+  it('checks the fields itself when the CRD\'s schema was not applied', async () => {
+    const h = await startHarness();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ memory: 'lots' }, 'Expected `memory` to be a size such as 512Mi (a Kubernetes quantity) or a number of bytes, got `"lots"`'],
+      [{ memory: '1Ki' }, 'Expected `memory` to be at least 1Mi, got `"1Ki"`'],
+      [{ splitSize: true }, 'Expected `splitSize` to be a size such as 16Mi (a Kubernetes quantity) or a number of bytes, got `true`'],
+      [{ pack: 'yes' }, 'Expected `pack` to be true or false, got `"yes"`'],
+      [{ resources: { requests: { gpu: '1' } } }, 'Expected `resources.requests` to be an object of only cpu, memory and ephemeral-storage, got `"gpu"`'],
+      [{ resources: { limits: { memory: 'a lot' } } }, 'Expected `resources.limits.memory` to be a Kubernetes quantity such as 500m, 2 or 1Gi, got `"a lot"`'],
+      [{ env: { LANG: 'C' } }, 'Expected `env` to be a list of { name, value }, got `{"LANG":"C"}`'],
+      [{ env: [{ name: '1X', value: '' }] }, 'Expected `env[0].name` to be a variable name (letters, digits, `_`, `-`, `.`, not starting with a digit), got `"1X"`'],
+      [{ env: [{ name: 'X', value: 1 }] }, 'Expected `env[0].value` to be a string, got `1`'],
+    ];
+    const names = cases.map(([extra]) => {
+      const name = newName('unchecked');
+      server.addCustomObject(plural, { metadata: { name, namespace: NS }, spec: { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1, ...extra } }, { validate: false });
+      return name;
+    });
+    for (const [i, name] of names.entries()) expect((await waitPhase(name, 'Failed')).message).toBe(cases[i]![1]);
+    expect(h.executor.launches).toEqual([]);
   });
 });

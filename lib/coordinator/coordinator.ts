@@ -331,6 +331,9 @@ export class Coordinator {
         dataDir: this.layout.root,
         image: job.spec.image || undefined,
         token: this.options.token,
+        memoryBytes: job.spec.memoryBytes,
+        resources: job.spec.resources,
+        env: job.spec.env,
       },
       job.spec.workers,
     );

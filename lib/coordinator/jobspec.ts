@@ -1,4 +1,5 @@
 import { InvalidJobSpecError } from '../errors.js';
+import { checkWorkerEnv, checkWorkerResources, type EnvVar, type WorkerResources } from '../executor/resources.js';
 import { checkOutputFormat, type OutputFormat } from '../storage/output-format.js';
 
 /** Streaming (Hadoop Streaming style) commands run through `sh -c`. */
@@ -49,6 +50,13 @@ export interface JobSpecInput {
   name?: string;
   /** Worker image (Kubernetes). */
   image?: string;
+  /**
+   * Requests and limits of each worker pod (Kubernetes); what is unset comes from the executor,
+   * and memory from `memoryBytes` (request 256Mi, limit 1Gi at the default buffer). @default {}
+   */
+  resources?: WorkerResources;
+  /** Extra environment variables of each worker (Kubernetes); kubemr's own KUBEMR_* are refused. @default [] */
+  env?: EnvVar[];
   /** Job parameters, read by user code through `params()` (streaming: `KUBEMR_PARAM_<NAME>`). @default {} */
   params?: Record<string, string>;
   /**
@@ -155,6 +163,7 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     }
     if (app !== '') throw new InvalidJobSpecError(`A job has either \`app\` or streaming commands, got app \`${app}\` and a mapper`);
   }
+  const memoryBytes = int('memoryBytes', input.memoryBytes ?? JOB_DEFAULTS.memoryBytes, 1024 * 1024);
   return {
     app,
     inputs: [...input.inputs],
@@ -166,12 +175,14 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     outputDir: str('outputDir', input.outputDir),
     workDir: str('workDir', input.workDir) || defaults.workDir,
     splitBytes: int('splitBytes', input.splitBytes ?? JOB_DEFAULTS.splitBytes, 1),
-    memoryBytes: int('memoryBytes', input.memoryBytes ?? JOB_DEFAULTS.memoryBytes, 1024 * 1024),
+    memoryBytes,
     maxLineBytes: int('maxLineBytes', input.maxLineBytes ?? JOB_DEFAULTS.maxLineBytes, 1),
     packSmallFiles: Boolean(input.packSmallFiles),
     streaming,
     name: str('name', input.name) || app.split('/').pop()!.replace(/\.[^.]*$/, '') || (streaming.mapper ? 'streaming' : 'job'),
     image: str('image', input.image),
+    resources: checkWorkerResources(input.resources, memoryBytes),
+    env: checkWorkerEnv(input.env),
     params: compileParams(input.params),
     speculative: bool('speculative', input.speculative, true),
     steps: int('steps', input.steps ?? 1, 1, MAX_STEPS),

@@ -6,9 +6,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { V1EnvVar, V1Job, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import { JOB_DEFAULTS } from '../coordinator/jobspec.js';
 import { InvalidJobSpecError } from '../errors.js';
 import { slugify } from '../storage/job-id.js';
+import { checkWorkerEnv, checkWorkerResources, mergeWorkerResources, QUANTITY, type ResourceList } from './resources.js';
 import type { LaunchSpec } from './types.js';
+
+export type { ResourceList } from './resources.js';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'kubemr';
@@ -25,7 +29,6 @@ export const WORKERS_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPO
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$/;
 export const INCARNATION = /^[a-z0-9]{1,10}$/;
 
 export const isDns1123Label = (s: string): boolean => s.length <= 63 && DNS1123_LABEL.test(s);
@@ -69,12 +72,6 @@ export function workerJobName(jobId: string, incarnation: string): string {
   return name;
 }
 
-export interface ResourceList {
-  cpu?: string;
-  memory?: string;
-  'ephemeral-storage'?: string;
-}
-
 /** What the worker pods need; every field has a default. */
 export interface WorkerPodOptions {
   /** Image when the LaunchSpec names none. @default 'kubemr:dev' */
@@ -86,7 +83,12 @@ export interface WorkerPodOptions {
   /** The worker entry point; the app name (or `--streaming`) is appended.
    * @default ['node', 'dist/cmd/kubemr/main.js', 'worker'] */
   workerCommand?: string[];
-  /** @default { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } } */
+  /**
+   * Every worker's requests and limits, unless its job sets its own. Memory left unset here is
+   * sized from the job's map-side buffer (`memory`, `--memory`): request max(256Mi, buffer),
+   * limit max(1Gi, 2 x buffer + 512Mi), i.e. 256Mi and 1Gi at the default 256 MiB.
+   * @default { requests: { cpu: '250m' }, limits: { cpu: '1' } }
+   */
   resources?: { requests?: ResourceList; limits?: ResourceList };
   /** Pod failures the Job tolerates before it gives up (evictions are not counted). @default 4 */
   backoffLimit?: number;
@@ -176,8 +178,8 @@ export function compileWorkerPodOptions(o: WorkerPodOptions = {}): CompiledWorke
   if (!Array.isArray(workerCommand) || workerCommand.length === 0 || workerCommand.some((s) => typeof s !== 'string' || s === '')) {
     fail('workerCommand', 'a non-empty array of non-empty strings', workerCommand);
   }
-  const requests = resourceList('resources.requests', o.resources?.requests ?? { cpu: '250m', memory: '256Mi' });
-  const limits = resourceList('resources.limits', o.resources?.limits ?? { cpu: '1', memory: '1Gi' });
+  const requests = resourceList('resources.requests', o.resources?.requests ?? { cpu: '250m' });
+  const limits = resourceList('resources.limits', o.resources?.limits ?? { cpu: '1' });
   const tokenSecret = o.tokenSecret === undefined ? { name: 'kubemr-token', key: 'token' } : o.tokenSecret;
   if (tokenSecret !== null) {
     if (!isDns1123Label(tokenSecret.name ?? '')) fail('tokenSecret.name', 'a DNS-1123 name', tokenSecret.name);
@@ -241,6 +243,9 @@ export function checkLaunchSpec(spec: LaunchSpec, workers: number, options: Comp
     fail('token', 'unset when `tokenSecret` is null (workers read the token from a Secret, never from the pod spec)', '<redacted>');
   }
   intField('workers', workers, 1, 1000);
+  if (spec.memoryBytes !== undefined) intField('memoryBytes', spec.memoryBytes, 1024 * 1024);
+  checkWorkerResources(spec.resources, spec.memoryBytes ?? JOB_DEFAULTS.memoryBytes);
+  checkWorkerEnv(spec.env);
 }
 
 /**
@@ -263,6 +268,8 @@ export function buildWorkerJob(p: WorkerJobParams): V1Job {
   const annotations = { [ANNOTATION_JOB_ID]: spec.jobId };
   const mountPath = path.posix.normalize(spec.dataDir);
   const env: V1EnvVar[] = [
+    // The job's own variables first; kubemr's (which a job may not set) after them.
+    ...(spec.env ?? []).map((e) => ({ name: e.name, value: e.value })),
     { name: 'KUBEMR_COORDINATOR', value: spec.coordinator },
     { name: 'KUBEMR_JOB', value: spec.jobId },
     { name: 'KUBEMR_WORKER_ID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
@@ -317,10 +324,7 @@ export function buildWorkerJob(p: WorkerJobParams): V1Job {
               imagePullPolicy: o.imagePullPolicy,
               command: [...o.workerCommand, ...(spec.app === '' ? ['--streaming'] : [spec.app])],
               env,
-              resources: {
-                requests: { ...o.resources.requests },
-                limits: { ...o.resources.limits },
-              },
+              resources: mergeWorkerResources(o.resources, spec.resources ?? {}, spec.memoryBytes ?? JOB_DEFAULTS.memoryBytes),
               securityContext: {
                 runAsNonRoot: true,
                 allowPrivilegeEscalation: false,

@@ -7,6 +7,8 @@
  * against each.
  */
 
+import type { EnvVar, WorkerResources } from './resources.js';
+
 /** What an executor needs to start workers for one job. */
 export interface LaunchSpec {
   jobId: string;
@@ -20,6 +22,12 @@ export interface LaunchSpec {
   image?: string;
   /** Token workers present to the coordinator, when auth is on. */
   token?: string;
+  /** The job's map-side buffer per worker; sizes the pods' memory when nothing else does (Kubernetes). */
+  memoryBytes?: number;
+  /** The job's own requests and limits for each worker (Kubernetes), already checked. */
+  resources?: WorkerResources;
+  /** The job's own environment variables for each worker (Kubernetes), already checked. */
+  env?: EnvVar[];
 }
 
 /**

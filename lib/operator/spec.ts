@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import type { JobSpecInput } from '../coordinator/jobspec.js';
 import { InvalidJobSpecError } from '../errors.js';
+import { parseQuantity } from '../executor/resources.js';
 import { slugify } from '../storage/job-id.js';
 
 /**
@@ -16,6 +17,25 @@ export function mapReduceJobId(name: string, uid: string): string {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const MIB = 1024 * 1024;
+
+/**
+ * A size field (`memory`, `splitSize`) in bytes: a whole number of bytes, or a Kubernetes
+ * quantity as in a pod's resources (`512Mi` = 512 MiB, `500M` = 500,000,000 bytes).
+ */
+function sizeField(field: string, value: unknown, min: number, example: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? parseQuantity(value) : undefined;
+  if (n === undefined || !Number.isFinite(n)) {
+    throw new InvalidJobSpecError(`Expected \`${field}\` to be a size such as ${example} (a Kubernetes quantity) or a number of bytes, got \`${JSON.stringify(value)}\``);
+  }
+  const bytes = Math.ceil(n);
+  if (bytes < min || bytes > Number.MAX_SAFE_INTEGER) {
+    throw new InvalidJobSpecError(`Expected \`${field}\` to be at least ${min >= MIB ? `${min / MIB}Mi` : `${min} bytes`}, got \`${JSON.stringify(value)}\``);
+  }
+  return bytes;
+}
 
 /**
  * A resource's `.spec` as a job spec. Inputs are paths on the data volume: relative ones are
@@ -44,7 +64,13 @@ export function specFromResource(spec: unknown, name: string, dataDir: string): 
   if (streaming !== undefined && !isRecord(streaming)) {
     throw new InvalidJobSpecError(`Expected \`streaming\` to be an object with \`mapper\` and \`reducer\`, got \`${JSON.stringify(streaming)}\``);
   }
-  // Type checks of the remaining fields are compileJobSpec's, with the same messages as gRPC submits get.
+  const memoryBytes = sizeField('memory', spec.memory, MIB, '512Mi');
+  const splitBytes = sizeField('splitSize', spec.splitSize, 1, '16Mi');
+  if (spec.pack !== undefined && typeof spec.pack !== 'boolean') {
+    throw new InvalidJobSpecError(`Expected \`pack\` to be true or false, got \`${JSON.stringify(spec.pack)}\``);
+  }
+  // Type checks of the remaining fields (resources and env among them) are compileJobSpec's,
+  // with the same messages as gRPC submits get.
   return {
     name,
     app: spec.app as string | undefined,
@@ -59,6 +85,11 @@ export function specFromResource(spec: unknown, name: string, dataDir: string): 
     speculative: spec.speculative as boolean | undefined,
     steps: spec.steps as number | undefined,
     outputFormat: spec.outputFormat as JobSpecInput['outputFormat'],
+    memoryBytes,
+    splitBytes,
+    packSmallFiles: spec.pack as boolean | undefined,
+    resources: spec.resources as JobSpecInput['resources'],
+    env: spec.env as JobSpecInput['env'],
     workDir: root,
   };
 }

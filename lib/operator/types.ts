@@ -27,6 +27,16 @@ export interface MapReduceJobSpec {
   steps?: number;
   /** text (default) | tsv | jsonl */
   outputFormat?: string;
+  /** A file larger than this becomes several map tasks: bytes or a quantity (`64Mi`). @default 16Mi */
+  splitSize?: number | string;
+  /** Map-side buffer per worker (`kubemr run --memory`): bytes or a quantity; sizes the pods' memory. @default 256Mi */
+  memory?: number | string;
+  /** Pack small files together into map tasks of up to `splitSize`. */
+  pack?: boolean;
+  /** Requests and limits of each worker pod; unset memory is sized from `memory`. */
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  /** Extra environment variables of each worker; KUBEMR_* and TMPDIR are kubemr's own. */
+  env?: { name: string; value?: string }[];
 }
 
 /**
