@@ -1,15 +1,17 @@
-// A minimal user app: counts words longer than five letters. Build the image with
-// examples/docker/Dockerfile.ts-app and name this file in a MapReduceJob's `app`.
+// A user app with an npm dependency of its own: counts word stems ("runs", "running" -> "run")
+// with the `stemmer` package. Build the image with examples/docker/Dockerfile.ts-app and name
+// this file in a MapReduceJob's `app`.
 import { registerApp, type KeyValue } from 'kubemr/app';
+import { stemmer } from 'stemmer';
 
 registerApp(
   {
     *map(_filename: string, contents: string): Iterable<KeyValue> {
-      for (const word of contents.split(/[^A-Za-z]+/)) if (word.length > 5) yield { key: word.toLowerCase(), value: '1' };
+      for (const m of contents.matchAll(/\p{L}+/gu)) yield { key: stemmer(m[0].toLowerCase()), value: '1' };
     },
     reduce(_key: string, values: string[]): string {
       return String(values.length);
     },
   },
-  { name: 'long-words' },
+  { name: 'stems' },
 );
