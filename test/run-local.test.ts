@@ -113,8 +113,8 @@ describe('kubemr run with bad input', () => {
     expectFailure(['wordcount', 'nothing-*.txt'], /Input pattern `nothing-\*\.txt` matched no files/);
   });
 
-  it('a directory given as input', () => {
-    expectFailure(['wordcount', 'adir'], /Input `adir` is not a regular file/, (d) => fs.mkdirSync(path.join(d, 'adir')));
+  it('an empty directory given as input', () => {
+    expectFailure(['wordcount', 'adir'], /Input directory `adir` holds no files/, (d) => fs.mkdirSync(path.join(d, 'adir')));
   });
 
   it('an app that does not exist', () => {

@@ -124,7 +124,7 @@ export function openApiDocument(): object {
             maxAttempts: { type: 'integer', minimum: 1, maximum: 1000 },
             leaseMs: { type: 'integer', minimum: 100 },
             splitBytes: { type: 'integer', minimum: 1 },
-            packSmallFiles: { type: 'boolean' },
+            packSmallFiles: { type: 'boolean', default: true, description: 'small input files share map tasks; false: one map task per file' },
             outputDir: { type: 'string' },
             workDir: { type: 'string', description: 'absolute; default: the dashboard\'s --work-dir' },
             image: { type: 'string' },

@@ -38,8 +38,9 @@ export function submitCommand(): Command {
     .option('--work-dir <dir>', 'directory relative inputs are resolved against', process.cwd())
     .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
     .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
+    .option('--no-pack', 'one map task per input file, however small (default: small files share map tasks)')
     .option('--wait', 'wait for the job to finish; exit non-zero unless it succeeds')
-    .action(async (app: string, inputs: string[], flags: ClientFlags & { reducers: number; workers: number; workDir: string; wait?: boolean; param?: Record<string, string>; speculative: boolean }) => {
+    .action(async (app: string, inputs: string[], flags: ClientFlags & { reducers: number; workers: number; workDir: string; wait?: boolean; param?: Record<string, string>; speculative: boolean; pack: boolean }) => {
       const client = connect(flags);
       try {
         const id = await client.submitJob({
@@ -50,6 +51,7 @@ export function submitCommand(): Command {
           workDir: path.resolve(flags.workDir),
           params: flags.param ?? {},
           noSpeculation: !flags.speculative,
+          noPack: !flags.pack,
         });
         process.stdout.write(`${id}\n`);
         if (!flags.wait) return;

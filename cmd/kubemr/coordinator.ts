@@ -10,6 +10,7 @@ import { reportProgress } from './progress.js';
 interface CoordinatorFlags {
   param?: Record<string, string>;
   speculative: boolean;
+  pack?: boolean;
   reducers: number;
   listen: string;
   out: string;
@@ -39,6 +40,8 @@ export function coordinatorCommand(): Command {
     .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
     .option('--token <token>', 'require workers to present this token (default $KUBEMR_TOKEN; none when unset)')
     .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
+    // The lab's mrcoordinator makes one map task per input file, and its tests count on it.
+    .option('--pack', 'pack small files into shared map tasks, as `kubemr run` does (default here: one map task per file, as the lab)')
     .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'debug logging')
@@ -67,6 +70,7 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
     maxAttempts: flags.maxAttempts,
     params: flags.param,
     speculative: flags.speculative,
+    packSmallFiles: flags.pack ?? false,
   });
   const grpcServer = await startCoordinatorServer(coord, flags.listen, { token, logger });
   const address = grpcServer.address;

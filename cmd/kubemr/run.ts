@@ -62,7 +62,8 @@ export function runCommand(): Command {
     .option('--split-size <size>', 'a file larger than this becomes several map tasks', sizeFlag('--split-size'), JOB_DEFAULTS.splitBytes)
     .option('--memory <size>', 'map-side buffer per worker before spilling to disk', sizeFlag('--memory'), JOB_DEFAULTS.memoryBytes)
     .option('--max-line <size>', 'longest line a streaming mapper or combiner may write', sizeFlag('--max-line'), JOB_DEFAULTS.maxLineBytes)
-    .option('--pack', 'pack small files together into map tasks of up to --split-size')
+    .option('--pack', 'pack small files together into shared map tasks (the default)')
+    .option('--no-pack', 'one map task per input file (as the MIT lab), however small')
     .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs'))
     .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
     .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
@@ -107,7 +108,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     maxAttempts: flags.maxAttempts,
     splitBytes: flags.splitSize,
     memoryBytes: flags.memory,
-    packSmallFiles: flags.pack ?? false,
+    packSmallFiles: flags.pack,
     maxLineBytes: flags.maxLine,
     streaming: streaming ? { mapper: flags.mapper, reducer: flags.reducer ?? '', combiner: flags.combiner ?? '' } : undefined,
     name: loaded?.name ?? (streaming ? 'streaming' : path.basename(app).replace(/\.[^.]+$/, '')),

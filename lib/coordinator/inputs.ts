@@ -5,23 +5,73 @@ import { sniffCompression } from '../storage/compression.js';
 import type { InputSplit } from './scheduler.js';
 
 /**
- * Expands glob patterns (for callers whose shell did not). Paths stay exactly as given: a plain
- * path is not rewritten, and a glob yields paths relative to `cwd` as the pattern wrote them.
- * Nothing is stat'ed beyond telling a pattern from a path: planMapTasks checks each file.
+ * Expands glob patterns (for callers whose shell did not) and directories. Paths stay exactly as
+ * given: a plain path is not rewritten, a glob yields paths relative to `cwd` as the pattern
+ * wrote them, and a directory yields `<dir>/<relative path>` for each file under it (see
+ * filesUnder). Nothing is stat'ed beyond telling a pattern, a directory and a path apart:
+ * planMapTasks checks each file.
  */
 export async function expandPatterns(patterns: string[], cwd: string): Promise<string[]> {
   const out: string[] = [];
   for (const p of patterns) {
-    if (!fs.existsSync(path.resolve(cwd, p)) && /[*?[\]{}()!]/.test(p)) {
+    const abs = path.resolve(cwd, p);
+    if (!fs.existsSync(abs) && /[*?[\]{}()!]/.test(p)) {
       const { glob } = await import('tinyglobby');
       const matches = (await glob(p, { cwd, onlyFiles: true, expandDirectories: false, absolute: path.isAbsolute(p) })).sort();
       if (matches.length === 0) throw new InputNotFoundError(`Input pattern \`${p}\` matched no files`, { path: p });
       out.push(...matches);
       continue;
     }
+    if (isDirectory(abs)) {
+      const files = filesUnder(abs, p);
+      if (files.length === 0) {
+        throw new InputNotFoundError(`Input directory \`${p}\` holds no files (names starting with '.' or '_' are skipped)`, { path: p });
+      }
+      const prefix = p.endsWith('/') ? p : `${p}/`;
+      out.push(...files.map((f) => prefix + f));
+      continue;
+    }
     out.push(p);
   }
   return out;
+}
+
+function isDirectory(abs: string): boolean {
+  try {
+    return fs.statSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Skipped under an input directory, as Hadoop's FileInputFormat skips them: dot files, and `_SUCCESS`, `_temporary/` and the like. */
+export const isHiddenName = (name: string): boolean => name.startsWith('.') || name.startsWith('_');
+
+/**
+ * The files under a directory, as `/`-separated paths relative to it, in byte order: regular
+ * files (a symlink to one counts) at any depth, skipping hidden names (isHiddenName) and
+ * symlinks to directories (which could loop). A job's output directory as an input thus
+ * means its `mr-out-*` files.
+ */
+export function filesUnder(dir: string, shown = dir): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+    } catch (err) {
+      const where = rel === '' ? shown : `${shown.replace(/\/$/, '')}/${rel}`;
+      throw new InputNotFoundError(`Input directory \`${where}\` cannot be listed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { path: where });
+    }
+    for (const e of entries) {
+      if (isHiddenName(e.name)) continue;
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile() || (e.isSymbolicLink() && fs.statSync(path.join(dir, r), { throwIfNoEntry: false })?.isFile())) out.push(r);
+    }
+  };
+  walk('');
+  return out.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 /** expandPatterns, then checks that every input is a readable regular file. */
@@ -49,23 +99,70 @@ export function checkInputFile(p: string, cwd: string): number {
 }
 
 /**
- * Plans map tasks: a file larger than `splitBytes` becomes several splits (the reader cuts them
- * at line boundaries); with `pack`, small files are grouped into tasks of up to `splitBytes`.
- * Compressed files (gzip, brotli) are never cut; unreadable formats are refused here, before
- * any work starts.
+ * Packing charges each file this much on top of its size: opening, reading and mapping a file
+ * costs something even when it is empty (Spark's `openCostInBytes` plays the same part), so a
+ * million empty files still make tasks of bounded length.
  */
-export function planMapTasks(inputs: string[], cwd: string, splitBytes: number, pack: boolean): InputSplit[][] {
-  const tasks: InputSplit[][] = [];
-  let packed: InputSplit[] = [];
-  let packedBytes = 0;
-  for (const p of inputs) {
+export const PACK_FILE_COST = 4 * 1024;
+
+/** Packing aims at this many map tasks per worker, so a worker that finishes early takes another. */
+export const PACK_TASKS_PER_WORKER = 4;
+
+export interface PlanOptions {
+  /** A file larger than this becomes several map tasks; packed tasks are never larger. */
+  splitBytes: number;
+  /** Pack small files together (the default of a job); false: one map task per file. */
+  pack: boolean;
+  /** The job's workers: packing leaves them enough tasks to share. */
+  workers: number;
+}
+
+/**
+ * The size packed tasks aim at: the split size, or less when the whole input spread over
+ * PACK_TASKS_PER_WORKER tasks per worker is less, so packing never leaves workers idle.
+ */
+export function packTarget(costs: number[], o: Pick<PlanOptions, 'splitBytes' | 'workers'>): number {
+  const total = costs.reduce((a, b) => a + b, 0);
+  return Math.min(o.splitBytes, Math.ceil(total / (PACK_TASKS_PER_WORKER * Math.max(1, o.workers))));
+}
+
+/**
+ * Plans map tasks, in input order. A file larger than `splitBytes` becomes several splits (the
+ * reader cuts them at line boundaries). With `pack`, consecutive small files share a task: a
+ * file whose size plus PACK_FILE_COST is under the packTarget joins the current task until the
+ * task would pass the target; any other file is a task of its own. Every file of a packed task
+ * is still read and mapped on its own, under its own name. Compressed files (gzip, brotli) are
+ * never cut; unreadable formats are refused here, before any work starts.
+ */
+export function planMapTasks(inputs: string[], cwd: string, o: PlanOptions): InputSplit[][] {
+  const files = inputs.map((p) => {
     const size = checkInputFile(p, cwd);
     // A compressed file cannot be entered mid-stream: it is one split whatever its size.
     const compressed = size > 0 && sniffCompression(path.resolve(cwd, p), p) !== undefined;
-    if (size > splitBytes && !compressed) {
+    return { p, size, compressed };
+  });
+  const target = o.pack ? packTarget(files.map((f) => f.size + PACK_FILE_COST), o) : 0;
+  const tasks: InputSplit[][] = [];
+  let packed: InputSplit[] = [];
+  let packedBytes = 0;
+  const flush = () => {
+    if (packed.length > 0) tasks.push(packed);
+    packed = [];
+    packedBytes = 0;
+  };
+  for (const { p, size, compressed } of files) {
+    const cost = size + PACK_FILE_COST;
+    if (cost < target) {
+      if (packedBytes + cost > target) flush();
+      packed.push({ path: p, start: 0, end: -1 });
+      packedBytes += cost;
+      continue;
+    }
+    flush();
+    if (size > o.splitBytes && !compressed) {
       // As many splits as the size needs, all of one size: a short last split would leave
       // workers idle while the others finish full ones.
-      const n = Math.ceil(size / splitBytes);
+      const n = Math.ceil(size / o.splitBytes);
       const each = Math.ceil(size / n);
       for (let start = 0; start < size; start += each) {
         const end = start + each >= size ? -1 : start + each;
@@ -73,18 +170,8 @@ export function planMapTasks(inputs: string[], cwd: string, splitBytes: number, 
       }
       continue;
     }
-    if (!pack) {
-      tasks.push([{ path: p, start: 0, end: -1 }]);
-      continue;
-    }
-    if (packed.length > 0 && packedBytes + size > splitBytes) {
-      tasks.push(packed);
-      packed = [];
-      packedBytes = 0;
-    }
-    packed.push({ path: p, start: 0, end: -1 });
-    packedBytes += size;
+    tasks.push([{ path: p, start: 0, end: -1 }]);
   }
-  if (packed.length > 0) tasks.push(packed);
+  flush();
   return tasks;
 }

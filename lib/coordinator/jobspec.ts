@@ -43,7 +43,11 @@ export interface JobSpecInput {
    * clear error instead of exhausting the worker's memory. @default 64 MiB
    */
   maxLineBytes?: number;
-  /** Pack small files together into map tasks of up to `splitBytes`. @default false */
+  /**
+   * Pack small files together into map tasks of up to `splitBytes` (fewer when the input is
+   * small for the workers; see planMapTasks). False: one map task per file, as in the MIT lab.
+   * @default true
+   */
   packSmallFiles?: boolean;
   streaming?: Partial<StreamingCommands>;
   /** A display name. @default the app name */
@@ -177,7 +181,7 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     splitBytes: int('splitBytes', input.splitBytes ?? JOB_DEFAULTS.splitBytes, 1),
     memoryBytes,
     maxLineBytes: int('maxLineBytes', input.maxLineBytes ?? JOB_DEFAULTS.maxLineBytes, 1),
-    packSmallFiles: Boolean(input.packSmallFiles),
+    packSmallFiles: bool('packSmallFiles', input.packSmallFiles, true),
     streaming,
     name: str('name', input.name) || app.split('/').pop()!.replace(/\.[^.]*$/, '') || (streaming.mapper ? 'streaming' : 'job'),
     image: str('image', input.image),

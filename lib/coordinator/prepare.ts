@@ -69,7 +69,7 @@ export async function prepareJob(input: JobSpecInput, o: PrepareOptions): Promis
   }
   // Planning stats every input (and refuses what it cannot read); a multi-step job's first step
   // gets these very tasks.
-  const mapInputs = planMapTasks(spec.inputs, spec.workDir, spec.splitBytes, spec.packSmallFiles);
+  const mapInputs = planMapTasks(spec.inputs, spec.workDir, { splitBytes: spec.splitBytes, pack: spec.packSmallFiles, workers: spec.workers });
   if (o.checkOutput ?? true) checkOutputDir(outputDir);
   return { prepared: true, id, spec, outputDir, mapInputs };
 }

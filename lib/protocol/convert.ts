@@ -28,6 +28,7 @@ export function specToPb(s: JobSpec): PbJobSpec {
     streaming: s.streaming,
     name: s.name,
     packSmallFiles: s.packSmallFiles,
+    noPack: !s.packSmallFiles,
     image: s.image,
     maxLineBytes: s.maxLineBytes,
     params: s.params,
@@ -56,7 +57,8 @@ export function specFromPb(p: PbJobSpecOut): JobSpecInput {
     memoryBytes: opt(p.memoryBytes),
     streaming: p.streaming ?? undefined,
     name: p.name,
-    packSmallFiles: p.packSmallFiles,
+    // proto3 cannot tell false from unset: no_pack says "no packing".
+    packSmallFiles: !p.noPack,
     image: p.image,
     maxLineBytes: opt(p.maxLineBytes),
     params: { ...p.params },

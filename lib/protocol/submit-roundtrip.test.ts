@@ -47,4 +47,13 @@ describe('SubmitJob carries the whole spec', () => {
       'Expected `maxLostAttempts` to be an integer between 1 and 1000, got `5000`',
     );
   });
+
+  it('packing is on unless no_pack says otherwise, and GetJob reports which', async () => {
+    const on = await client.submitJob({ app: 'wordcount', inputs: ['in.txt'], workDir: dir });
+    expect(coord.getJob(on).spec.packSmallFiles).toBe(true);
+    expect((await client.getJob(on)).spec).toMatchObject({ packSmallFiles: true, noPack: false });
+    const off = await client.submitJob({ app: 'wordcount', inputs: ['in.txt'], workDir: dir, noPack: true });
+    expect(coord.getJob(off).spec.packSmallFiles).toBe(false);
+    expect((await client.getJob(off)).spec).toMatchObject({ packSmallFiles: false, noPack: true });
+  });
 });

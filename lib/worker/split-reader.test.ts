@@ -18,7 +18,7 @@ function write(name: string, data: string | Buffer): string {
 
 /** Reads every split of `file` planned at `splitBytes` and returns the pieces. */
 function pieces(file: string, splitBytes: number): Buffer[] {
-  const tasks = planMapTasks([file], dir, splitBytes, false);
+  const tasks = planMapTasks([file], dir, { splitBytes, pack: false, workers: 1 });
   return tasks.map(([split]) => readSplitBytes(path.join(dir, file), split!));
 }
 
@@ -38,7 +38,7 @@ describe('splits', () => {
     const f = write('reuse.txt', text);
     const scratch = reusableScratch();
     for (const size of [text.length, 999, 100, 7, 999]) {
-      const tasks = planMapTasks([f], dir, size, false);
+      const tasks = planMapTasks([f], dir, { splitBytes: size, pack: false, workers: 1 });
       const got = tasks.map(([split]) => readSplitBytes(path.join(dir, f), split!, scratch).toString());
       expect(got, `split size ${size}`).toEqual(pieces(f, size).map((b) => b.toString()));
     }
@@ -80,7 +80,7 @@ describe('map input pieces', () => {
     const whole = readSplitBytes(path.join(dir, f), { path: f, start: 0, end: -1 });
     for (const splitSize of [5000, 100_000, text.length * 4]) {
       for (const chunk of [1, 64, 1000, 4096, 1 << 20]) {
-        const tasks = planMapTasks([f], dir, splitSize, false);
+        const tasks = planMapTasks([f], dir, { splitBytes: splitSize, pack: false, workers: 1 });
         const all: Buffer[] = [];
         for (const [split] of tasks) {
           const scratch = reusableScratch();

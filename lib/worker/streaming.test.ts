@@ -28,7 +28,7 @@ interface Cmds {
 /** Runs a whole streaming job in-process, map tasks then reduce tasks, as workers would. */
 async function runJob(files: string[], cmds: Cmds, o: { nReduce?: number; splitBytes?: number; memoryBytes?: number } = {}) {
   const nReduce = o.nReduce ?? 3;
-  const plan = planMapTasks(files, dir, o.splitBytes ?? 1 << 30, false);
+  const plan = planMapTasks(files, dir, { splitBytes: o.splitBytes ?? 1 << 30, pack: false, workers: 1 });
   const base = {
     jobId: 'j',
     attempt: 1,

@@ -27,6 +27,7 @@ export interface JobSpec {
   'outputFormat'?: (string);
   'mapOnly'?: (boolean);
   'maxLostAttempts'?: (number);
+  'noPack'?: (boolean);
 }
 
 export interface JobSpec__Output {
@@ -53,4 +54,5 @@ export interface JobSpec__Output {
   'outputFormat': (string);
   'mapOnly': (boolean);
   'maxLostAttempts': (number);
+  'noPack': (boolean);
 }
