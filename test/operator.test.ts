@@ -227,7 +227,8 @@ describe('MapReduceJob operator', () => {
     const name = newName();
     fs.mkdirSync(path.join(dataDir, 'inputs', 'many'));
     for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dataDir, 'inputs', 'many', `f${i}.txt`), `word${i}\n`);
-    const created = await createResource(name, { app: 'wordcount', inputs: ['inputs/many/*.txt'], reducers: 1 });
+    // One map task per file (pack: false), so that there are many task completions to throttle.
+    const created = await createResource(name, { app: 'wordcount', inputs: ['inputs/many/*.txt'], reducers: 1, pack: false });
     const jobId = mapReduceJobId(name, created.metadata!.uid!);
     await waitPhase(name, 'Pending');
     const before = writesOf(name).length;
@@ -491,14 +492,14 @@ describe('MapReduceJob spec: split size, memory, pack, worker resources and env'
       reducers: 1,
       splitSize: '1Mi',
       memory: '512Mi',
-      pack: true,
+      pack: false,
       resources: { requests: { cpu: 2 }, limits: { memory: '3Gi', 'ephemeral-storage': '2Gi' } },
       env: [{ name: 'LANG', value: 'C.UTF-8' }, { name: 'NODE_OPTIONS', value: '--max-old-space-size=2048' }],
     });
     const jobId = mapReduceJobId(name, created.metadata!.uid!);
-    // Three small files packed into one map task.
-    expect(await waitPhase(name, 'Pending')).toMatchObject({ mapsTotal: 1 });
-    expect(h.coordinator.getJob(jobId).spec).toMatchObject({ splitBytes: 1024 * 1024, memoryBytes: 512 * 1024 * 1024, packSmallFiles: true });
+    // Packing is on by default; `pack: false` gives each small file a map task of its own.
+    expect(await waitPhase(name, 'Pending')).toMatchObject({ mapsTotal: 3 });
+    expect(h.coordinator.getJob(jobId).spec).toMatchObject({ splitBytes: 1024 * 1024, memoryBytes: 512 * 1024 * 1024, packSmallFiles: false });
     const launch = h.executor.launches[0]!.spec;
     expect(launch).toMatchObject({
       memoryBytes: 512 * 1024 * 1024,

@@ -31,7 +31,7 @@ export interface MapReduceJobSpec {
   splitSize?: number | string;
   /** Map-side buffer per worker (`kubemr run --memory`): bytes or a quantity; sizes the pods' memory. @default 256Mi */
   memory?: number | string;
-  /** Pack small files together into map tasks of up to `splitSize`. */
+  /** Small files share map tasks; false gives each file a task of its own. @default true */
   pack?: boolean;
   /** Requests and limits of each worker pod; unset memory is sized from `memory`. */
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
