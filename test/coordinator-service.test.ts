@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubemrClient } from '../lib/protocol/client.js';
 import { MAPREDUCEJOB, mapReduceJobId, type MapReduceJobStatus } from '../lib/operator/index.js';
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
-import { FakeKubeApiServer, type CustomObject } from './support/fake-kube-apiserver.js';
+import { KubeApiServerSim, type CustomObject } from './support/kube-apiserver-sim.js';
 import { applyDefaults, validate, type Schema } from './support/structural-schema.js';
 
 const MAIN = path.join(ROOT, 'dist', 'cmd', 'coordinator', 'main.js');
@@ -178,7 +178,7 @@ describe('coordinator service', () => {
     assertBuilt();
     const crd = loadAll(fs.readFileSync(path.join(ROOT, 'k8s', 'crd.yaml'), 'utf8'))[0] as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
     const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
-    const api = await FakeKubeApiServer.start();
+    const api = await KubeApiServerSim.start();
     try {
       api.serveCustomResource({
         ...MAPREDUCEJOB,
@@ -192,7 +192,7 @@ describe('coordinator service', () => {
       for (const b of BOOKS) fs.copyFileSync(b, path.join(data, 'inputs', 'gutenberg', path.basename(b)));
       const svc = await startService(data, ['--operator'], { KUBECONFIG: kubeconfig, KUBEMR_NAMESPACE: 'kubemr' });
       const name = `service-wc-${process.pid}`;
-      const created = (await api.kubeConfig('kubemr').makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      const created = (await api.adminKubeConfig('kubemr').makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
         group: MAPREDUCEJOB.group,
         version: MAPREDUCEJOB.version,
         namespace: 'kubemr',

@@ -1,6 +1,6 @@
 /**
  * One contract every executor keeps, run against each: LocalExecutor (real child processes),
- * KubernetesExecutor (the real client-node against the fake API server) and ExternalExecutor
+ * KubernetesExecutor (the real client-node against the API server simulation) and ExternalExecutor
  * (workers started by hand, which it can neither list nor watch).
  */
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ import { KubernetesExecutor } from '../lib/executor/kubernetes.js';
 import { LocalExecutor } from '../lib/executor/local.js';
 import type { Executor, LaunchSpec, WorkerState } from '../lib/executor/types.js';
 import { ROOT } from './support/cli.js';
-import { FakeKubeApiServer } from './support/fake-kube-apiserver.js';
+import { KubeApiServerSim } from './support/kube-apiserver-sim.js';
 import { waitFor } from './support/wait.js';
 
 interface Harness {
@@ -49,7 +49,7 @@ const harnesses: Record<string, () => Promise<Harness>> = {
     };
   },
   kubernetes: async () => {
-    const server = await FakeKubeApiServer.start();
+    const server = await KubeApiServerSim.start();
     const dataDir = tmp();
     const executor = new KubernetesExecutor({ kubeConfig: server.kubeConfig('kubemr'), watchRetryMs: 50 });
     const running = (p: V1Pod) => {

@@ -19,6 +19,7 @@ import {
 } from '../lib/executor/kubernetes-objects.js';
 import type { LaunchSpec } from '../lib/executor/types.js';
 import { modelTypeName, parseYamlDocs, unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
+import { renderKustomization } from './support/kustomize.js';
 import { applyDefaults, checkStructural, validate, type Schema } from './support/structural-schema.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -92,6 +93,11 @@ describe('k8s/ (kubectl kustomize)', () => {
         'ServiceAccount/kubemr-dashboard',
       ].sort(),
     );
+  });
+
+  it('renders exactly as test/support/kustomize.ts does (which the API server simulation uses for RBAC)', () => {
+    const byName = (list: KubeObject[]) => [...list].sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
+    expect(byName(renderKustomization(path.join(root, 'k8s')))).toEqual(byName(docs));
   });
 
   it('every object passes the official OpenAPI schema of its kind', async () => {

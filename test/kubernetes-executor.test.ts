@@ -1,7 +1,8 @@
 /**
- * The KubernetesExecutor driven through the real @kubernetes/client-node against a fake API
- * server (test/support/fake-kube-apiserver.ts) — no cluster needed. Every Job the executor
- * creates is validated against the official schema by the fake server (422 otherwise).
+ * The KubernetesExecutor driven through the real @kubernetes/client-node against the API server
+ * simulation (test/support/kube-apiserver-sim.ts) — no cluster needed. Every request is
+ * authorized against the Role rendered from k8s/, every Job the executor creates is validated
+ * against the official schema (422 otherwise), and the simulation's Job controller makes the pods.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,16 +13,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesExecutor, type KubernetesExecutorOptions } from '../lib/executor/kubernetes.js';
 import { ANNOTATION_JOB_ID, LABEL_JOB, LABEL_MANAGED_BY } from '../lib/executor/kubernetes-objects.js';
 import type { LaunchSpec } from '../lib/executor/types.js';
-import { FakeKubeApiServer } from './support/fake-kube-apiserver.js';
+import { KubeApiServerSim } from './support/kube-apiserver-sim.js';
 import { waitFor } from './support/wait.js';
 
-let server: FakeKubeApiServer;
+let server: KubeApiServerSim;
 let dataDir: string;
 let executors: KubernetesExecutor[];
 let seq = 0;
 
 beforeEach(async () => {
-  server = await FakeKubeApiServer.start();
+  server = await KubeApiServerSim.start();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'kubemr-k8s-exec-'));
   executors = [];
 });
@@ -82,8 +83,15 @@ const terminated = (exitCode: number, reason: string) => (pod: V1Pod) => {
     containerStatuses: [workerStatus({ terminated: { exitCode, reason, finishedAt: new Date() } })],
   };
 };
+// As the kubelet evicts under node pressure: a DisruptionTarget condition, which the Job's pod
+// failure policy ignores.
 const evicted = (pod: V1Pod) => {
-  pod.status = { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' };
+  pod.status = {
+    phase: 'Failed',
+    reason: 'Evicted',
+    message: 'The node was low on resource: memory.',
+    conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet', message: 'The node was low on resource: memory.', lastTransitionTime: new Date() }],
+  };
 };
 
 async function launched(e: KubernetesExecutor, jobId: string, n = 2): Promise<V1Pod[]> {
@@ -96,6 +104,8 @@ async function launched(e: KubernetesExecutor, jobId: string, n = 2): Promise<V1
 
 describe('KubernetesExecutor: launch', () => {
   it('creates one valid batch/v1 Job per job with the worker pod contract', async () => {
+    // The owner exists: the garbage collector would delete a Job whose owner does not.
+    server.addPod({ metadata: { name: 'kubemr-coordinator-abc', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' }, spec: { containers: [{ name: 'coordinator', image: 'kubemr:dev' }] } });
     const e = makeExecutor({
       ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'kubemr-coordinator-abc', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' }],
     });
@@ -140,7 +150,7 @@ describe('KubernetesExecutor: launch', () => {
     expect(JSON.stringify(job)).not.toContain('secret"'); // the token value never lands in the spec
     expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: dataDir });
     expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'kubemr-data' } });
-    expect(server.podsOfJob(e.jobName(jobId))).toHaveLength(3);
+    await waitFor('the Job controller to create 3 pods', () => server.podsOfJob(e.jobName(jobId)).length === 3);
   });
 
   it('runs streaming jobs with `worker --streaming`', async () => {
@@ -160,6 +170,8 @@ describe('KubernetesExecutor: launch', () => {
     await expect(e.launch(spec(jobId), 2)).resolves.toBeUndefined();
     expect(server.requestsMatching('POST', /\/jobs$/)).toHaveLength(2);
     expect(server.jobs.size).toBe(1);
+    await waitFor('2 pods', () => server.podsOfJob(e.jobName(jobId)).length === 2);
+    await new Promise((r) => setTimeout(r, 50));
     expect(server.podsOfJob(e.jobName(jobId))).toHaveLength(2);
   });
 
@@ -287,14 +299,14 @@ describe('KubernetesExecutor: watching worker pods', () => {
     const deaths = recordDeaths(e);
     const jobId = newJobId();
     const [a, b] = await launched(e, jobId, 2);
-    await waitFor('a pod watch', () => server.openWatches === 1);
+    await waitFor('a pod watch', () => server.watchesOf('pods') === 1);
     const listsBefore = server.requestsMatching('GET', /\/pods$/).filter((r) => r.query.watch === undefined).length;
 
     server.expireWatches(mode);
     // A pod dies while no watch is open: the relist must catch it.
     server.updatePod(a!.metadata!.name!, terminated(1, 'Error'));
     await waitFor('relist', () => server.requestsMatching('GET', /\/pods$/).filter((r) => r.query.watch === undefined).length > listsBefore);
-    await waitFor('a new watch', () => server.openWatches === 1);
+    await waitFor('a new watch', () => server.watchesOf('pods') === 1);
     if (mode === 'http') {
       const gone = server.requestsMatching('GET', /\/pods$/).filter((r) => r.query.watch === 'true');
       expect(gone.length).toBeGreaterThanOrEqual(3); // first, the one answered 410, the one after the relist
@@ -311,9 +323,9 @@ describe('KubernetesExecutor: watching worker pods', () => {
     const e = makeExecutor();
     const deaths = recordDeaths(e);
     const [a] = await launched(e, newJobId(), 1);
-    await waitFor('a pod watch', () => server.openWatches === 1);
+    await waitFor('a pod watch', () => server.watchesOf('pods') === 1);
     server.dropWatches();
-    await waitFor('the watch back', () => server.openWatches === 1);
+    await waitFor('the watch back', () => server.watchesOf('pods') === 1);
     server.updatePod(a!.metadata!.name!, terminated(2, 'Error'));
     expect((await waitFor('death', () => deaths[0])).reason).toBe('Error exit 2');
   });
@@ -326,15 +338,16 @@ describe('KubernetesExecutor: watching worker pods', () => {
     await launched(e, other, 1);
     server.updatePod(a!.metadata!.name!, running);
     server.updatePod(b!.metadata!.name!, terminated(137, 'OOMKilled'));
+    // The Job controller replaces the failed pod.
     const workers = await waitFor('states', async () => {
       const list = await e.list(jobId);
-      return list.some((w) => w.state === 'running') && list.some((w) => w.state === 'failed') ? list : undefined;
+      return list.some((w) => w.state === 'running') && list.some((w) => w.state === 'failed') && list.length === 3 ? list : undefined;
     });
-    expect(workers).toHaveLength(2);
     const byId = Object.fromEntries(workers.map((w) => [w.id, w]));
     expect(byId[a!.metadata!.name!]).toMatchObject({ jobId, state: 'running', where: 'minikube' });
     expect(byId[b!.metadata!.name!]).toMatchObject({ jobId, state: 'failed', reason: 'OOMKilled' });
-    expect(await e.list()).toHaveLength(3);
+    expect(workers.filter((w) => w.id !== a!.metadata!.name! && w.id !== b!.metadata!.name!)).toEqual([expect.objectContaining({ jobId, state: 'starting' })]);
+    expect(await e.list()).toHaveLength(4);
     expect((await e.list(other))[0]).toMatchObject({ jobId: other, state: 'starting' });
   });
 });
@@ -469,10 +482,10 @@ describe('KubernetesExecutor: stop', () => {
     const drained = (async () => {
       for await (const _ of it) void _;
     })();
-    await waitFor('a pod watch', () => server.openWatches === 1);
+    await waitFor('a pod watch', () => server.watchesOf('pods') === 1);
     await e.close();
     await drained;
-    await waitFor('watch closed', () => server.openWatches === 0);
+    await waitFor('watch closed', () => server.watchesOf('pods') === 0);
     await expect(e.launch(spec(newJobId()), 1)).rejects.toThrow(/closed/);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The MapReduceJob operator driven through the real @kubernetes/client-node against the fake API
- * server, which serves the CRD from k8s/crd.yaml: every object created and every status the
+ * The MapReduceJob operator driven through the real @kubernetes/client-node against the API
+ * server simulation, which authorizes the operator's requests against the Role in k8s/ and
+ * serves the CRD from k8s/crd.yaml: every object created and every status the
  * operator writes is defaulted and validated with the CRD's own schema (422 otherwise), and the
  * test checks each recorded status against it once more.
  *
@@ -21,7 +22,7 @@ import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
 import { MAPREDUCEJOB, mapReduceJobId, ResourceOwners, startOperator, type MapReduceJobStatus, type OperatorOptions } from '../lib/operator/index.js';
 import type { JobRecord } from '../lib/coordinator/scheduler.js';
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
-import { FakeKubeApiServer, type CustomObject } from './support/fake-kube-apiserver.js';
+import { KubeApiServerSim, type CustomObject } from './support/kube-apiserver-sim.js';
 import { unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
 import { applyDefaults, validate, type Schema } from './support/structural-schema.js';
 import { waitFor } from './support/wait.js';
@@ -58,13 +59,13 @@ class RecordingExecutor implements Executor {
 /** The API server checks metadata as ObjectMeta itself; the CRD's schema covers the rest. */
 const checkAgainstCrd = (o: CustomObject): string[] => validate(schema, { ...o, metadata: {} });
 
-let server: FakeKubeApiServer;
+let server: KubeApiServerSim;
 let dataDir: string;
 let cleanups: (() => Promise<void>)[];
 let seq = 0;
 
 beforeEach(async () => {
-  server = await FakeKubeApiServer.start();
+  server = await KubeApiServerSim.start();
   server.serveCustomResource({
     group,
     version,
@@ -87,7 +88,8 @@ afterEach(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const api = () => server.kubeConfig(NS).makeApiClient(CustomObjectsApi);
+// Resources are made as a person would, with kubectl: as a cluster admin.
+const api = () => server.adminKubeConfig(NS).makeApiClient(CustomObjectsApi);
 const newName = (prefix = 'wc') => `${prefix}-${process.pid}-${++seq}`;
 
 async function createResource(name: string, spec: Record<string, unknown>, labels?: Record<string, string>): Promise<CustomObject> {
@@ -164,7 +166,7 @@ function runTasks(coordinator: Coordinator, jobId: string, kind?: 'map' | 'reduc
   return n;
 }
 
-/** Every status ever written must satisfy the CRD's status schema (the fake already refuses any that does not). */
+/** Every status ever written must satisfy the CRD's status schema (the API server simulation already refuses any that does not). */
 function expectValidStatuses(): void {
   expect(server.statusWrites.length).toBeGreaterThan(0);
   for (const w of server.statusWrites) {
@@ -408,7 +410,7 @@ describe('MapReduceJob operator', () => {
     const coordinator = new Coordinator({ dataDir, executor: new RecordingExecutor() });
     await coordinator.start();
     cleanups.push(() => coordinator.close());
-    const bare = await FakeKubeApiServer.start();
+    const bare = await KubeApiServerSim.start();
     cleanups.push(() => bare.close());
     await expect(startOperator({ coordinator, kubeConfig: bare.kubeConfig(NS), namespace: NS })).rejects.toThrow(/Could not list MapReduceJobs in namespace kubemr .*HTTP 404/);
   });
