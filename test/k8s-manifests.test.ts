@@ -5,7 +5,8 @@
  * kubernetes-models (validation) and @kubernetes/client-node (known fields).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1PodSpec } from '@kubernetes/client-node';
@@ -159,7 +160,12 @@ describe('k8s/ (kubectl kustomize)', () => {
     expect(svc.type).toBe('NodePort');
     expect(svc.ports[0]!.port).toBe(8081);
     const fetch = (find('Job', 'kubemr-fetch').spec as { template: { spec: V1PodSpec } }).template.spec;
-    expect(fetch.containers[0]!.command?.join(' ')).toBe('node dist/cmd/fetch/main.js --data /data --no-verify gutenberg');
+    expect(fetch.containers[0]!.command?.join(' ')).toBe('node dist/cmd/fetch/main.js --data /data --no-verify --retries 2 gutenberg');
+    // Fails fast without gutenberg.org: one pod, a deadline of minutes.
+    const fetchJob = find('Job', 'kubemr-fetch').spec as { backoffLimit: number; activeDeadlineSeconds: number };
+    expect(fetchJob.backoffLimit).toBe(0);
+    expect(fetchJob.activeDeadlineSeconds).toBeLessThanOrEqual(300);
+    expect(fetch.restartPolicy).toBe('Never');
   });
 
   it('grants the coordinator least privilege: exactly the verbs it uses, no wildcards, no cluster roles', () => {
@@ -369,6 +375,96 @@ describe('worker Jobs built by the executor', () => {
     expect(workerJobName('wordcount-42', 'abc123')).not.toBe(workerJobName('wordcount-42', 'def456'));
     expect(workerJobName('Job_1', 'abc123')).not.toBe(workerJobName('job-1', 'abc123'));
     expect(newIncarnation('3f1b2c4d-0000-4000-8000-000000000000')).toBe('3f1b2c4d');
+  });
+});
+
+/** Runs a script with `minikube` and `kubectl` replaced by stubs that log their arguments. */
+function withStubs(script: string, args: string[], env: Record<string, string>, stubs: { kubectl: string; minikube: string }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kubemr-stubs-'));
+  try {
+    for (const [name, body] of Object.entries(stubs)) {
+      writeFileSync(path.join(dir, name), `#!/usr/bin/env bash\necho "${name} $*" >> "${dir}/calls"\n${body}\n`, { mode: 0o755 });
+    }
+    const r = spawnSync('bash', [path.join(root, 'scripts', script), ...args], {
+      encoding: 'utf8',
+      cwd: root,
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env },
+      timeout: 60_000,
+    });
+    const calls = existsSync(path.join(dir, 'calls')) ? readFileSync(path.join(dir, 'calls'), 'utf8') : '';
+    return { ...r, calls };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('scripts/minikube-up.sh', () => {
+  const render = (env: Record<string, string> = {}) => {
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'minikube-up.sh'), '--render'], { encoding: 'utf8', cwd: root, env: { ...process.env, ...env } });
+    expect(r.status, r.stderr).toBe(0);
+    return parseYamlDocs(r.stdout);
+  };
+  const podSpec = (objs: KubeObject[], kind: string, name: string) => {
+    const o = objs.find((d) => d.kind === kind && d.metadata?.name === name);
+    if (!o) throw new Error(`no ${kind}/${name}`);
+    return (o.spec as { template: { spec: V1PodSpec } }).template.spec;
+  };
+
+  it('applies k8s/ with the coordinator and dashboard on an image tag made from the sources, so re-runs restart nothing unchanged', async () => {
+    const objs = render();
+    for (const d of objs) await validateOfficial(d);
+    for (const d of objs) expect(unknownFields(d, modelTypeName(d)), `${d.kind}/${d.metadata?.name}`).toEqual([]);
+    const coordinator = podSpec(objs, 'Deployment', 'kubemr-coordinator').containers[0]!;
+    const tag = coordinator.image!;
+    expect(tag).toMatch(/^kubemr:src-[0-9a-f]{12}$/);
+    expect(podSpec(objs, 'Deployment', 'kubemr-dashboard').containers[0]!.image).toBe(tag);
+    // Workers run the coordinator's own build.
+    expect(coordinator.env).toContainEqual({ name: 'KUBEMR_WORKER_IMAGE', value: tag });
+    // A Job's pod template cannot change: the fetch Job keeps one image name across builds.
+    expect(podSpec(objs, 'Job', 'kubemr-fetch').containers[0]!.image).toBe('kubemr:dev');
+    // The same sources, the same tag: applying again changes no pod template.
+    expect(podSpec(render(), 'Deployment', 'kubemr-coordinator').containers[0]!.image).toBe(tag);
+    expect((objs.find((d) => d.kind === 'PersistentVolumeClaim')!.spec as { accessModes: string[] }).accessModes).toEqual(['ReadWriteOnce']);
+    const text = readFileSync(path.join(root, 'scripts', 'minikube-up.sh'), 'utf8');
+    expect(text).not.toMatch(/^[^#]*rollout restart/m);
+    // No `minikube service --url` (a tunnel left open on the Docker drivers of macOS and Windows).
+    expect(text).not.toMatch(/^[^#]*minikube\S* service/m);
+    expect(text).toMatch(/mk image build -t kubemr-python-streaming:dev -f Dockerfile\.python-streaming/);
+  });
+
+  it('with KUBEMR_STORAGE_CLASS claims a ReadWriteMany volume of that class; with KUBEMR_BOOKS leaves the fetch Job out', async () => {
+    const objs = render({ KUBEMR_STORAGE_CLASS: 'nfs-client', KUBEMR_BOOKS: path.join(root, 'test') });
+    for (const d of objs) await validateOfficial(d);
+    const pvc = objs.find((d) => d.kind === 'PersistentVolumeClaim')!.spec as { accessModes: string[]; storageClassName: string };
+    expect(pvc).toMatchObject({ accessModes: ['ReadWriteMany'], storageClassName: 'nfs-client' });
+    expect(objs.filter((d) => d.kind === 'Job')).toEqual([]);
+  });
+
+  const stubs = (provisioner = '') => ({
+    minikube: '[[ " $* " == *" status "* ]] && exit 0; echo "stub minikube: unexpected call" >&2; exit 1',
+    kubectl: [
+      'case " $* " in',
+      '  *" config use-context "*) exit 0 ;;',
+      '  *" get nodes "*) printf "minikube Ready\\nminikube-m02 Ready\\n" ;;',
+      `  *" get storageclass "*) printf %s "${provisioner}" ;;`,
+      '  *) echo "stub kubectl: unexpected call" >&2; exit 1 ;;',
+      'esac',
+    ].join('\n'),
+  });
+
+  it('refuses a cluster of more than one node without a ReadWriteMany storage class, before building or applying anything', () => {
+    const r = withStubs('minikube-up.sh', [], { KUBEMR_STORAGE_CLASS: '' }, stubs());
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error: this cluster has 2 nodes, and kubemr's pods share one volume: that needs a ReadWriteMany storage class");
+    expect(r.stderr).toContain('Set KUBEMR_STORAGE_CLASS');
+    expect(r.calls).not.toMatch(/image build|apply/);
+  });
+
+  it('refuses a storage class whose provisioner offers ReadWriteOnce volumes only', () => {
+    const r = withStubs('minikube-up.sh', [], { KUBEMR_STORAGE_CLASS: 'standard' }, stubs('k8s.io/minikube-hostpath'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error: storage class standard (k8s.io/minikube-hostpath) offers ReadWriteOnce volumes only; kubemr needs a ReadWriteMany class');
+    expect(r.calls).not.toMatch(/image build|apply/);
   });
 });
 
