@@ -84,6 +84,12 @@ describe('MapOutputBuffer', () => {
     expect(new Set(input.map(([k]) => k))).toContain('\u{1F600}');
   });
 
+  it('takes a budget of 2 GiB and more (the arena size does not wrap to a negative number)', () => {
+    const { stats, parts } = run(input, { memoryBytes: 4 * 1024 ** 3 });
+    expect(stats.spills).toBe(0);
+    expect(parts).toEqual(expected(input, 3, false));
+  });
+
   it('spills past a tiny memory budget and merges to the same result', () => {
     const { stats, parts } = run(input, { memoryBytes: 16 * 1024 });
     expect(stats.spills).toBeGreaterThan(5);

@@ -165,9 +165,10 @@ export class RunMerger {
   }
 }
 
+/** Merges sorted runs into one map output file (not fsynced: see MapOutputBuffer.finish). */
 export function mergeRunsToFile(files: string[], out: string, combine: Combine | undefined, encoding: BufferEncoding): number {
   const merger = new RunMerger(files);
-  const sink = new FileSink(out);
+  const sink = new FileSink(out, { sync: false });
   try {
     merger.copyTo(sink, combine, encoding);
     sink.close();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planMapTasks } from '../coordinator/inputs.js';
-import { mapChunkBytes, readSplitBytes, readSplitChunks, reusableScratch, WHOLE_FILE_BYTES } from './split-reader.js';
+import { mapChunkBytes, PieceSize, readSplitBytes, readSplitChunks, reusableScratch, WHOLE_FILE_BYTES } from './split-reader.js';
 
 let dir: string;
 beforeEach(() => {
@@ -102,5 +102,54 @@ describe('map input pieces', () => {
     const big = mapChunkBytes(256 * 1024 * 1024, 64 * 1024 * 1024);
     expect(big).toBeLessThan(WHOLE_FILE_BYTES);
     expect(mapChunkBytes(4 * 1024 * 1024 * 1024, 64 * 1024 * 1024)).toBeGreaterThan(big);
+  });
+});
+
+describe('PieceSize', () => {
+  const MiB = 1024 * 1024;
+  const memory = 256 * MiB;
+  const split = 64 * MiB;
+
+  it('keeps a pair-per-word app at the base size and grows pieces for an app that returns few pairs', () => {
+    const dense = new PieceSize(memory, split);
+    const base = dense.next;
+    expect(base).toBe(mapChunkBytes(memory, split));
+    for (let i = 0; i < 6; i++) dense.observe(dense.next, Math.round(dense.next * 0.18), 10 * MiB);
+    expect(dense.next).toBe(base);
+
+    const sparse = new PieceSize(memory, split);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      sparse.observe(sparse.next, Math.round(sparse.next * 0.001), 10 * MiB);
+      seen.push(sparse.next);
+    }
+    // At most 4x a step, up to 1/16 of the memory budget.
+    expect(seen[0]).toBe(base * 4);
+    expect(seen.at(-1)).toBe(memory / 16);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(memory / 16);
+  });
+
+  it('goes back to the base size when the heap passes half the budget', () => {
+    const s = new PieceSize(memory, split);
+    s.observe(s.next, 10, 10 * MiB);
+    expect(s.next).toBeGreaterThan(mapChunkBytes(memory, split));
+    s.observe(s.next, 10, memory * 0.6);
+    expect(s.next).toBe(mapChunkBytes(memory, split));
+  });
+
+  it('a split read with a growing piece size gives every line once, in order, cut at line ends', () => {
+    const lines = Array.from({ length: 40_000 }, (_, i) => `line ${i} ${'x'.repeat(i % 37)}\n`).join('');
+    const f = write('grow.txt', lines);
+    const sizer = { next: 1000, max: 64_000 };
+    const got: Buffer[] = [];
+    for (const piece of readSplitChunks(path.join(dir, f), { path: f, start: 0, end: -1 }, sizer, reusableScratch())) {
+      const copy = Buffer.from(piece);
+      if (copy.length > sizer.next) expect(copy.subarray(0, -1).includes(10)).toBe(false);
+      expect(copy[copy.length - 1]).toBe(10);
+      got.push(copy);
+      sizer.next = Math.min(sizer.max, sizer.next * 2);
+    }
+    expect(Buffer.concat(got).toString()).toBe(lines);
+    expect(got.length).toBeGreaterThan(5);
   });
 });

@@ -50,22 +50,64 @@ export function mapChunkBytes(memoryBytes: number, splitBytes: number): number {
 }
 
 /**
+ * Pairs per byte of input at which a piece stays at the base size: a pair per word of English is
+ * about 0.18, so such an app never grows its pieces; one that returns a pair per 100 bytes gets
+ * pieces ten times the base.
+ */
+const DENSE_PAIRS_PER_BYTE = 0.1;
+
+/**
+ * The size of the next map call's piece, learned from what the calls so far returned. A piece
+ * starts at mapChunkBytes, the size that bounds an app returning a pair per word. An app that
+ * returns few pairs per byte (an index of distinct words, a filter, a sampler) pays for every
+ * call with pairs it returns again and again for the same keys, so its pieces grow until a call
+ * returns as many pairs as a base-size piece of a dense app would, up to 1/16 of `--memory`.
+ * A heap past half of `--memory` after a call puts the size back to the base.
+ */
+export class PieceSize {
+  next: number;
+  readonly max: number;
+  private readonly base: number;
+  private readonly pairBudget: number;
+
+  constructor(private readonly memoryBytes: number, splitBytes: number) {
+    this.base = mapChunkBytes(memoryBytes, splitBytes);
+    this.max = splitBytes <= WHOLE_FILE_BYTES ? this.base : Math.max(this.base, Math.floor(memoryBytes / 16));
+    this.next = this.base;
+    this.pairBudget = this.base * DENSE_PAIRS_PER_BYTE;
+  }
+
+  /** One map call took `bytes` of input and returned `pairs` pairs; `heapBytes` is the heap in use after it. */
+  observe(bytes: number, pairs: number, heapBytes: number): void {
+    if (heapBytes > this.memoryBytes / 2) {
+      this.next = this.base;
+      return;
+    }
+    if (bytes < this.next / 2) return; // a split's short last piece says little
+    // Growth of at most 4x a call: the pairs per byte fall as a piece grows, never rise much.
+    const fit = Math.floor((bytes * this.pairBudget) / Math.max(pairs, 1));
+    this.next = Math.max(this.base, Math.min(this.max, fit, this.next * 4));
+  }
+}
+
+/**
  * Reads one split as a sequence of pieces of about `chunkBytes`, each cut after a newline (the
  * same lines readSplitBytes returns, in order, each line whole: a line longer than a chunk is a
  * piece of its own). A split no larger than `chunkBytes` is one piece. Each piece is a view of
  * a reused buffer, valid until the next one is asked for.
  */
-export function* readSplitChunks(file: string, split: InputSplit, chunkBytes: number, scratch: (n: number) => Buffer = Buffer.allocUnsafe): Generator<Buffer> {
+export function* readSplitChunks(file: string, split: InputSplit, size: number | PieceSize, scratch: (n: number) => Buffer = Buffer.allocUnsafe): Generator<Buffer> {
+  const sizer = typeof size === 'number' ? { next: size, max: size } : size;
   const whole = decompressedWhole(file, split);
   if (whole) {
-    yield* cutAtLines(whole, chunkBytes);
+    yield* cutAtLines(whole, sizer);
     return;
   }
   const fd = fs.openSync(file, 'r');
   try {
     const [begin, stop] = lineRange(fd, split);
     if (begin >= stop) return;
-    let buf = scratch(Math.min(chunkBytes, stop - begin));
+    let buf = scratch(Math.min(sizer.max, stop - begin));
     let pos = begin;
     let carry = 0;
     for (;;) {
@@ -74,17 +116,22 @@ export function* readSplitChunks(file: string, split: InputSplit, chunkBytes: nu
       pos += n;
       const filled = carry + n;
       if (pos >= stop || n === 0) {
-        yield* cutAtLines(buf.subarray(0, filled), chunkBytes);
+        yield* cutAtLines(buf.subarray(0, filled), sizer);
         return;
       }
       // The last line end within the chunk; failing that (a line longer than the chunk), the first.
+      const chunkBytes = Math.min(sizer.next, sizer.max);
+      if (filled < chunkBytes && pos < stop) {
+        // A piece grew past what is buffered: read more first.
+        if (buf.length < chunkBytes) buf = grown(buf, chunkBytes, filled);
+        carry = filled;
+        continue;
+      }
       let cut = buf.lastIndexOf(10, Math.min(filled, chunkBytes) - 1) + 1;
       if (cut === 0) cut = buf.subarray(0, filled).indexOf(10) + 1;
       if (cut === 0) {
         // No newline yet: the line is longer than the buffer, which grows to hold it.
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
+        buf = grown(buf, buf.length * 2, filled);
         carry = filled;
         continue;
       }
@@ -97,9 +144,15 @@ export function* readSplitChunks(file: string, split: InputSplit, chunkBytes: nu
   }
 }
 
-function* cutAtLines(all: Buffer, chunkBytes: number): Generator<Buffer> {
+function grown(buf: Buffer, bytes: number, keep: number): Buffer {
+  const bigger = Buffer.allocUnsafe(bytes);
+  buf.copy(bigger, 0, 0, keep);
+  return bigger;
+}
+
+function* cutAtLines(all: Buffer, sizer: { readonly next: number; readonly max: number }): Generator<Buffer> {
   for (let at = 0; at < all.length; ) {
-    let end = at + chunkBytes;
+    let end = at + Math.min(sizer.next, sizer.max);
     if (end >= all.length) end = all.length;
     else {
       const nl = all.lastIndexOf(10, end - 1);

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import type { App, Json } from '../app/app.js';
 import { InvalidJobSpecError } from '../errors.js';
 import { checkOutputFormat, formatRecord, reduceRecords } from '../storage/output-format.js';
 import { decodeValues, encodeValue } from '../shuffle/values.js';
 import { decodeRange, writeAtomically } from '../shuffle/format.js';
-import { mapChunkBytes, readSplitChunks, reusableScratch, splitSize } from './split-reader.js';
+import { PieceSize, readSplitChunks, reusableScratch, splitSize } from './split-reader.js';
 import { CorruptRunError } from '../errors.js';
 import { layoutOf, mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
 import { defaultPartition } from '../app/partition.js';
@@ -63,12 +64,13 @@ async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext,
   let inputBytes = 0;
   for (const [i, split] of task.inputs.entries()) {
     const file = path.resolve(task.workDir, split.path);
-    const chunkBytes = mapChunkBytes(task.memoryBytes, splitSize(file, split));
-    for (const bytes of readSplitChunks(file, split, chunkBytes, splitScratch)) {
+    const size = new PieceSize(task.memoryBytes, splitSize(file, split));
+    for (const bytes of readSplitChunks(file, split, size, splitScratch)) {
       inputBytes += bytes.length;
       let out = app.map(split.path, bytes.toString('utf8'));
       if (isThenable(out)) out = await out;
-      ingest(out, split.path, onPair, ctx);
+      const pairs = ingest(out, split.path, onPair, ctx);
+      size.observe(bytes.length, pairs, v8.getHeapStatistics().used_heap_size);
       if (ctx.abandoned()) throw new TaskAbandonedError();
     }
     ctx.progress((i + 1) / task.inputs.length);
@@ -83,7 +85,7 @@ const badPair = (file: string, kv: unknown) => new TypeError(`map(${JSON.stringi
  * iterator object, no result object per pair. Anything else iterable (a Set, a generator) goes
  * through the iterator protocol. The abandon flag is polled every CHECK_EVERY pairs.
  */
-function ingest(out: unknown, file: string, onPair: (key: string, value: unknown) => void, ctx: TaskContext): void {
+function ingest(out: unknown, file: string, onPair: (key: string, value: unknown) => void, ctx: TaskContext): number {
   if (Array.isArray(out)) {
     const pairs = out as unknown[];
     for (let i = 0; i < pairs.length; i++) {
@@ -92,7 +94,7 @@ function ingest(out: unknown, file: string, onPair: (key: string, value: unknown
       onPair(kv.key, kv.value);
       if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1 && ctx.abandoned()) throw new TaskAbandonedError();
     }
-    return;
+    return pairs.length;
   }
   if (out == null || typeof (out as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     throw new TypeError(`map(${JSON.stringify(file)}) returned ${describe(out)}; expected an iterable of { key, value }`);
@@ -103,6 +105,7 @@ function ingest(out: unknown, file: string, onPair: (key: string, value: unknown
     onPair(kv.key, kv.value);
     if (++n % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
   }
+  return n;
 }
 
 /** A combiner over shuffle-encoded values: decoded for the app, its result encoded again. */

@@ -181,10 +181,11 @@ function table(rows: string[][]): string {
 function readmeApp(work: string): string {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const block = /## Write an app\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!block || !block.includes("from 'kubemr'")) throw new Error('README.md: no ```ts block importing kubemr under "## Write an app"');
+  const from = /from 'kubemr(\/app)?'/;
+  if (!block || !from.test(block)) throw new Error('README.md: no ```ts block importing kubemr or kubemr/app under "## Write an app"');
   // The code has no type annotations, so it runs as JavaScript; only the import points at this checkout.
   const file = path.join(work, 'readme-app.mjs');
-  fs.writeFileSync(file, block.replace("from 'kubemr'", `from ${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'index.js'))}`));
+  fs.writeFileSync(file, block.replace(from, (_m, sub: string | undefined) => `from ${JSON.stringify(path.join(ROOT, 'dist', 'lib', sub ? 'app' : '', 'index.js'))}`));
   return file;
 }
 
@@ -246,6 +247,7 @@ async function main(): Promise<void> {
     // The indexer's reference is its own sequential run.
     const seqOut = path.join(work, 'indexer-seq');
     fs.mkdirSync(seqOut, { recursive: true });
+    fs.rmSync(seqOut, { recursive: true, force: true });
     log('indexer: the sequential run, for the reference');
     execFileSync(process.execPath, [CLI, 'run', 'indexer', ...parts, '--sequential', '--out', seqOut, '-q'], { cwd: work });
     idxR = await appGroup('indexer', 'indexer', BUNDLED('indexer'), digest(normalize(outFiles(seqOut))));
