@@ -96,7 +96,7 @@ describe('recognised across copies of the package by a brand, not instanceof', (
 
 describe('the gRPC status map, both ways in one place', () => {
   it('every code survives the round trip', () => {
-    for (const code of ['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'UNAUTHENTICATED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL'] as const) {
+    for (const code of ['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL'] as const) {
       const err = new (class extends KubemrError {
         override readonly code = code;
       })('m');

@@ -13,6 +13,7 @@ export type KubemrErrorCode =
   | 'ALREADY_EXISTS'
   | 'FAILED_PRECONDITION'
   | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'RESOURCE_EXHAUSTED'
   | 'UNAVAILABLE'
   | 'INTERNAL';
@@ -201,6 +202,11 @@ export { UnrecoverableError } from './app/unrecoverable.js';
 /** A request lacked a valid token. */
 export class UnauthenticatedError extends KubemrError {
   override readonly code = 'UNAUTHENTICATED';
+}
+
+/** A valid credential asked for something its role may not do (a worker's credential for a client call, another job's task). */
+export class PermissionDeniedError extends KubemrError {
+  override readonly code = 'PERMISSION_DENIED';
 }
 
 /** A configured limit (message size, line length, body size) was exceeded. */

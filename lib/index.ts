@@ -59,6 +59,7 @@ export {
   JobCancelledError,
   UnrecoverableError,
   UnauthenticatedError,
+  PermissionDeniedError,
   LimitExceededError,
   StreamingCommandError,
   CoordinatorUnavailableError,

@@ -19,6 +19,7 @@ import {
   type WorkerPodOptions,
 } from '../lib/executor/kubernetes-objects.js';
 import type { LaunchSpec } from '../lib/executor/types.js';
+import { workerCredential } from '../lib/protocol/credentials.js';
 import { modelTypeName, parseYamlDocs, unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
 import { renderKustomization } from './support/kustomize.js';
 import { applyDefaults, checkStructural, validate, type Schema } from './support/structural-schema.js';
@@ -336,7 +337,7 @@ describe('worker Jobs built by the executor', () => {
       ownerReferences: [{ apiVersion: 'kubemr.io/v1alpha1', kind: 'MapReduceJob', name: 'wordcount', uid: 'c0ffee00-0000-4000-8000-000000000001', controller: true }],
       activeDeadlineSeconds: 3600,
       serviceAccountName: 'kubemr-worker',
-    }, { token: 't' }],
+    }, { token: workerCredential('t', 'wordcount-42') }],
     ['streaming, custom image and resources', {
       imagePullPolicy: 'Always',
       resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi', 'ephemeral-storage': '1Gi' } },

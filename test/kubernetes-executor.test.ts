@@ -12,6 +12,7 @@ import { Job } from 'kubernetes-models/batch/v1/Job';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesExecutor, type KubernetesExecutorOptions } from '../lib/executor/kubernetes.js';
 import { ANNOTATION_JOB_ID, LABEL_JOB, LABEL_MANAGED_BY } from '../lib/executor/kubernetes-objects.js';
+import { workerCredential } from '../lib/protocol/credentials.js';
 import type { LaunchSpec } from '../lib/executor/types.js';
 import { KubeApiServerSim } from './support/kube-apiserver-sim.js';
 import { waitFor } from './support/wait.js';
@@ -110,7 +111,8 @@ describe('KubernetesExecutor: launch', () => {
       ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'kubemr-coordinator-abc', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' }],
     });
     const jobId = newJobId();
-    await e.launch(spec(jobId, { token: 'secret' }), 3);
+    const credential = workerCredential('the-coordinator-token', jobId);
+    await e.launch(spec(jobId, { token: credential }), 3);
 
     const posts = server.requestsMatching('POST', /^\/apis\/batch\/v1\/namespaces\/kubemr\/jobs$/);
     expect(posts).toHaveLength(1);
@@ -146,8 +148,9 @@ describe('KubernetesExecutor: launch', () => {
     expect(env.KUBEMR_JOB?.value).toBe(jobId);
     expect(env.KUBEMR_DATA?.value).toBe(dataDir);
     expect(env.KUBEMR_WORKER_ID?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
-    expect(env.KUBEMR_TOKEN?.valueFrom?.secretKeyRef).toEqual({ name: 'kubemr-token', key: 'token', optional: false });
-    expect(JSON.stringify(job)).not.toContain('secret"'); // the token value never lands in the spec
+    // The job's own worker credential, which can run this job's tasks only; never the token.
+    expect(env.KUBEMR_TOKEN?.value).toBe(credential);
+    expect(JSON.stringify(job)).not.toContain('the-coordinator-token');
     expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: dataDir });
     expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'kubemr-data' } });
     await waitFor('the Job controller to create 3 pods', () => server.podsOfJob(e.jobName(jobId)).length === 3);
@@ -224,7 +227,8 @@ describe('KubernetesExecutor: launch', () => {
       expect(e.launch(spec('j', { coordinator: 'nohost' }), 1)).rejects.toThrow('Expected `coordinator` to be a host:port address, got `"nohost"`'),
       expect(e.launch(spec('j', { dataDir: 'relative' }), 1)).rejects.toThrow(/`dataDir`.*"relative"/),
       expect(e.launch(spec('j'), 0)).rejects.toThrow('Expected `workers` to be an integer in 1..1000, got `0`'),
-      expect(makeExecutor({ tokenSecret: null }).launch(spec('j', { token: 't' }), 1)).rejects.toThrow(/`token`/),
+      // The coordinator's own token is refused: only a job's worker credential goes into a pod spec.
+      expect(e.launch(spec('j', { token: 'the-coordinator-token' }), 1)).rejects.toThrow(/`token`.*worker credential/),
     ]);
   });
 });

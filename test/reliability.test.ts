@@ -116,8 +116,8 @@ describe('the coordinator gRPC API under bad requests', () => {
     await expectCode(c.cancelJob('no-such-job'), grpc.status.NOT_FOUND);
     await expectCode(c.requestTask({ workerId: '', app: '' }), grpc.status.INVALID_ARGUMENT, /workerId/);
     await expectCode(c.reportTask({ workerId: 'w', jobId: 'x', kind: 'TASK_KIND_UNSPECIFIED', index: 0, attempt: 1, success: true }), grpc.status.INVALID_ARGUMENT, /kind/);
-    // A report for a job that does not exist is simply not accepted.
-    expect((await c.reportTask({ workerId: 'w', jobId: 'x', kind: 'MAP', index: 0, attempt: 1, success: true })).accepted).toBe(false);
+    // A report for an attempt nobody was handed (here: of a job that does not exist) is refused.
+    await expectCode(c.reportTask({ workerId: 'w', jobId: 'x', kind: 'MAP', index: 0, attempt: 1, success: true }), grpc.status.PERMISSION_DENIED, /does not hold attempt 1/);
     c.close();
     await alive();
   });

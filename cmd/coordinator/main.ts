@@ -6,16 +6,21 @@
  *
  *   node dist/cmd/coordinator/main.js --executor kubernetes --listen 0.0.0.0:7070 --http 0.0.0.0:8080 --data /data
  */
+import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import type { Executor } from '../../lib/executor/types.js';
 import type { ResourceOwners } from '../../lib/operator/index.js';
 import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
 import { startHealthServer } from '../../lib/protocol/health.js';
-import { cliLogger, dataDir, exitWithError, localToken, sizeFlag, intFlag } from '../kubemr/common.js';
+import { checkServing, cliLogger, dataDir, exitWithError, localToken, serverTls, sizeFlag, intFlag } from '../kubemr/common.js';
 
 interface Flags {
   insecure?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  allowPlaintext?: boolean;
   drainMs: number;
   maxMessageBytes: number;
   listen: string;
@@ -63,15 +68,20 @@ async function main(flags: Flags): Promise<void> {
   const data = dataDir(flags.data);
   const listen = hostPort('--listen', flags.listen);
   // In the cluster the token comes from a Secret; on a machine, from the data directory.
-  const token = process.env.KUBEMR_TOKEN || (flags.executor === 'kubernetes' ? undefined : localToken(data));
+  const token = flags.insecure ? undefined : process.env.KUBEMR_TOKEN || (flags.executor === 'kubernetes' ? undefined : localToken(data));
   if (!token && !flags.insecure) {
     throw new Error(`refusing to serve ${flags.listen} without a token: set KUBEMR_TOKEN (the kubemr-token Secret) or pass --insecure`);
   }
+  const tls = serverTls(flags);
+  checkServing({ listen: flags.listen, token, tls: tls !== undefined, allowPlaintext: flags.allowPlaintext, insecure: flags.insecure });
+  // What the workers it starts trust: --tls-ca, or the certificate itself (self-signed).
+  const tlsCaFile = flags.tlsCa ?? (process.env.KUBEMR_TLS_CA || undefined);
+  const workerTlsCa = !tls ? undefined : tlsCaFile ? fs.readFileSync(tlsCaFile, 'utf8') : tls.cert.toString('utf8');
   const owners = flags.operator ? new (await import('../../lib/operator/index.js')).ResourceOwners(data) : undefined;
   const executor = await makeExecutor(flags.executor, logger, owners);
   // In the cluster, jobs may only touch the shared volume.
-  const coord = new Coordinator({ dataDir: data, executor, logger, token, confineTo: flags.executor === 'kubernetes' ? data : undefined });
-  const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, logger, maxMessageBytes: flags.maxMessageBytes });
+  const coord = new Coordinator({ dataDir: data, executor, logger, token, workerTlsCa, confineTo: flags.executor === 'kubernetes' ? data : undefined });
+  const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, tls, logger, maxMessageBytes: flags.maxMessageBytes });
   const address = grpcServer.address;
   coord.advertise = flags.advertise ?? process.env.KUBEMR_ADVERTISE ?? address;
   await coord.start();
@@ -119,7 +129,11 @@ const program = new Command('kubemr-coordinator')
   .option('--operator', 'run the MapReduceJob resources of $KUBEMR_NAMESPACE as jobs (needs the CRD and a kubeconfig or in-cluster account)', false)
   .option('--max-message-bytes <size>', 'largest gRPC message accepted or sent; larger ones get RESOURCE_EXHAUSTED', sizeFlag('--max-message-bytes'), 16 * 1024 * 1024)
   .option('--drain-ms <ms>', 'on SIGTERM, report unready this long before closing the gRPC server', intFlag('--drain-ms', 0), 1000)
-  .option('--insecure', 'serve without a token when none is configured (anyone who can reach the port can run commands)')
+  .option('--insecure', 'serve with no authentication at all (anyone who can reach the port can run jobs and commands as this process)')
+  .option('--tls-cert <file>', 'serve TLS with this certificate chain (PEM; default $KUBEMR_TLS_CERT)')
+  .option('--tls-key <file>', 'the private key of --tls-cert (PEM; default $KUBEMR_TLS_KEY)')
+  .option('--tls-ca <file>', 'the CA the workers it starts trust (PEM; default $KUBEMR_TLS_CA, else --tls-cert itself)')
+  .option('--allow-plaintext', 'serve a non-loopback address without TLS (the token then travels in clear)')
   .option('-v, --verbose', 'debug logging')
   .action(async (flags: Flags) => {
     try {

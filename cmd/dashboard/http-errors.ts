@@ -6,6 +6,7 @@ import type { Logger } from '../../lib/logger.js';
 export const HTTP_STATUS: Record<KubemrErrorCode, number> = {
   INVALID_ARGUMENT: 400,
   UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
   FAILED_PRECONDITION: 409,

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { cliLogger, exitWithError, sizeFlag } from '../kubemr/common.js';
+import { cliLogger, clientTls, exitWithError, noCredential, sizeFlag } from '../kubemr/common.js';
 import { parseListen, serveUntilSignal } from './server.js';
 
 interface Flags {
@@ -13,6 +13,9 @@ interface Flags {
   listen: string;
   data?: string;
   token?: string;
+  insecure?: boolean;
+  tlsCa?: string;
+  tls?: boolean;
   workDir?: string;
   bodyLimit: number;
   verbose?: boolean;
@@ -24,6 +27,9 @@ const program = new Command('kubemr-dashboard')
   .option('--listen <host:port>', 'address to serve HTTP on', '0.0.0.0:8081')
   .option('--data <dir>', 'the data volume (default $KUBEMR_DATA or /data)')
   .option('--token <token>', 'coordinator token, also required here for submit and cancel (default $KUBEMR_TOKEN)')
+  .option('--insecure', 'run without a credential, against a coordinator started with --insecure')
+  .option('--tls-ca <file>', 'dial the coordinator with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
+  .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
   .option('--work-dir <dir>', 'relative inputs of jobs submitted here resolve against it (default: the data volume)')
   .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
   .option('-v, --verbose', 'debug logging')
@@ -31,10 +37,13 @@ const program = new Command('kubemr-dashboard')
     try {
       const { host, port } = parseListen(flags.listen, '0.0.0.0');
       const dataDir = path.resolve(flags.data ?? process.env.KUBEMR_DATA ?? '/data');
+      const token = flags.token ?? (process.env.KUBEMR_TOKEN || undefined);
+      if (!token && !flags.insecure) throw noCredential('kubemr-dashboard', undefined);
       await serveUntilSignal(
         {
           coordinator: flags.coordinator ?? process.env.KUBEMR_COORDINATOR ?? '127.0.0.1:7070',
-          token: flags.token ?? process.env.KUBEMR_TOKEN ?? undefined,
+          token,
+          tls: clientTls(flags),
           dataDir,
           host,
           port,

@@ -32,7 +32,7 @@ export function openApiDocument(): object {
             error: {
               type: 'object',
               properties: {
-                code: { type: 'string', enum: ['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'UNAUTHENTICATED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL'] },
+                code: { type: 'string', enum: ['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL'] },
                 status: { type: 'integer' },
                 message: { type: 'string' },
               },

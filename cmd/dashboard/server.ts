@@ -24,6 +24,8 @@ export interface DashboardOptions {
    * returned `url` carries `?token=` so opening it signs the browser in.
    */
   token?: string | undefined;
+  /** Dial the coordinator with TLS (see ClientOptions.tls). */
+  tls?: { ca?: Buffer | undefined } | undefined;
   /** The data volume: attempt logs and result files are read from it. */
   dataDir: string;
   /** Local mode: the executor whose list/logs show the workers. */
@@ -109,7 +111,7 @@ export function createDashboardApp(options: DashboardOptions & { client: KubemrC
 /** Serves the dashboard until `close()`; talks to the coordinator only through gRPC. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const logger = (options.logger ?? silentLogger).child({ component: 'dashboard' });
-  const client = new KubemrClient({ address: options.coordinator, token: options.token });
+  const client = new KubemrClient({ address: options.coordinator, token: options.token, tls: options.tls });
   const hub = new EventHub(client, logger);
   hub.start();
   const app = createDashboardApp({ ...options, client, hub });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { JobCancelledError, KubemrError, TaskFailedError } from '../../lib/errors.js';
+import { InvalidOptionError, JobCancelledError, KubemrError, TaskFailedError } from '../../lib/errors.js';
 import type { JobRecord } from '../../lib/coordinator/scheduler.js';
 import { taskName } from '../../lib/storage/layout.js';
 import { createLogger, type Logger, type LogLevel } from '../../lib/logger.js';
@@ -72,10 +72,33 @@ export function localToken(data: string): string {
   return readToken(file);
 }
 
-function readToken(file: string): string {
-  const token = fs.readFileSync(file, 'utf8').trim();
-  if (!token) throw new Error(`token file ${file} is empty; remove it to have a new token made`);
-  return token;
+/**
+ * A token file is read only if it is a regular file of its own (not a symbolic link, which
+ * could point anywhere) that nobody but its owner can read: a looser file has been seen by
+ * others, and a token others know protects nothing.
+ */
+export function readToken(file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new Error(`token file ${file} is a symbolic link; refusing to use it. Replace the link with the file itself (chmod 600), or remove it to have a new token made`);
+    }
+    throw err;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(`token file ${file} is not a regular file; refusing to use it`);
+    if ((st.mode & 0o077) !== 0) {
+      throw new Error(`token file ${file} can be read by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); refusing to use it. Run chmod 600 ${file}, or remove it to have a new token made`);
+    }
+    const token = fs.readFileSync(fd, 'utf8').trim();
+    if (!token) throw new Error(`token file ${file} is empty; remove it to have a new token made`);
+    return token;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The token a client presents: --token, $KUBEMR_TOKEN, or the local token file. */
@@ -83,7 +106,81 @@ export function clientToken(flag: string | undefined, data: string | undefined):
   if (flag) return flag;
   if (process.env.KUBEMR_TOKEN) return process.env.KUBEMR_TOKEN;
   const file = path.join(dataDir(data), 'token');
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
+  return fs.existsSync(file) || isSymlink(file) ? readToken(file) : undefined;
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** The refusal of a client that has no credential for the coordinator. */
+export function noCredential(what: string, data: string | undefined): InvalidOptionError {
+  const file = data ? `, or a token file at ${path.join(data, 'token')}` : '';
+  return new InvalidOptionError(`${what} has no credential for the coordinator: give --token or $KUBEMR_TOKEN${file}; --insecure only for a coordinator started with --insecure`, { option: '--token' });
+}
+
+/** A file a flag names, read whole; the error names the flag and the path. */
+function flagFile(flag: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new InvalidOptionError(`Expected \`${flag}\` to name a readable file, got \`${file}\` (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { option: flag });
+  }
+}
+
+/** The certificate and key a server presents: --tls-cert/--tls-key, else $KUBEMR_TLS_CERT/$KUBEMR_TLS_KEY. */
+export function serverTls(flags: { tlsCert?: string | undefined; tlsKey?: string | undefined }): { cert: Buffer; key: Buffer } | undefined {
+  const cert = flags.tlsCert ?? (process.env.KUBEMR_TLS_CERT || undefined);
+  const key = flags.tlsKey ?? (process.env.KUBEMR_TLS_KEY || undefined);
+  if (!cert && !key) return undefined;
+  if (!cert) throw new InvalidOptionError('Expected `--tls-cert` (or $KUBEMR_TLS_CERT) with `--tls-key`, got only the key', { option: '--tls-cert' });
+  if (!key) throw new InvalidOptionError('Expected `--tls-key` (or $KUBEMR_TLS_KEY) with `--tls-cert`, got only the certificate', { option: '--tls-key' });
+  return { cert: flagFile('--tls-cert', cert), key: flagFile('--tls-key', key) };
+}
+
+/**
+ * TLS for a client: `--tls-ca <file>`, else $KUBEMR_TLS_CA (a file) or $KUBEMR_TLS_CA_PEM (the
+ * PEM itself, as executors hand it to workers); `--tls` alone trusts the system's roots.
+ */
+export function clientTls(flags: { tlsCa?: string | undefined; tls?: boolean | undefined }): { ca?: Buffer } | undefined {
+  const file = flags.tlsCa ?? (process.env.KUBEMR_TLS_CA || undefined);
+  if (file) return { ca: flagFile(flags.tlsCa ? '--tls-ca' : '$KUBEMR_TLS_CA', file) };
+  if (process.env.KUBEMR_TLS_CA_PEM) return { ca: Buffer.from(process.env.KUBEMR_TLS_CA_PEM) };
+  return flags.tls ? {} : undefined;
+}
+
+/** Whether a listen address is reachable from this machine only. */
+export function isLoopback(address: string): boolean {
+  if (address.startsWith('unix:')) return true;
+  const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The rules for serving the coordinator: a token never crosses a network in clear (beyond
+ * loopback, TLS or an explicit `--allow-plaintext`), and running open is said out loud.
+ */
+export function checkServing(o: { listen: string; token: string | undefined; tls: boolean; allowPlaintext: boolean | undefined; insecure: boolean | undefined }): void {
+  if (o.insecure) {
+    process.stderr.write(
+      `kubemr: WARNING: --insecure: serving ${o.listen} with NO authentication. Anyone who can reach it can submit jobs that\n` +
+        'kubemr: WARNING: read and write any file this process can, run code as this user, and cancel every job.\n',
+    );
+    return;
+  }
+  if (o.token && !o.tls && !isLoopback(o.listen)) {
+    if (!o.allowPlaintext) {
+      throw new InvalidOptionError(
+        `refusing to serve ${o.listen} in plaintext: the token would cross the network in clear. Give --tls-cert and --tls-key (or $KUBEMR_TLS_CERT/$KUBEMR_TLS_KEY), listen on loopback, or pass --allow-plaintext on a network you trust`,
+        { option: '--listen' },
+      );
+    }
+    process.stderr.write(`kubemr: WARNING: --allow-plaintext: credentials to ${o.listen} travel unencrypted\n`);
+  }
 }
 
 export const defaultWorkers = (): number => Math.max(1, os.availableParallelism?.() ?? os.cpus().length);

@@ -4,7 +4,8 @@ import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import { ExternalExecutor } from '../../lib/executor/external.js';
 import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
-import { cliLogger, dataDir, exitWithError, intFlag, paramFlag } from './common.js';
+import { InvalidOptionError } from '../../lib/errors.js';
+import { checkServing, cliLogger, dataDir, exitWithError, intFlag, localToken, paramFlag, serverTls } from './common.js';
 import { reportProgress } from './progress.js';
 
 interface CoordinatorFlags {
@@ -19,6 +20,10 @@ interface CoordinatorFlags {
   leaseMs: number;
   maxAttempts: number;
   token?: string;
+  insecure?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowPlaintext?: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -38,7 +43,11 @@ export function coordinatorCommand(): Command {
     .option('--app <name>', 'only serve workers of this app (default: any worker)', '')
     .option('--lease-ms <ms>', 'a task without a heartbeat for this long is reassigned', intFlag('--lease-ms', 100), JOB_DEFAULTS.leaseMs)
     .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
-    .option('--token <token>', 'require workers to present this token (default $KUBEMR_TOKEN; none when unset)')
+    .option('--token <token>', 'the token clients and workers present (default $KUBEMR_TOKEN, else the data directory\'s token file, made on first use)')
+    .option('--insecure', 'serve with no authentication at all: anyone who can reach the port can run jobs as you')
+    .option('--tls-cert <file>', 'serve TLS with this certificate chain (PEM; default $KUBEMR_TLS_CERT)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM; default $KUBEMR_TLS_KEY)')
+    .option('--allow-plaintext', 'serve a non-loopback address without TLS (the token then travels in clear)')
     .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
     // The lab's mrcoordinator makes one map task per input file, and its tests count on it.
     .option('--pack', 'pack small files into shared map tasks, as `kubemr run` does (default here: one map task per file, as the lab)')
@@ -57,8 +66,13 @@ export function coordinatorCommand(): Command {
 async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number> {
   const cwd = process.cwd();
   const logger = cliLogger(flags.verbose);
-  const token = flags.token ?? process.env.KUBEMR_TOKEN;
-  const coord = new Coordinator({ dataDir: dataDir(flags.data), executor: new ExternalExecutor(), logger, exitWhenIdle: true, recover: false, token });
+  const data = dataDir(flags.data);
+  if (flags.insecure && flags.token) throw new InvalidOptionError('`--insecure` serves without a token; it cannot be given with `--token`', { option: '--insecure' });
+  // Authentication is on unless turned off out loud: the token of the data directory, as `run` uses.
+  const token = flags.insecure ? undefined : (flags.token ?? (process.env.KUBEMR_TOKEN || localToken(data)));
+  const tls = serverTls(flags);
+  checkServing({ listen: flags.listen, token, tls: tls !== undefined, allowPlaintext: flags.allowPlaintext, insecure: flags.insecure });
+  const coord = new Coordinator({ dataDir: data, executor: new ExternalExecutor(), logger, exitWhenIdle: true, recover: false, token });
   await coord.start();
   const job = await coord.submit({
     app: flags.app,
@@ -72,7 +86,7 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
     speculative: flags.speculative,
     packSmallFiles: flags.pack ?? false,
   });
-  const grpcServer = await startCoordinatorServer(coord, flags.listen, { token, logger });
+  const grpcServer = await startCoordinatorServer(coord, flags.listen, { token, tls, logger });
   const address = grpcServer.address;
   coord.advertise = address;
   // Tests and scripts read the bound address from this line.

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { serveUntilSignal } from '../dashboard/server.js';
-import { cliLogger, clientToken, dataDir, exitWithError, intFlag, sizeFlag } from './common.js';
+import { cliLogger, clientTls, clientToken, dataDir, exitWithError, intFlag, noCredential, sizeFlag } from './common.js';
 
 interface DashboardFlags {
   coordinator?: string;
@@ -9,6 +9,9 @@ interface DashboardFlags {
   host: string;
   data?: string;
   token?: string;
+  insecure?: boolean;
+  tlsCa?: string;
+  tls?: boolean;
   bodyLimit: number;
   verbose?: boolean;
 }
@@ -22,15 +25,21 @@ export function dashboardCommand(): Command {
     .option('--host <host>', 'interface to bind; anything but loopback exposes it to the network', '127.0.0.1')
     .option('--data <dir>', 'data directory with job logs and results (default $KUBEMR_DATA or ./.kubemr)')
     .option('--token <token>', 'token (default $KUBEMR_TOKEN or the data directory\'s token file); required for submit and cancel')
+    .option('--insecure', 'run without a credential, against a coordinator started with --insecure')
+    .option('--tls-ca <file>', 'dial the coordinator with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
+    .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
     .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
     .option('-v, --verbose', 'debug logging')
     .action(async (flags: DashboardFlags) => {
       try {
         const data = dataDir(flags.data);
+        const token = clientToken(flags.token, flags.data);
+        if (!token && !flags.insecure) throw noCredential('kubemr dashboard', data);
         await serveUntilSignal(
           {
             coordinator: flags.coordinator ?? process.env.KUBEMR_COORDINATOR ?? '127.0.0.1:7070',
-            token: clientToken(flags.token, flags.data),
+            token,
+            tls: clientTls(flags),
             dataDir: data,
             host: flags.host,
             port: flags.port,

@@ -7,6 +7,7 @@ import { Coordinator, isFinished } from '../../lib/coordinator/coordinator.js';
 import { prepareJob, type PreparedJob } from '../../lib/coordinator/prepare.js';
 import { InvalidJobSpecError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
+import { workerCredential } from '../../lib/protocol/credentials.js';
 import type { CoordinatorServer } from '../../lib/protocol/server.js';
 import { JOB_DEFAULTS, type JobSpecInput } from '../../lib/coordinator/jobspec.js';
 import { checkOutputFormat } from '../../lib/storage/output-format.js';
@@ -169,7 +170,8 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  await executor.launch({ jobId, app, coordinator: address, dataDir: data, token }, flags.workers);
+  // The workers get this job's credential, never the token: user code runs in them.
+  await executor.launch({ jobId, app, coordinator: address, dataDir: data, token: workerCredential(token, jobId) }, flags.workers);
   let prepared: PreparedJob;
   try {
     const loaded = streaming ? undefined : await loadApp(app, cwd);

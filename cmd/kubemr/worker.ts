@@ -2,13 +2,17 @@ import { Command } from 'commander';
 import { InvalidJobSpecError } from '../../lib/errors.js';
 import { loadApp } from '../../lib/worker/loader.js';
 import { runWorker } from '../../lib/worker/worker.js';
-import { cliLogger, exitWithError, intFlag } from './common.js';
+import { workerCredential, isWorkerCredential } from '../../lib/protocol/credentials.js';
+import { cliLogger, clientTls, clientToken, exitWithError, intFlag } from './common.js';
 
 interface WorkerFlags {
   coordinator?: string;
   job?: string;
   workerId?: string;
   token?: string;
+  data?: string;
+  tlsCa?: string;
+  tls?: boolean;
   streaming?: boolean;
   giveUpMs: number;
   verbose?: boolean;
@@ -22,7 +26,10 @@ export function workerCommand(): Command {
     .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
     .option('--job <id>', 'only work on this job (default $KUBEMR_JOB)')
     .option('--worker-id <id>', 'the id reported to the coordinator (default $KUBEMR_WORKER_ID or host-pid)')
-    .option('--token <token>', 'token for the coordinator (default $KUBEMR_TOKEN)')
+    .option('--token <token>', 'credential for the coordinator (default $KUBEMR_TOKEN, else the data directory\'s token file)')
+    .option('--data <dir>', 'data directory whose token file to use (default $KUBEMR_DATA or ./.kubemr)')
+    .option('--tls-ca <file>', 'dial with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
+    .option('--tls', 'dial with TLS, trusting the system\'s CAs')
     .option('--streaming', 'a worker for streaming jobs (no app)')
     .option('--give-up-ms <ms>', 'exit when the coordinator stays unreachable this long', intFlag('--give-up-ms', 0), 30_000)
     .option('-v, --verbose', 'debug logging')
@@ -30,6 +37,13 @@ export function workerCommand(): Command {
       try {
         if (!app && !flags.streaming) throw new InvalidJobSpecError('Expected an app (or --streaming), got none');
         const logger = cliLogger(flags.verbose);
+        const jobId = flags.job ?? process.env.KUBEMR_JOB;
+        const tls = clientTls(flags);
+        // Given the token itself and one job, work with that job's credential only.
+        let token = clientToken(flags.token, flags.data);
+        if (token && jobId && !isWorkerCredential(token)) token = workerCredential(token, jobId);
+        // User code (the app module loaded next, streaming commands) never finds a credential here.
+        delete process.env.KUBEMR_TOKEN;
         const loaded = app ? await loadApp(app) : undefined;
         const abort = new AbortController();
         const stop = () => abort.abort();
@@ -39,9 +53,10 @@ export function workerCommand(): Command {
           coordinator: flags.coordinator ?? process.env.KUBEMR_COORDINATOR ?? '127.0.0.1:7070',
           app: loaded,
           appName: app ?? '',
-          jobId: flags.job ?? process.env.KUBEMR_JOB,
+          jobId,
           workerId: flags.workerId ?? process.env.KUBEMR_WORKER_ID,
-          token: flags.token ?? process.env.KUBEMR_TOKEN,
+          token,
+          tls,
           logger,
           giveUpMs: flags.giveUpMs,
           signal: abort.signal,

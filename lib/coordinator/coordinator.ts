@@ -11,6 +11,7 @@ import { claimOutputDir, DataDirLock, outputOwner, releaseOutputDir } from '../s
 import { checkReportedFiles, commitAttempt, finalNames, discardAttempt, discardMapAttempts, discardOutput, prepareAttempt, publishOutput, taskFiles } from './commit.js';
 import { isJobId, JOB_ID_RULE, newJobId } from '../storage/job-id.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { workerCredential } from '../protocol/credentials.js';
 import { intOption } from '../options.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import { formatResult, parseResult, type ResultPhase } from '../storage/result.js';
@@ -35,8 +36,13 @@ export interface CoordinatorOptions {
   tickMs?: number;
   /** Resume unfinished jobs found in the data directory's journals. @default true */
   recover?: boolean;
-  /** Token workers present; passed to the executor for the workers it starts. */
+  /**
+   * The coordinator's token, when it requires one. The workers an executor starts for a job get
+   * that job's worker credential derived from it (lib/protocol/credentials.ts), never the token.
+   */
   token?: string | undefined;
+  /** The CA (PEM) workers trust when the coordinator serves TLS; passed to the executor. */
+  workerTlsCa?: string | undefined;
   /** Kill leftover workers this many milliseconds (>= 0) after a job succeeds (they normally exit on their own). @default 3000 */
   workerGraceMs?: number;
   /**
@@ -330,7 +336,9 @@ export class Coordinator {
         coordinator: this.advertise,
         dataDir: this.layout.root,
         image: job.spec.image || undefined,
-        token: this.options.token,
+        // The job's own worker credential, never the token: user code runs in the workers.
+        token: this.options.token ? workerCredential(this.options.token, job.id) : undefined,
+        tlsCa: this.options.workerTlsCa,
         memoryBytes: job.spec.memoryBytes,
         resources: job.spec.resources,
         env: job.spec.env,

@@ -11,6 +11,7 @@ import { InvalidJobSpecError } from '../errors.js';
 import { slugify } from '../storage/job-id.js';
 import { checkWorkerEnv, checkWorkerResources, mergeWorkerResources, QUANTITY, type ResourceList } from './resources.js';
 import type { LaunchSpec } from './types.js';
+import { isWorkerCredential } from '../protocol/credentials.js';
 
 export type { ResourceList } from './resources.js';
 
@@ -96,9 +97,6 @@ export interface WorkerPodOptions {
   ttlSecondsAfterFinished?: number;
   /** Hard limit on a worker Job's run time, in seconds. @default undefined (none) */
   activeDeadlineSeconds?: number;
-  /** The Secret (and key) holding the worker token; used when the LaunchSpec carries a token.
-   * `null` means auth is never used. @default { name: 'kubemr-token', key: 'token' } */
-  tokenSecret?: { name: string; key: string } | null;
   /** Worker pods need no API access; when set, this account is used with its token unmounted.
    * @default undefined (the namespace's default account) */
   serviceAccountName?: string;
@@ -121,7 +119,6 @@ export interface CompiledWorkerPodOptions {
   backoffLimit: number;
   ttlSecondsAfterFinished: number;
   activeDeadlineSeconds: number | undefined;
-  tokenSecret: { name: string; key: string } | null;
   serviceAccountName: string | undefined;
   runAsUser: number;
   tmpSizeLimit: string;
@@ -180,13 +177,6 @@ export function compileWorkerPodOptions(o: WorkerPodOptions = {}): CompiledWorke
   }
   const requests = resourceList('resources.requests', o.resources?.requests ?? { cpu: '250m' });
   const limits = resourceList('resources.limits', o.resources?.limits ?? { cpu: '1' });
-  const tokenSecret = o.tokenSecret === undefined ? { name: 'kubemr-token', key: 'token' } : o.tokenSecret;
-  if (tokenSecret !== null) {
-    if (!isDns1123Label(tokenSecret.name ?? '')) fail('tokenSecret.name', 'a DNS-1123 name', tokenSecret.name);
-    if (typeof tokenSecret.key !== 'string' || !/^[-._a-zA-Z0-9]+$/.test(tokenSecret.key)) {
-      fail('tokenSecret.key', 'a Secret key ([-._a-zA-Z0-9]+)', tokenSecret.key);
-    }
-  }
   if (o.serviceAccountName !== undefined && !isDns1123Label(o.serviceAccountName)) {
     fail('serviceAccountName', 'a DNS-1123 name', o.serviceAccountName);
   }
@@ -211,7 +201,6 @@ export function compileWorkerPodOptions(o: WorkerPodOptions = {}): CompiledWorke
     backoffLimit: intField('backoffLimit', o.backoffLimit ?? 4, 0, 1000),
     ttlSecondsAfterFinished: intField('ttlSecondsAfterFinished', o.ttlSecondsAfterFinished ?? 600, 0),
     activeDeadlineSeconds: o.activeDeadlineSeconds === undefined ? undefined : intField('activeDeadlineSeconds', o.activeDeadlineSeconds, 1),
-    tokenSecret,
     serviceAccountName: o.serviceAccountName,
     runAsUser: intField('runAsUser', o.runAsUser ?? 1000, 1),
     tmpSizeLimit,
@@ -239,8 +228,8 @@ export function checkLaunchSpec(spec: LaunchSpec, workers: number, options: Comp
     fail('dataDir', 'an absolute path other than /, where the PVC is mounted in worker pods', spec.dataDir);
   }
   if (spec.image !== undefined && (spec.image.trim() === '' || /\s/.test(spec.image))) fail('image', 'an image reference', spec.image);
-  if (spec.token !== undefined && options.tokenSecret === null) {
-    fail('token', 'unset when `tokenSecret` is null (workers read the token from a Secret, never from the pod spec)', '<redacted>');
+  if (spec.token !== undefined && !isWorkerCredential(spec.token)) {
+    fail('token', "a job's worker credential (kmw1.<job>.<mac>); the coordinator's own token never goes into a pod spec", '<redacted>');
   }
   intField('workers', workers, 1, 1000);
   if (spec.memoryBytes !== undefined) intField('memoryBytes', spec.memoryBytes, 1024 * 1024);
@@ -276,12 +265,10 @@ export function buildWorkerJob(p: WorkerJobParams): V1Job {
     { name: 'KUBEMR_DATA', value: mountPath },
     { name: 'TMPDIR', value: '/tmp' },
   ];
-  if (spec.token !== undefined && o.tokenSecret !== null) {
-    env.push({
-      name: 'KUBEMR_TOKEN',
-      valueFrom: { secretKeyRef: { name: o.tokenSecret.name, key: o.tokenSecret.key, optional: false } },
-    });
-  }
+  // The job's worker credential: it lets a pod run this job's tasks and nothing else (no submit,
+  // cancel or read), so it may sit in the Job's spec; the coordinator's token stays in its Secret.
+  if (spec.token !== undefined) env.push({ name: 'KUBEMR_TOKEN', value: spec.token });
+  if (spec.tlsCa !== undefined) env.push({ name: 'KUBEMR_TLS_CA_PEM', value: spec.tlsCa });
   const owners = o.ownerReferences(spec.jobId);
   const job: V1Job = {
     apiVersion: 'batch/v1',

@@ -123,8 +123,10 @@ export class LocalExecutor implements Executor {
     slot.logFile = this.logFile(spec, workerId);
     const log = fs.openSync(slot.logFile, 'a');
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.env };
+    // Only the job's worker credential (spec.token), never this process's own token.
     delete env.KUBEMR_TOKEN;
     if (spec.token) env.KUBEMR_TOKEN = spec.token;
+    if (spec.tlsCa) env.KUBEMR_TLS_CA_PEM = spec.tlsCa;
     const child = spawn(cmd!, args, { stdio: ['ignore', log, log], env });
     fs.closeSync(log);
     slot.child = child;

@@ -20,8 +20,10 @@ export interface LaunchSpec {
   dataDir: string;
   /** Container image (Kubernetes only). */
   image?: string;
-  /** Token workers present to the coordinator, when auth is on. */
-  token?: string;
+  /** The credential workers present to the coordinator, when auth is on: the job's worker credential. */
+  token?: string | undefined;
+  /** The CA (PEM) workers trust when the coordinator serves TLS. */
+  tlsCa?: string | undefined;
   /** The job's map-side buffer per worker; sizes the pods' memory when nothing else does (Kubernetes). */
   memoryBytes?: number;
   /** The job's own requests and limits for each worker (Kubernetes), already checked. */

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { CoordinatorUnavailableError, KubemrError, type KubemrErrorCode } from '../errors.js';
 import { loadProto, type CoordinatorClient } from './proto.js';
@@ -19,8 +21,13 @@ import type { RequestTaskRequest } from './gen/kubemr/v1/RequestTaskRequest.js';
 export interface ClientOptions {
   /** host:port of the coordinator. */
   address: string;
-  /** Bearer token, when the coordinator requires one. */
+  /** Bearer token, when the coordinator requires one: the client token or a worker credential. */
   token?: string | undefined;
+  /**
+   * Dial with TLS; `ca` (PEM) is the root the coordinator's certificate must chain to (default:
+   * the system's roots). Unset: plaintext.
+   */
+  tls?: { ca?: Buffer | undefined } | undefined;
   /** Deadline of each unary call. @default 10000 */
   deadlineMs?: number;
   /** Largest message accepted or sent. @default 16 MiB */
@@ -55,7 +62,15 @@ export class KubemrClient {
   constructor(readonly options: ClientOptions) {
     const proto = loadProto();
     const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
-    this.raw = new proto.kubemr.v1.Coordinator(options.address, grpc.credentials.createInsecure(), {
+    const host = options.address.slice(0, options.address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+    // An IP address may not be sent as the TLS server name (RFC 6066; Node warns): send a fixed
+    // name instead and check the certificate against the address itself.
+    const byIp = options.tls !== undefined && net.isIP(host) !== 0;
+    const creds = options.tls
+      ? grpc.credentials.createSsl(options.tls.ca ?? null, null, null, byIp ? { checkServerIdentity: (_name, cert) => tls.checkServerIdentity(host, cert) } : {})
+      : grpc.credentials.createInsecure();
+    this.raw = new proto.kubemr.v1.Coordinator(options.address, creds, {
+      ...(byIp ? { 'grpc.ssl_target_name_override': 'kubemr-coordinator' } : {}),
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       'grpc.enable_retries': 0,

@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { isFinished, type Coordinator } from '../coordinator/coordinator.js';
 import { countersFromPb, jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
-import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, UnauthenticatedError, errorFields } from '../errors.js';
+import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, PermissionDeniedError, UnauthenticatedError, errorFields } from '../errors.js';
+import { authenticate, leaseOf, leaseOk, type Principal } from './credentials.js';
 import { toServiceError } from './status.js';
 import { intOption } from '../options.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -25,8 +25,13 @@ export interface ServerOptions {
    * polling interval at a phase change. Milliseconds, >= 0 (0: answer WAIT at once). @default 1000
    */
   holdMs?: number;
-  /** When set, every call must carry `authorization: Bearer <token>`. */
+  /**
+   * When set, every call must carry `authorization: Bearer <credential>`: the token itself (a
+   * client) or a worker credential derived from it (lib/protocol/credentials.ts).
+   */
   token?: string | undefined;
+  /** Serve TLS with this certificate chain and key (PEM) instead of plaintext. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
   /** Largest message accepted or sent. @default 16 MiB */
   maxMessageBytes?: number;
   logger?: Logger;
@@ -37,13 +42,22 @@ export function compileServerOptions(o: Pick<ServerOptions, 'holdMs'>): { holdMs
   return { holdMs: intOption('holdMs', o.holdMs, 1000, 0) };
 }
 
-function tokenOk(md: grpc.Metadata, token: string | undefined): boolean {
-  if (!token) return true;
+/** Calls a worker credential may make; everything else is a client's. */
+const WORKER_CALLS = new Set(['RequestTask', 'ReportTask', 'Heartbeat']);
+
+/**
+ * Who the call's credential is, and whether that role may make the call at all; the job a
+ * worker call is about is checked by the handler (`workerScope`). Undefined: auth is off.
+ */
+function authorize(md: grpc.Metadata, token: string | undefined, name: string): Principal | undefined {
+  if (!token) return undefined;
   const got = md.get('authorization')[0];
-  if (typeof got !== 'string' || !got.startsWith('Bearer ')) return false;
-  const a = Buffer.from(got.slice(7));
-  const b = Buffer.from(token);
-  return a.length === b.length && crypto.timingSafeEqual(a, b);
+  const who = typeof got === 'string' && got.startsWith('Bearer ') ? authenticate(token, got.slice(7)) : undefined;
+  if (!who) throw new UnauthenticatedError(`${name}: missing or invalid token`);
+  if (who.role === 'worker' && !WORKER_CALLS.has(name)) {
+    throw new PermissionDeniedError(`${name}: a worker credential (job ${who.jobId}) may only ask for, heartbeat and report that job's tasks`);
+  }
+  return who;
 }
 
 function taskRef(req: { jobId: string; kind: string; index: number; attempt: number; workerId: string }): TaskRef {
@@ -67,16 +81,34 @@ export function coordinatorHandlers(
   const { holdMs } = compileServerOptions(options);
   const log = (options.logger ?? silentLogger).child({ component: 'grpc' });
   const s = coord;
+  const token = options.token;
 
-  function unary<Req, Res>(name: string, body: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  /** A worker credential speaks for its own job and that job's steps, nothing else. */
+  function workerScope(who: Principal | undefined, name: string, jobId: string): void {
+    if (who?.role !== 'worker' || jobId === who.jobId) return;
+    if (jobId !== '' && coord.hasJob(jobId) && coord.getJob(jobId).spec.pipeline === who.jobId) return;
+    throw new PermissionDeniedError(`${name}: a worker credential of job ${who.jobId} may not act for ${jobId ? `job ${jobId}` : 'every job'}`);
+  }
+
+  /** Heartbeats and reports speak for one attempt: only the worker handed its lease may. */
+  function holdsLease(name: string, req: { jobId: string; kind: string; index: number; attempt: number; workerId: string; lease: string }): void {
+    if (token && !leaseOk(token, req, req.lease)) {
+      throw new PermissionDeniedError(`${name}: ${req.workerId} does not hold attempt ${req.attempt} of ${req.kind} task ${req.index} of job ${req.jobId} (no valid lease)`);
+    }
+  }
+
+  function unary<Req, Res>(name: string, body: (req: Req, call: grpc.ServerUnaryCall<Req, Res>, who: Principal | undefined) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const answer = (err: Partial<grpc.ServiceError> | null, res?: Res) => callback(err, res);
-      if (!tokenOk(call.metadata, options.token)) {
-        answer(toServiceError(new UnauthenticatedError(`${name}: missing or invalid token`)));
+      let who: Principal | undefined;
+      try {
+        who = authorize(call.metadata, options.token, name);
+      } catch (err) {
+        answer(toServiceError(err));
         return;
       }
       Promise.resolve()
-        .then(() => body(call.request, call))
+        .then(() => body(call.request, call, who))
         .then(
           (res) => answer(null, res),
           (err: unknown) => {
@@ -89,13 +121,18 @@ export function coordinatorHandlers(
   }
 
   return {
-    RequestTask: unary('RequestTask', (req, call) => {
+    RequestTask: unary('RequestTask', (req, call, who) => {
       if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
+      workerScope(who, 'RequestTask', req.jobId);
       // While journaled jobs are being resumed, a worker's job may not be known yet.
       if (!coord.started) return { directive: 'WAIT', retryAfterMs: 500 };
       const worker = { workerId: req.workerId, app: req.app, jobId: req.jobId || undefined };
       const reply = (r: RequestResult): RequestTaskReply => {
-        if (r.directive === 'run') return { directive: 'RUN', task: taskToPb(r.assignment), retryAfterMs: 0 };
+        if (r.directive === 'run') {
+          const task = taskToPb(r.assignment);
+          if (token) task.lease = leaseOf(token, { jobId: task.jobId!, kind: task.kind as string, index: task.index!, attempt: task.attempt!, workerId: req.workerId });
+          return { directive: 'RUN', task, retryAfterMs: 0 };
+        }
         if (r.directive === 'wait') return { directive: 'WAIT', retryAfterMs: r.retryAfterMs };
         return { directive: 'EXIT', retryAfterMs: 0 };
       };
@@ -130,16 +167,20 @@ export function coordinatorHandlers(
         call.once('cancelled', () => finish({ directive: 'wait', retryAfterMs: 0 }));
       });
     }),
-    ReportTask: unary('ReportTask', (req) => {
-      if (!coord.started) throw new CoordinatorUnavailableError('the coordinator is resuming its jobs; report again');
+    ReportTask: unary('ReportTask', (req, _call, who) => {
+      workerScope(who, 'ReportTask', req.jobId);
       const ref = taskRef(req);
+      holdsLease('ReportTask', req);
+      if (!coord.started) throw new CoordinatorUnavailableError('the coordinator is resuming its jobs; report again');
       const accepted = req.success
         ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? countersFromPb(req.counters) : undefined })
         : s.report(ref, { success: false, error: req.error || 'unknown error', fetchFailedMaps: req.fetchFailedMaps, unrecoverable: req.unrecoverable });
       return { accepted };
     }),
-    Heartbeat: unary('Heartbeat', (req) => {
+    Heartbeat: unary('Heartbeat', (req, _call, who) => {
+      workerScope(who, 'Heartbeat', req.jobId);
       const ref = taskRef(req);
+      holdsLease('Heartbeat', req);
       if (!coord.started) return { abandon: false, leaseMs: 0 };
       const alive = s.heartbeat(ref);
       const lease = s.hasJob(ref.jobId) ? s.getJob(ref.jobId).spec.leaseMs : 0;
@@ -156,8 +197,10 @@ export function coordinatorHandlers(
     WatchJob: (call) => {
       // grpc-js turns an 'error' event on a server stream into the call's final status.
       const fail = (err: KubemrError) => call.emit('error', Object.assign(new Error(err.message), toServiceError(err)));
-      if (!tokenOk(call.metadata, options.token)) {
-        fail(new UnauthenticatedError('WatchJob: missing or invalid token'));
+      try {
+        authorize(call.metadata, options.token, 'WatchJob');
+      } catch (err) {
+        fail(err as KubemrError);
         return;
       }
       const jobId = call.request.jobId;
@@ -206,7 +249,11 @@ export async function startCoordinatorServer(
   const live: LiveCalls = { watches: new Set(), holds: new Set() };
   server.addService(loadProto().kubemr.v1.Coordinator.service, coordinatorHandlers(coord, options, live));
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(
+      address,
+      options.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    ),
   );
   // A Unix socket is dialled by its path.
   if (address.startsWith('unix:')) return { server, port, address, live };

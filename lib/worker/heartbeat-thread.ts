@@ -15,6 +15,8 @@ import type { HeartbeatRequest } from '../protocol/gen/kubemr/v1/HeartbeatReques
 export interface HeartbeatThreadData {
   address: string;
   token: string | undefined;
+  /** TLS: the CA's PEM ('' for the system's roots); undefined for plaintext. */
+  tlsCa: string | undefined;
   /** [0] abandon flag, [1] progress in millionths. */
   flags: Int32Array;
 }
@@ -33,7 +35,7 @@ const LOAD_AHEAD_MS = 1000;
 /** The client, loaded on first need. A load that fails is tried again at the next beat. */
 function connect(): Promise<KubemrClient> {
   if (!client) {
-    const loading = import('../protocol/client.js').then(({ KubemrClient }) => new KubemrClient({ address: data.address, token: data.token, deadlineMs: 5000 }));
+    const loading = import('../protocol/client.js').then(({ KubemrClient }) => new KubemrClient({ address: data.address, token: data.token, tls: data.tlsCa === undefined ? undefined : { ca: data.tlsCa ? Buffer.from(data.tlsCa) : undefined }, deadlineMs: 5000 }));
     loading.catch(() => {
       if (client === loading) client = undefined;
     });

@@ -16,7 +16,8 @@ import { runWorker } from './worker.js';
  * ```
  *
  * Settings come from the environment: `KUBEMR_COORDINATOR` (required), and optionally
- * `KUBEMR_JOB`, `KUBEMR_WORKER_ID`, `KUBEMR_TOKEN`, `KUBEMR_APP`, `KUBEMR_LOG_LEVEL`,
+ * `KUBEMR_JOB`, `KUBEMR_WORKER_ID`, `KUBEMR_TOKEN` (removed from the environment once read),
+ * `KUBEMR_TLS_CA_PEM`, `KUBEMR_APP`, `KUBEMR_LOG_LEVEL`,
  * `KUBEMR_LOG_FORMAT=json`. Like a `main`, it sets the process's exit code when the work ends.
  */
 export async function startWorkerFromEnv(reg: RegisteredApp | undefined = registeredApp()): Promise<void> {
@@ -29,13 +30,18 @@ export async function startWorkerFromEnv(reg: RegisteredApp | undefined = regist
     const abort = new AbortController();
     process.once('SIGTERM', () => abort.abort());
     process.once('SIGINT', () => abort.abort());
+    const token = env.KUBEMR_TOKEN || undefined;
+    // map, reduce and streaming commands never find the credential in the environment.
+    delete env.KUBEMR_TOKEN;
+    const ca = env.KUBEMR_TLS_CA_PEM;
     const summary = await runWorker({
       coordinator: env.KUBEMR_COORDINATOR,
       app: reg,
       appName,
       jobId: env.KUBEMR_JOB || undefined,
       workerId: env.KUBEMR_WORKER_ID || undefined,
-      token: env.KUBEMR_TOKEN || undefined,
+      token,
+      tls: ca ? { ca: Buffer.from(ca) } : undefined,
       logger,
       signal: abort.signal,
     });

@@ -48,6 +48,7 @@ async function runJob(files: string[], cmds: Cmds, o: { nReduce?: number; splitB
     step: 0,
     nSteps: 1,
     outputFormat: 'text',
+    lease: '',
   };
   let spills = 0;
   for (const [m, inputs] of plan.entries()) {

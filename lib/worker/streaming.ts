@@ -33,7 +33,9 @@ interface Running {
 
 /** Starts `sh -c command`; `done` rejects with the exit status and the tail of stderr. */
 function start(role: string, command: string, cwd: string, env: Record<string, string>): Running {
-  const child = spawn('sh', ['-c', command], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // A streaming command is user code: whatever credential this process holds stays out of its environment.
+  const { KUBEMR_TOKEN: _token, ...inherited } = process.env;
+  const child = spawn('sh', ['-c', command], { cwd, env: { ...inherited, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let tail = '';
   const reporter = reporterLines();
   child.stderr!.on('data', (d: Buffer) => {

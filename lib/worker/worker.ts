@@ -28,6 +28,8 @@ export interface WorkerOptions {
   /** @default `<hostname>-<pid>` */
   workerId?: string | undefined;
   token?: string | undefined;
+  /** Dial with TLS (see ClientOptions.tls). */
+  tls?: { ca?: Buffer | undefined } | undefined;
   logger?: Logger;
   /**
    * Give up when the coordinator has been unreachable this long: in single-job mode it has
@@ -69,7 +71,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const workerId = options.workerId || `${os.hostname()}-${process.pid}`;
   const log = (options.logger ?? silentLogger).child({ component: 'worker', worker: workerId });
   const { giveUpMs } = compileWorkerOptions(options);
-  const client = new KubemrClient({ address: options.coordinator, token: options.token, deadlineMs: 10_000 });
+  const client = new KubemrClient({ address: options.coordinator, token: options.token, tls: options.tls, deadlineMs: 10_000 });
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const threadFile = new URL(`./heartbeat-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   // Started with the first task, not with the process, and light until a task runs long enough
@@ -78,7 +80,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const post = (m: HeartbeatMessage) => {
     if (!hb) {
       hb = new Worker(threadFile, {
-        workerData: { address: options.coordinator, token: options.token, flags } satisfies HeartbeatThreadData,
+        workerData: { address: options.coordinator, token: options.token, tlsCa: options.tls ? (options.tls.ca?.toString('utf8') ?? '') : undefined, flags } satisfies HeartbeatThreadData,
       });
       // Without heartbeats a long task may lose its lease and run again elsewhere; the work is
       // not lost, so the worker goes on rather than dying with the thread.
@@ -127,7 +129,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       const task = reply.task;
       tasks++;
       const kind = task.kind === 'MAP' ? 'map' : 'reduce';
-      const ref = { workerId, jobId: task.jobId, kind: task.kind, index: task.index, attempt: task.attempt };
+      const ref = { workerId, jobId: task.jobId, kind: task.kind, index: task.index, attempt: task.attempt, lease: task.lease };
       const tlog = log.child({ job: task.jobId, task: taskName(kind, task.index), attempt: task.attempt });
       const attemptLog = openAttemptLog(task, kind);
       Atomics.store(flags, 0, 0);

@@ -84,7 +84,8 @@ export async function startCoordinator(
 }
 
 export function startWorker(cwd: string, app: string, address: string, env: Record<string, string> = {}): Proc {
-  return startKubemr(['worker', app, '--coordinator', address, '--give-up-ms', '3000'], { cwd, env });
+  // The coordinator's token is in the data directory startCoordinator gave it.
+  return startKubemr(['worker', app, '--coordinator', address, '--data', path.join(cwd, 'data'), '--give-up-ms', '3000'], { cwd, env });
 }
 
 /** Every line of every mr-out-* file in `dir`, sorted in byte order (the lab's `sort`). */

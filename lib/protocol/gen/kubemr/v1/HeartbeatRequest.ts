@@ -9,6 +9,7 @@ export interface HeartbeatRequest {
   'index'?: (number);
   'attempt'?: (number);
   'progress'?: (number | string);
+  'lease'?: (string);
 }
 
 export interface HeartbeatRequest__Output {
@@ -18,4 +19,5 @@ export interface HeartbeatRequest__Output {
   'index': (number);
   'attempt': (number);
   'progress': (number);
+  'lease': (string);
 }

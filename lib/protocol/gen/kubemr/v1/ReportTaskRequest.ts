@@ -15,6 +15,7 @@ export interface ReportTaskRequest {
   'counters'?: (_kubemr_v1_TaskCounters | null);
   'fetchFailedMaps'?: (number)[];
   'unrecoverable'?: (boolean);
+  'lease'?: (string);
 }
 
 export interface ReportTaskRequest__Output {
@@ -29,4 +30,5 @@ export interface ReportTaskRequest__Output {
   'counters': (_kubemr_v1_TaskCounters__Output | null);
   'fetchFailedMaps': (number)[];
   'unrecoverable': (boolean);
+  'lease': (string);
 }

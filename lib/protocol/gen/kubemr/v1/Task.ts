@@ -26,6 +26,7 @@ export interface Task {
   'nSteps'?: (number);
   'outputFormat'?: (string);
   'attemptDir'?: (string);
+  'lease'?: (string);
 }
 
 export interface Task__Output {
@@ -49,4 +50,5 @@ export interface Task__Output {
   'nSteps': (number);
   'outputFormat': (string);
   'attemptDir': (string);
+  'lease': (string);
 }
