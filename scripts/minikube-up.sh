@@ -121,7 +121,7 @@ fi
 # The streaming sample's worker image (python3 plus a mapper and a reducer), on kubemr:dev.
 (cd examples/docker && mk image build -t kubemr-python-streaming:dev -f Dockerfile.python-streaming .)
 
-step "Creating namespace and the worker token Secret"
+step "Creating namespace, the token Secret and the TLS Secret"
 kubectl apply -f k8s/namespace.yaml
 if ! k get secret kubemr-token >/dev/null 2>&1; then
   token="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
@@ -129,6 +129,18 @@ if ! k get secret kubemr-token >/dev/null 2>&1; then
   unset token
 else
   echo "secret/kubemr-token exists"
+fi
+# The coordinator serves gRPC over TLS beyond loopback: a self-signed certificate for its
+# Service names (and 127.0.0.1, for kubectl port-forward); workers and the dashboard trust it.
+if ! kubectl -n "$NS" get secret kubemr-tls >/dev/null 2>&1; then
+  tls="$(mktemp -d)"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 -subj /CN=kubemr-coordinator \
+    -addext "subjectAltName=DNS:kubemr-coordinator,DNS:kubemr-coordinator.$NS.svc,DNS:kubemr-coordinator.$NS.svc.cluster.local,IP:127.0.0.1" \
+    -keyout "$tls/tls.key" -out "$tls/tls.crt" 2>/dev/null
+  kubectl -n "$NS" create secret tls kubemr-tls --cert="$tls/tls.crt" --key="$tls/tls.key"
+  rm -rf "$tls"
+else
+  echo "secret/kubemr-tls exists"
 fi
 
 step "Applying k8s/"

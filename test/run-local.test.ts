@@ -66,7 +66,8 @@ describe('kubemr run on awkward text', () => {
     // `node --import tsx worker.ts`, as a container would run a user's app: no kubemr CLI.
     const worker = spawn(process.execPath, ['--import', 'tsx', testApp('self-start-crash.ts')], {
       cwd: ROOT,
-      env: { ...process.env, KUBEMR_COORDINATOR: address, KUBEMR_WORKER_ID: 'direct-1' },
+      // The coordinator's token, from the data directory startCoordinator gave it.
+      env: { ...process.env, KUBEMR_COORDINATOR: address, KUBEMR_WORKER_ID: 'direct-1', KUBEMR_TOKEN: fs.readFileSync(path.join(dir, 'data', 'token'), 'utf8').trim() },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';

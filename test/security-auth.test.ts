@@ -194,14 +194,27 @@ describe('authentication is on wherever a coordinator starts', () => {
 describe('TLS beyond loopback', () => {
   let cert: string;
   let key: string;
-  beforeAll(() => {
-    const d = sub('tls');
-    cert = path.join(d, 'cert.pem');
-    key = path.join(d, 'key.pem');
+  /** Self-signed too, but not the coordinator's; and one for another name only. */
+  let stranger: string;
+  let otherName: string;
+  const selfSigned = (d: string, name: string, san: string): { cert: string; key: string } => {
+    const c = path.join(d, `${name}.pem`);
+    const k = path.join(d, `${name}-key.pem`);
     execFileSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=kubemr-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
+      '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`, '-keyout', k, '-out', c,
     ], { stdio: 'ignore' });
+    return { cert: c, key: k };
+  };
+  beforeAll(() => {
+    const d = sub('tls');
+    ({ cert, key } = selfSigned(d, 'coordinator', 'IP:127.0.0.1,DNS:localhost'));
+    stranger = selfSigned(d, 'stranger', 'IP:127.0.0.1').cert;
+    otherName = path.join(d, 'other-name');
+    fs.mkdirSync(otherName);
+    const o = selfSigned(otherName, 'elsewhere', 'DNS:elsewhere.example');
+    otherName = o.cert;
+    fs.renameSync(o.key, `${o.cert}.key`);
   });
 
   it('a non-loopback address in plaintext is refused while a token is on; --allow-plaintext opts out out loud', async () => {
@@ -229,6 +242,15 @@ describe('TLS beyond loopback', () => {
     clients.push(plain);
     expect(await codeOf(plain.listJobs())).toBe('UNAVAILABLE');
     expect((await client(address, tokenOf(data), { ca: fs.readFileSync(cert) }).listJobs()).length).toBe(1);
+    // A certificate the client does not trust, or one for another name, is refused.
+    const untrusted = new KubemrClient({ address, token: tokenOf(data), tls: { ca: fs.readFileSync(stranger) }, deadlineMs: 2000 });
+    clients.push(untrusted);
+    expect(await codeOf(untrusted.listJobs())).toBe('UNAVAILABLE');
+    const wrongName = start(['coordinator', BOOKS[0]!, '--listen', '0.0.0.0:0', '--data', path.join(cwd, 'data2'), '-q', '--tls-cert', otherName, '--tls-key', `${otherName}.key`], cwd);
+    const wrongAddress = await listening(wrongName);
+    const misnamed = new KubemrClient({ address: wrongAddress, token: tokenOf(path.join(cwd, 'data2')), tls: { ca: fs.readFileSync(otherName) }, deadlineMs: 2000 });
+    clients.push(misnamed);
+    expect(await codeOf(misnamed.listJobs())).toBe('UNAVAILABLE');
     const status = kubemr(['status', '--coordinator', address, '--data', data, '--tls-ca', cert], { cwd, env: { KUBEMR_TOKEN: '' }, timeoutMs: 30_000 });
     expect(status.stderr).toBe('');
     expect(status.stdout).toMatch(/\tmap /);
