@@ -5,7 +5,7 @@
  * kubernetes-models (validation) and @kubernetes/client-node (known fields).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -481,11 +481,69 @@ describe('scripts', () => {
     }
   });
 
-  it('e2e-cluster.sh skips loudly, with exit 0, when no cluster is configured', () => {
-    const env = { ...process.env };
-    delete env.KUBECONFIG;
-    const r = spawnSync('bash', [path.join(root, 'scripts', 'e2e-cluster.sh')], { encoding: 'utf8', env, cwd: root });
+  describe('e2e-cluster.sh without a cluster', () => {
+    /** A kubeconfig whose API server does not answer (nothing listens on port 1). */
+    const deadConfig = (dir: string, file: string): string => {
+      const f = path.join(dir, file);
+      mkdirSync(path.dirname(f), { recursive: true });
+      writeFileSync(
+        f,
+        ['apiVersion: v1', 'kind: Config', 'clusters: [{ name: dead, cluster: { server: "https://127.0.0.1:1" } }]',
+          'users: [{ name: u, user: { token: t } }]', 'contexts: [{ name: dead, context: { cluster: dead, user: u } }]', 'current-context: dead', ''].join('\n'),
+      );
+      return f;
+    };
+    const e2e = (env: Record<string, string | undefined>) => {
+      const home = mkdtempSync(path.join(tmpdir(), 'kubemr-e2e-home-'));
+      const full: Record<string, string | undefined> = { ...process.env, HOME: home, E2E_REQUIRE: undefined, KUBECONFIG: undefined };
+      for (const [k, v] of Object.entries(env)) full[k] = typeof v === 'string' ? v.replaceAll('$HOME', home) : v;
+      for (const k of Object.keys(full)) if (full[k] === undefined) delete full[k];
+      if (env.WITH_HOME_CONFIG) deadConfig(home, '.kube/config');
+      try {
+        const r = spawnSync('bash', [path.join(root, 'scripts', 'e2e-cluster.sh')], { encoding: 'utf8', env: full as NodeJS.ProcessEnv, cwd: root, timeout: 60_000 });
+        return { status: r.status, out: (r.stdout + r.stderr).replaceAll(home, '$HOME') };
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    };
+
+    it('skips with exit 0 and says why when neither KUBECONFIG nor ~/.kube/config exists', () => {
+      const r = e2e({});
+      expect(r.out.trim()).toBe('skipped: KUBECONFIG is not set and $HOME/.kube/config does not exist (no cluster to test against)');
+      expect(r.status).toBe(0);
+    });
+
+    it('tries ~/.kube/config when KUBECONFIG is unset, and skips naming it when its cluster does not answer', () => {
+      const r = e2e({ WITH_HOME_CONFIG: '1' });
+      expect(r.out).toMatch(/^skipped: no configured cluster answers \(\$HOME\/\.kube\/config: .+\) \(no cluster to test against\)$/m);
+      expect(r.status).toBe(0);
+    });
+
+    it('tries KUBECONFIG, then ~/.kube/config; E2E_REQUIRE=1 turns the skip into a failure', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'kubemr-e2e-cfg-'));
+      try {
+        const cfg = deadConfig(dir, 'config');
+        const r = e2e({ KUBECONFIG: cfg, WITH_HOME_CONFIG: '1' });
+        expect(r.out).toContain(`skipped: no configured cluster answers (${cfg}: `);
+        expect(r.out).toContain('; $HOME/.kube/config: ');
+        expect(r.status).toBe(0);
+        const required = e2e({ KUBECONFIG: cfg, E2E_REQUIRE: '1' });
+        expect(required.out).toContain('E2E_REQUIRE is set: failing instead');
+        expect(required.status).toBe(1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+  // CI installs shellcheck (.ci/run); elsewhere the check runs when it is there.
+  it.skipIf(!shellcheck && !process.env.CI)('every shell script is shellcheck-clean', () => {
+    const dir = path.join(root, 'scripts');
+    const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh')).map((f) => path.join(dir, f));
+    const r = spawnSync('shellcheck', scripts, { encoding: 'utf8' });
+    if (r.error) throw new Error(`shellcheck is not installed (apt-get install shellcheck): ${r.error.message}`);
+    expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout + r.stderr).toContain('skipped: KUBECONFIG not set');
   });
 });
