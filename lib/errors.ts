@@ -98,6 +98,19 @@ export class CompressedInputError extends KubemrError {
   }
 }
 
+/**
+ * A directory a job must write (its output directory, the data directory) cannot be created or
+ * written: a bad path given by the user, found before any work starts. The message names it.
+ */
+export class PathNotWritableError extends KubemrError {
+  override readonly code = 'INVALID_ARGUMENT';
+  readonly path: string;
+  constructor(message: string, options: { path: string; cause?: unknown }) {
+    super(message, options);
+    this.path = options.path;
+  }
+}
+
 /** No app of that name is bundled, or the module never called registerApp. */
 export class AppNotFoundError extends KubemrError {
   override readonly code = 'NOT_FOUND';

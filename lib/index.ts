@@ -55,6 +55,7 @@ export {
   JobNotFoundError,
   JobExistsError,
   OutputExistsError,
+  PathNotWritableError,
   TaskFailedError,
   JobCancelledError,
   UnrecoverableError,

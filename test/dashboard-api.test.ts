@@ -336,7 +336,7 @@ describe('dashboard API', () => {
       expect(d.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const r = await fetch(`${d.origin}/api/jobs`);
       expect(r.status).toBe(503);
-      expect((await r.json()).error.message).toMatch(/unavailable/);
+      expect((await r.json()).error.message).toMatch(/cannot reach coordinator at 127\.0\.0\.1:1/);
       expect((await fetch(`${d.origin}/healthz`)).status).toBe(200);
     } finally {
       await d.close();

@@ -91,7 +91,7 @@ describe('node dist/cmd/fetch/main.js', () => {
   it('exits 2 on a bad flag value, naming it', async () => {
     const r = await run(['--data', tmp, '--retries', '-3', 'gutenberg']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('fetch: Expected `retries` to be an integer >= 0, got `-3`\n');
+    expect(r.stderr).toBe('fetch: Expected `--retries` to be an integer >= 0, got `-3`\n');
   });
 
   it('exits 130 on SIGTERM mid-download and removes the temp file', async () => {

@@ -155,7 +155,7 @@ describe('kubemr run with bad input', () => {
         fs.writeFileSync(path.join(d, 'bad.txt'), 'broken\n');
       },
     );
-    expect(r.stderr).toMatch(/logs are in /);
+    expect(r.stderr).toMatch(/kubemr: logs: \S+\/logs \(kubemr logs /);
   });
 
   it('a map that throws UnrecoverableError: the job fails at the first attempt, not after --max-attempts, as the sequential run does', () => {

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { InvalidOptionError, JobCancelledError, KubemrError, TaskFailedError } from '../../lib/errors.js';
+import { InvalidJobSpecError, InvalidOptionError, JobCancelledError, KubemrError, OutputClaimedError, OutputExistsError, TaskFailedError } from '../../lib/errors.js';
+import { DatasetFetchError, FetchAbortedError } from '../../lib/fetch/errors.js';
 import type { JobRecord } from '../../lib/coordinator/scheduler.js';
 import { taskName } from '../../lib/storage/layout.js';
 import { createLogger, type Logger, type LogLevel } from '../../lib/logger.js';
@@ -21,16 +22,31 @@ export function intFlag(flag: string, min: number) {
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3 };
 
-/** Sizes like 64M, 256MiB, 1g, 1048576. */
-export function sizeFlag(flag: string) {
+/** Sizes like 64M, 256MiB, 1g, 1048576; at least `min` bytes. */
+export function sizeFlag(flag: string, min = 1) {
   return (value: string): number => {
     const m = /^(\d+(?:\.\d+)?)\s*([a-z]*?)(?:b)?$/i.exec(value.trim());
     const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
     if (!m || unit === undefined || Number(m[1]) <= 0) {
       throw new InvalidArgumentError(`Expected \`${flag}\` to be a size such as 64M or 1G, got \`${value}\``);
     }
-    return Math.round(Number(m[1]) * unit);
+    const bytes = Math.round(Number(m[1]) * unit);
+    if (bytes < min) throw new InvalidArgumentError(`Expected \`${flag}\` to be at least ${formatSize(min)}, got \`${value}\``);
+    return bytes;
   };
+}
+
+const formatSize = (n: number): string =>
+  n % 1024 ** 3 === 0 ? `${n / 1024 ** 3}G` : n % 1024 ** 2 === 0 ? `${n / 1024 ** 2}M` : n % 1024 === 0 ? `${n / 1024}K` : `${n}`;
+
+/**
+ * A job-spec error about a field a flag sets, told with the flag's name: `--memory`, not
+ * `memoryBytes`. Other errors pass unchanged.
+ */
+export function withFlagNames(err: unknown, flagOf: Record<string, string>): unknown {
+  if (!InvalidJobSpecError.is(err) || err.field === undefined || !(err.field in flagOf)) return err;
+  const flag = flagOf[err.field]!;
+  return new InvalidJobSpecError(err.message.replace(`\`${err.field}\``, `\`${flag}\``), { field: flag, cause: err });
 }
 
 /** `--param key=value`, repeatable: collected into one object; a later key wins. */
@@ -185,12 +201,61 @@ export function checkServing(o: { listen: string; token: string | undefined; tls
 
 export const defaultWorkers = (): number => Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 
+/**
+ * Exit codes, the same for every subcommand (README, `kubemr --help`): 0 done; 1 the job (or the
+ * operation: a download, a call to the coordinator) failed; 2 a usage error, found before any
+ * work started: a bad flag or value, a path that cannot be read or written, an app that cannot
+ * load; 130 interrupted (Ctrl-C, SIGTERM).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export const EXIT_CODES_HELP = `
+Exit codes (every subcommand):
+  0    done
+  1    the job failed (a task failed, a download failed, the coordinator is unreachable)
+  2    usage error, found before any work started: a bad flag or value, an input or
+       output path that cannot be read or written, an app that does not load
+  130  interrupted (Ctrl-C or SIGTERM); the job was cancelled`;
+
+/** The exit code an error ends a command with. */
+export function exitCodeOf(err: unknown): number {
+  if (FetchAbortedError.is(err)) return EXIT.interrupted;
+  if (!KubemrError.is(err)) return EXIT.failed;
+  if (err.code === 'INVALID_ARGUMENT' || err.code === 'NOT_FOUND' || err.code === 'ALREADY_EXISTS') return EXIT.usage;
+  // The output directory given already holds results or is another job's: fixed by the user.
+  if (OutputExistsError.is(err) || OutputClaimedError.is(err)) return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** An error as one line for the terminal (a failed download of many files as its first failure and a count). */
+function messageOf(err: unknown): string {
+  if (DatasetFetchError.is(err)) {
+    const first = err.failures[0];
+    const hosts = new Set(err.failures.map((f) => hostOf(f.source)));
+    const more = err.failures.length > 1 ? ` (${err.failures.length} of ${err.total} files failed${hosts.size === 1 ? `, all from ${[...hosts][0]}` : ''})` : '';
+    return `fetch of \`${err.dataset}\` failed: ${first ? first.message : 'no file fetched'}${more}`;
+  }
+  return KubemrError.is(err) || err instanceof Error ? err.message : String(err);
+}
+
+function hostOf(source: string): string {
+  try {
+    return new URL(source).host || source;
+  } catch {
+    return source;
+  }
+}
+
 /** The one place a CLI error becomes a message and an exit code. */
 export function exitWithError(err: unknown): never {
-  const message = KubemrError.is(err) || err instanceof Error ? err.message : String(err);
-  process.stderr.write(`kubemr: ${message}\n`);
+  process.stderr.write(`kubemr: ${messageOf(err)}\n`);
   if (!KubemrError.is(err) && err instanceof Error && process.env.KUBEMR_DEBUG) process.stderr.write(`${err.stack}\n`);
-  process.exit(KubemrError.is(err) && err.code === 'INVALID_ARGUMENT' ? 2 : 1);
+  process.exit(exitCodeOf(err));
+}
+
+/** Where a finished job's logs are, and the command that prints them. */
+export function logsLine(jobId: string, logsDir: string, dataFlag: string | undefined): string {
+  return `logs: ${logsDir} (kubemr logs ${jobId}${dataFlag !== undefined ? ` --data ${dataFlag}` : ''})`;
 }
 
 /** The error a job that did not succeed ends `kubemr run` with: cancelled, or failed naming the task. */

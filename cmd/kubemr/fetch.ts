@@ -47,8 +47,8 @@ export function fetchCommand(): Command {
     .option('--no-verify', 'accept files whose size or sha256 differ from the manifest')
     .option('--force', 'transfer files again even if complete copies are present')
     .action(async (targets: string[], flags: FetchFlags) => {
-      const concurrency = integerFlag('concurrency', flags.concurrency, 1);
-      const retries = integerFlag('retries', flags.retries, 0);
+      const concurrency = integerFlag('--concurrency', flags.concurrency, 1);
+      const retries = integerFlag('--retries', flags.retries, 0);
       const plan = await planFetch({
         targets,
         ...(flags.manifest !== undefined ? { manifest: flags.manifest } : {}),

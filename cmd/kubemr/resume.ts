@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Coordinator, isFinished } from '../../lib/coordinator/coordinator.js';
 import { InvalidJobSpecError, JobNotFoundError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
-import { cliLogger, jobEndError, localToken } from './common.js';
+import { cliLogger, EXIT, jobEndError, localToken, logsLine } from './common.js';
 import { reportProgress } from './progress.js';
 
 /**
@@ -42,13 +42,14 @@ export async function resumeRun(jobId: string, opts: { data: string; workerResta
     const stopProgress = reportProgress(coord, jobId, opts.quiet);
     const done = await coord.waitFor(jobId);
     stopProgress();
+    const logs = logsLine(done.id, coord.jobLayout(done.id).logsDir, opts.data);
     if (done.phase === 'succeeded') {
-      if (!opts.quiet) process.stderr.write(`job ${done.id} succeeded: ${done.reduces.length} files in ${done.outputDir}\n`);
-      return 0;
+      if (!opts.quiet) process.stderr.write(`job ${done.id} succeeded: ${done.reduces.length} files in ${done.outputDir}\n${logs}\n`);
+      return EXIT.ok;
     }
     const err = jobEndError(done);
-    process.stderr.write(`kubemr: ${err.message}\n`);
-    return done.phase === 'cancelled' ? 130 : 1;
+    process.stderr.write(`kubemr: ${err.message}\nkubemr: ${logs}\n`);
+    return done.phase === 'cancelled' ? EXIT.interrupted : EXIT.failed;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

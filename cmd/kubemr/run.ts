@@ -9,13 +9,14 @@ import { InvalidJobSpecError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
 import { workerCredential } from '../../lib/protocol/credentials.js';
 import type { CoordinatorServer } from '../../lib/protocol/server.js';
-import { JOB_DEFAULTS, type JobSpecInput } from '../../lib/coordinator/jobspec.js';
+import { compileJobSpec, JOB_DEFAULTS, MIN_MEMORY_BYTES, type JobSpecInput } from '../../lib/coordinator/jobspec.js';
+import { probeWritableDir, removeDirs } from '../../lib/storage/dirs.js';
 import { checkOutputFormat } from '../../lib/storage/output-format.js';
 import { loadApp } from '../../lib/worker/loader.js';
 import type { RegisteredApp } from '../../lib/app/app.js';
 import { runSequentialJob } from '../../lib/coordinator/sequential.js';
 import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
-import { cliLogger, dataDir, defaultWorkers, exitWithError, intFlag, jobEndError, localToken, paramFlag, sizeFlag } from './common.js';
+import { cliLogger, dataDir, defaultWorkers, EXIT, exitWithError, intFlag, jobEndError, localToken, logsLine, paramFlag, sizeFlag, withFlagNames } from './common.js';
 import { reportProgress } from './progress.js';
 import { resumeRun } from './resume.js';
 
@@ -61,7 +62,7 @@ export function runCommand(): Command {
     .option('--lease-ms <ms>', 'a task without a heartbeat for this long is reassigned', intFlag('--lease-ms', 100), JOB_DEFAULTS.leaseMs)
     .option('--max-attempts <n>', 'task failures before the job fails', intFlag('--max-attempts', 1), JOB_DEFAULTS.maxAttempts)
     .option('--split-size <size>', 'a file larger than this becomes several map tasks', sizeFlag('--split-size'), JOB_DEFAULTS.splitBytes)
-    .option('--memory <size>', 'map-side buffer per worker before spilling to disk', sizeFlag('--memory'), JOB_DEFAULTS.memoryBytes)
+    .option('--memory <size>', 'map-side buffer per worker before spilling to disk', sizeFlag('--memory', MIN_MEMORY_BYTES), JOB_DEFAULTS.memoryBytes)
     .option('--max-line <size>', 'longest line a streaming mapper or combiner may write', sizeFlag('--max-line'), JOB_DEFAULTS.maxLineBytes)
     .option('--pack', 'pack small files together into shared map tasks (the default)')
     .option('--no-pack', 'one map task per input file (as the MIT lab), however small')
@@ -76,10 +77,26 @@ export function runCommand(): Command {
       try {
         process.exitCode = await run(app, inputs, flags);
       } catch (err) {
-        exitWithError(err);
+        exitWithError(withFlagNames(err, FLAG_OF));
       }
     });
 }
+
+/** The flag that sets each job-spec field, for messages about a field's value. */
+const FLAG_OF: Record<string, string> = {
+  reducers: '--reducers',
+  workers: '--workers',
+  leaseMs: '--lease-ms',
+  maxAttempts: '--max-attempts',
+  splitBytes: '--split-size',
+  memoryBytes: '--memory',
+  maxLineBytes: '--max-line',
+  outputFormat: '--output-format',
+  params: '--param',
+  outputDir: '--out',
+  app: '<app>',
+  inputs: '<inputs...>',
+};
 
 async function run(appArg: string | undefined, rest: string[], flags: RunFlags): Promise<number> {
   if (flags.resume !== undefined) {
@@ -123,7 +140,14 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     // Checked before the app is loaded, as the distributed run's output is: a taken output
     // directory is refused before any user code runs.
     const job = await prepareJob(jobInput(undefined), { workDir: cwd, defaultOutputDir: () => outDir });
-    const loaded = await loadApp(appArg!, cwd);
+    const made = probeWritableDir(outDir, '`--out` directory');
+    let loaded: RegisteredApp;
+    try {
+      loaded = await loadApp(appArg!, cwd);
+    } catch (err) {
+      removeDirs(made);
+      throw err;
+    }
     const started = Date.now();
     let counters: Record<string, number> = {};
     // `--reducers 0` makes any app map-only, in the oracle as in the job.
@@ -136,8 +160,12 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     return 0;
   }
 
+  // Every flag's value, before a worker starts (the inputs and the app are checked while they boot).
+  compileJobSpec(jobInput(undefined), { workDir: cwd });
   const logger = cliLogger(flags.verbose);
   const data = dataDir(flags.data);
+  // Before any worker starts: the data directory holds the job's state, intermediates and logs.
+  probeWritableDir(data, '`--data` directory');
   const token = localToken(data);
   const executor = new LocalExecutor({ logger, maxRestarts: flags.workerRestarts });
   const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000 });
@@ -173,9 +201,13 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   // The workers get this job's credential, never the token: user code runs in them.
   await executor.launch({ jobId, app, coordinator: address, dataDir: data, token: workerCredential(token, jobId) }, flags.workers);
   let prepared: PreparedJob;
+  let madeOut: string[] = [];
   try {
     const loaded = streaming ? undefined : await loadApp(app, cwd);
     prepared = await coord.prepare(jobInput(loaded), jobId);
+    // Created and written to now, before any task runs: a directory no reduce could write
+    // into is a usage error, not four failed reduces after the whole map phase.
+    madeOut = probeWritableDir(prepared.outputDir, '`--out` directory');
     // Fails when another coordinator owns the data directory.
     await coord.start();
   } catch (err) {
@@ -184,6 +216,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     process.off('SIGTERM', onSignal);
     await stop();
     fs.rmSync(coord.jobLayout(jobId).dir, { recursive: true, force: true });
+    removeDirs(madeOut);
     throw err;
   }
   try {
@@ -207,19 +240,21 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
         process.once('SIGTERM', () => resolve());
       });
     }
+    const logs = logsLine(done.id, coord.jobLayout(done.id).logsDir, flags.data);
     if (done.phase === 'succeeded') {
       if (!flags.quiet) {
         const secs = ((done.finishedAt! - done.submittedAt) / 1000).toFixed(2);
         process.stderr.write(`job ${done.id} succeeded in ${secs}s: ${(done.reduces.length || done.maps.length)} files in ${outDir}\n`);
         process.stderr.write('counters:\n');
         for (const line of formatCounters(jobCounters(done))) process.stderr.write(`  ${line}\n`);
+        process.stderr.write(`${logs}\n`);
       }
-      return 0;
+      return EXIT.ok;
     }
     const err = jobEndError(done);
     process.stderr.write(`kubemr: ${err.message}\n`);
-    process.stderr.write(`kubemr: logs are in ${coord.jobLayout(done.id).logsDir}\n`);
-    return done.phase === 'cancelled' ? 130 : 1;
+    process.stderr.write(`kubemr: ${logs}\n`);
+    return done.phase === 'cancelled' ? EXIT.interrupted : EXIT.failed;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -108,6 +108,9 @@ function compileParams(value: unknown): Record<string, string> {
   return out;
 }
 
+/** The smallest map-side buffer a job may ask for. */
+export const MIN_MEMORY_BYTES = 1024 * 1024;
+
 export const JOB_DEFAULTS = {
   reducers: 10,
   workers: 2,
@@ -167,7 +170,7 @@ export function compileJobSpec(input: JobSpecInput, defaults: { workDir: string 
     }
     if (app !== '') throw new InvalidJobSpecError(`A job has either \`app\` or streaming commands, got app \`${app}\` and a mapper`);
   }
-  const memoryBytes = int('memoryBytes', input.memoryBytes ?? JOB_DEFAULTS.memoryBytes, 1024 * 1024);
+  const memoryBytes = int('memoryBytes', input.memoryBytes ?? JOB_DEFAULTS.memoryBytes, MIN_MEMORY_BYTES);
   return {
     app,
     inputs: [...input.inputs],

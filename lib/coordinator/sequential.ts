@@ -10,6 +10,7 @@ import { sortByteOrder } from '../shuffle/byte-order.js';
 import { writeAtomically } from '../shuffle/format.js';
 import { checkOutputDir, type PreparedJob } from './prepare.js';
 import { outputName } from '../storage/layout.js';
+import { makeDirs } from '../storage/dirs.js';
 
 /**
  * The oracle: one process, no partitioning, no shuffle files — the MIT lab's mrsequential.
@@ -92,7 +93,7 @@ async function stepsUnchecked(steps: Array<App<Json>>, inputs: string[], options
 
 async function sequentialRun(app: App<Json>, inputs: string[], options: { cwd: string; outDir: string; outputFormat?: OutputFormat }): Promise<string> {
   const format = options.outputFormat ?? 'text';
-  fs.mkdirSync(options.outDir, { recursive: true });
+  makeDirs(options.outDir, 'output directory');
   const finalPath = path.join(options.outDir, outputName(0));
   const tag = `seq-${process.pid}`;
   const reduce = app.reduce;

@@ -48,9 +48,20 @@ export class RpcError extends KubemrError {
 
 function wrap(err: grpc.ServiceError, address: string): KubemrError {
   if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
-    return new CoordinatorUnavailableError(`coordinator ${address} unavailable: ${err.details || err.message}`, { address, cause: err });
+    return new CoordinatorUnavailableError(`cannot reach coordinator at ${address}: ${unreachableReason(err)}`, { address, cause: err });
   }
   return new RpcError(err.details || err.message, err.code);
+}
+
+/**
+ * grpc-js's details of a failed connection, in short: "No connection established. Last error:
+ * Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: " becomes "connect ECONNREFUSED
+ * 127.0.0.1:1" (the resolution note is empty for an address that needs no name lookup).
+ */
+function unreachableReason(err: grpc.ServiceError): string {
+  const details = (err.details || err.message).replace(/\s*Resolution note:.*$/s, '').trim();
+  const last = /Last error: (?:Error: )?(.+)$/s.exec(details);
+  return (last ? last[1]! : details).replace(/\.$/, '') || 'unavailable';
 }
 
 /** Promise-returning client for the coordinator protocol; every call carries a deadline. */

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DataDirLockedError, OutputClaimedError } from '../errors.js';
+import { DataDirLockedError, OutputClaimedError, PathNotWritableError } from '../errors.js';
+import { makeDirs } from './dirs.js';
 import { OutputLayout } from './layout.js';
 
 /**
@@ -48,7 +49,7 @@ export class DataDirLock {
     const staleMs = options.staleMs ?? 15_000;
     const file = path.join(dataDir, 'coordinator.lock');
     const body = JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() } satisfies LockBody) + '\n';
-    fs.mkdirSync(dataDir, { recursive: true });
+    makeDirs(dataDir, 'data directory');
     for (let tries = 0; ; tries++) {
       try {
         fs.writeFileSync(file, body, { flag: 'wx', mode: 0o644 });
@@ -159,12 +160,14 @@ interface ClaimBody {
  */
 export function claimOutputDir(outputDir: string, jobId: string, dataDir: string): void {
   const out = new OutputLayout(outputDir);
-  fs.mkdirSync(outputDir, { recursive: true });
+  makeDirs(outputDir, 'output directory');
   try {
     fs.writeFileSync(out.claim, JSON.stringify({ jobId, dataDir, at: new Date().toISOString() } satisfies ClaimBody) + '\n', { flag: 'wx', mode: 0o644 });
     return;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new PathNotWritableError(`Cannot write in the output directory \`${outputDir}\`: ${(err as Error).message}`, { path: outputDir, cause: err });
+    }
   }
   const owner = outputOwner(outputDir);
   if (owner?.jobId === jobId) return;

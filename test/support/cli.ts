@@ -33,12 +33,14 @@ export interface Exited {
 }
 
 /** Runs the CLI to completion. */
-export function kubemr(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Exited {
+export function kubemr(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; killSignal?: NodeJS.Signals }): Exited {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 120_000,
+    // A process that ignores SIGTERM would keep spawnSync waiting past the timeout.
+    killSignal: options.killSignal ?? 'SIGTERM',
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

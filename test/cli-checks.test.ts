@@ -1,0 +1,216 @@
+/**
+ * Every check before work starts, and what a finished run tells the user: the real CLI as a
+ * separate process. A usage error (a bad flag, path or app) exits 2 naming the flag, the path or
+ * the value, with no stack trace, before any worker starts; a job that fails exits 1; nothing hangs.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, kubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp, type Exited } from './support/cli.js';
+
+beforeAll(() => assertBuilt());
+
+/** No uncaught error: no stack frames, no Node's own crash banner. */
+function expectNoStack(r: Exited): void {
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stderr).not.toMatch(/Node\.js v\d+/);
+}
+
+/** The data directory holds no job: nothing was started for a command refused up front. */
+function jobsIn(data: string): string[] {
+  const dir = path.join(data, 'jobs');
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+}
+
+function input(dir: string): string {
+  fs.writeFileSync(path.join(dir, 'in.txt'), 'the quick brown fox\njumps over the lazy dog the end\n');
+  return 'in.txt';
+}
+
+describe('kubemr run: directories that cannot be written are found before any work', () => {
+  it.runIf(fs.existsSync('/proc/self'))('--out /proc/nope exits 2 at once naming the flag and the path (it used to spin at 100% CPU, deaf to SIGTERM)', () => {
+    const dir = tempDir('checks-proc');
+    const started = Date.now();
+    const r = kubemr(['run', 'wordcount', input(dir), '--out', '/proc/nope', '--data', 'data', '--workers', '1'], { cwd: dir, timeoutMs: 60_000, killSignal: 'SIGKILL' });
+    expect(r.signal, 'killed by the timeout: it hung').toBeNull();
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe('kubemr: Cannot create the `--out` directory `/proc/nope`: `/proc` does not accept new directories\n');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
+  });
+
+  it.runIf(fs.existsSync('/proc/self'))('--sequential --out /proc/nope and --data /proc/nope exit 2 as well', () => {
+    const dir = tempDir('checks-proc-seq');
+    const seq = kubemr(['run', '--sequential', 'wordcount', input(dir), '--out', '/proc/nope/deeper'], { cwd: dir, timeoutMs: 60_000, killSignal: 'SIGKILL' });
+    expect(seq.signal).toBeNull();
+    expect(seq.code, seq.stderr).toBe(2);
+    expect(seq.stderr).toMatch(/^kubemr: Cannot create the `--out` directory `\/proc\/nope\/deeper`: `\/proc` does not accept new directories\n$/);
+    const data = kubemr(['run', 'wordcount', 'in.txt', '--data', '/proc/nope'], { cwd: dir, timeoutMs: 60_000, killSignal: 'SIGKILL' });
+    expect(data.signal).toBeNull();
+    expect(data.code, data.stderr).toBe(2);
+    expect(data.stderr).toMatch(/^kubemr: Cannot create the `--data` directory `\/proc\/nope`/);
+  });
+
+  it('an --out under a regular file exits 2 before any worker starts, leaving no job and no directory', () => {
+    const dir = tempDir('checks-file');
+    fs.writeFileSync(path.join(dir, 'taken'), 'a file\n');
+    const r = kubemr(['run', 'wordcount', input(dir), '--out', 'taken/out', '--data', 'data', '--workers', '1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(`kubemr: Cannot create the \`--out\` directory \`${path.join(dir, 'taken', 'out')}\`: \`${path.join(dir, 'taken')}\` is a file, not a directory\n`);
+    expectNoStack(r);
+    expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
+    expect(fs.readFileSync(path.join(dir, 'taken'), 'utf8')).toBe('a file\n');
+  });
+
+  it.skipIf(process.getuid?.() === 0)('an --out the user may not write in exits 2 before the map phase, with no stack trace (root writes anywhere: skipped)', () => {
+    const dir = tempDir('checks-ro');
+    fs.mkdirSync(path.join(dir, 'ro'));
+    fs.chmodSync(path.join(dir, 'ro'), 0o555);
+    try {
+      const r = kubemr(['run', 'wordcount', input(dir), '--out', 'ro', '--data', 'data', '--workers', '1'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`kubemr: Cannot write in the \`--out\` directory \`${path.join(dir, 'ro')}\`: permission denied\n`);
+      expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
+    } finally {
+      fs.chmodSync(path.join(dir, 'ro'), 0o755);
+    }
+  });
+
+  it('an --out that does not exist yet is created; a refused run removes what it created', () => {
+    const dir = tempDir('checks-create');
+    const refused = kubemr(['run', testApp('no-register.ts'), input(dir), '--out', 'a/b/out', '--data', 'data', '--workers', '1'], { cwd: dir });
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(fs.existsSync(path.join(dir, 'a'))).toBe(false);
+    const r = kubemr(['run', 'wordcount', 'in.txt', '--out', 'a/b/out', '--data', 'data', '--workers', '1', '-r', '2'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(outputFiles(path.join(dir, 'a', 'b', 'out'))).toEqual(['mr-out-0', 'mr-out-1']);
+    // The probe file is gone.
+    expect(fs.readdirSync(path.join(dir, 'a', 'b', 'out')).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('kubemr run: every flag checked before work starts, named as the user typed it', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['--memory below 1M', ['--memory', '1'], /^kubemr: .*Expected `--memory` to be at least 1M, got `1`$/m],
+    ['--memory 512k', ['--memory', '512k'], /Expected `--memory` to be at least 1M, got `512k`/],
+    ['--workers too many', ['--workers', '20000'], /^kubemr: Expected `--workers` to be an integer between 1 and 10000, got `20000`$/m],
+    ['--reducers too many', ['--reducers', '200000'], /^kubemr: Expected `--reducers` to be an integer between 0 and 100000, got `200000`$/m],
+    ['--max-attempts too many', ['--max-attempts', '5000'], /^kubemr: Expected `--max-attempts` to be an integer between 1 and 1000, got `5000`$/m],
+    ['--lease-ms too short', ['--lease-ms', '5'], /Expected `--lease-ms` to be an integer >= 100, got `5`/],
+    ['--split-size not a size', ['--split-size', 'big'], /Expected `--split-size` to be a size such as 64M or 1G, got `big`/],
+    ['--max-line zero', ['--max-line', '0'], /Expected `--max-line` to be a size such as 64M or 1G, got `0`/],
+    ['--param without =', ['--param', 'novalue'], /Expected `--param` as key=value, got `novalue`/],
+    ['--param with a bad name', ['--param', '9x=1'], /parameter name .* got `9x`/],
+    ['--output-format csv', ['--output-format', 'csv'], /Expected `--output-format` to be one of text, tsv, jsonl, got `csv`/],
+    ['an unknown flag', ['--frobnicate'], /^kubemr: unknown option '--frobnicate'$/m],
+  ];
+  for (const [what, flags, message] of cases) {
+    it(`${what}: exit 2, the message names the flag`, () => {
+      const dir = tempDir('checks-flag');
+      const r = kubemr(['run', 'wordcount', input(dir), '--data', 'data', '--out', 'out', ...flags], { cwd: dir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/memoryBytes|maxAttempts|leaseMs|splitBytes|maxLineBytes|outputFormat/);
+      expectNoStack(r);
+      expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
+      expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+    });
+  }
+});
+
+describe('one exit code for usage errors (2), another for failed jobs (1), in every subcommand', () => {
+  it('usage errors exit 2: a missing input, an app that does not exist, does not load or never registers', () => {
+    const dir = tempDir('checks-usage');
+    input(dir);
+    fs.writeFileSync(path.join(dir, 'broken.mjs'), "throw new Error('broken at load');\n");
+    fs.writeFileSync(path.join(dir, 'not-an-app.mjs'), "import { registerApp } from 'kubemr/app';\nregisterApp({ reduce: () => '' });\n");
+    const cases: Array<[string[], RegExp]> = [
+      [['wordcount', 'missing.txt'], /^kubemr: Input `missing\.txt` does not exist$/m],
+      [['no-such-app', 'in.txt'], /^kubemr: App `no-such-app` is neither a bundled app/m],
+      [['./broken.mjs', 'in.txt'], /^kubemr: App module `\.\/broken\.mjs` failed to load: broken at load$/m],
+      [[testApp('no-register.ts'), 'in.txt'], /never called registerApp/],
+      [['--sequential', './broken.mjs', 'in.txt'], /^kubemr: App module `\.\/broken\.mjs` failed to load: broken at load$/m],
+      [[], /^kubemr: Expected an app/m],
+    ];
+    for (const [args, message] of cases) {
+      const r = kubemr(['run', ...args, '--data', 'data', '--out', 'out', '--workers', '1'], { cwd: dir });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expectNoStack(r);
+    }
+    expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
+  });
+
+  it('a job whose task fails exits 1 and says where its logs are', () => {
+    const dir = tempDir('checks-fail');
+    fs.writeFileSync(path.join(dir, 'bad.txt'), 'broken\n');
+    const r = kubemr(['run', testApp('throws.ts'), 'bad.txt', '--data', 'data', '--out', 'out', '--workers', '1', '--max-attempts', '1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    const [job] = jobsIn(path.join(dir, 'data'));
+    expect(r.stderr).toContain(`kubemr: logs: ${path.join(dir, 'data', 'jobs', job!, 'logs')} (kubemr logs ${job} --data data)\n`);
+  });
+
+  it('an unknown flag exits 2 in every subcommand; no subcommand at all is a usage error too', () => {
+    const dir = tempDir('checks-subcommands');
+    for (const sub of ['run', 'coordinator', 'worker', 'submit', 'status', 'cancel', 'dashboard', 'fetch']) {
+      const r = kubemr([sub, '--frobnicate'], { cwd: dir });
+      expect(r.code, `${sub}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/^kubemr: unknown option '--frobnicate'$/m);
+    }
+    expect(kubemr([], { cwd: dir }).code).toBe(2);
+    expect(kubemr(['no-such-command'], { cwd: dir }).code).toBe(2);
+  });
+
+  it('kubemr --help documents the exit codes and exits 0', () => {
+    const r = kubemr(['--help'], { cwd: tempDir('checks-help') });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Exit codes \(every subcommand\):\n\s+0\s+done\n\s+1\s+the job failed.*\n\s+2\s+usage error/);
+  });
+});
+
+describe('commands that reach out: a clear line, no stack trace', () => {
+  let server: http.Server;
+  let refused: string;
+  beforeAll(async () => {
+    // A port that was just listening and no longer is: connecting is refused, as with no network.
+    server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    refused = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  afterAll(() => server.close());
+
+  it('kubemr fetch with nothing to reach: one error line naming the URL, exit 1, no DatasetFetchError stack', () => {
+    const dir = tempDir('checks-fetch');
+    const url = `http://${refused}/book.txt`;
+    const r = kubemr(['fetch', url, '--dataset', 'web', '--data', 'data', '--retries', '0'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('kubemr: '));
+    expect(errors).toEqual([`kubemr: fetch of \`web\` failed: book.txt: cannot download ${url}: connection refused`]);
+    expect(r.stderr).not.toContain('DatasetFetchError');
+    expectNoStack(r);
+  });
+
+  it('kubemr fetch of several files from a host that cannot be reached says so once, naming the host', () => {
+    const dir = tempDir('checks-fetch-many');
+    const files = ['a', 'b', 'c'].map((n) => ({ url: `http://${refused}/${n}.txt` }));
+    fs.writeFileSync(path.join(dir, 'm.json'), JSON.stringify({ dataset: 'many', files }));
+    const r = kubemr(['fetch', '--manifest', 'm.json', '--data', 'data', '--retries', '0'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('kubemr: '));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(new RegExp(`^kubemr: fetch of \`many\` failed: .*cannot download http://${refused}/[abc]\\.txt: connection refused \\(3 of 3 files failed, all from ${refused}\\)$`));
+    expectNoStack(r);
+  });
+
+  it('kubemr status, cancel and submit without a coordinator: "cannot reach coordinator at ADDR", exit 1', () => {
+    const dir = tempDir('checks-status');
+    for (const args of [['status'], ['status', 'some-job'], ['cancel', 'some-job'], ['submit', 'wordcount', 'in.txt']]) {
+      const r = kubemr([...args, '--coordinator', refused, '--data', 'data'], { cwd: dir });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toBe(`kubemr: cannot reach coordinator at ${refused}: connect ECONNREFUSED ${refused}\n`);
+    }
+  });
+});
