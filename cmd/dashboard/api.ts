@@ -5,6 +5,7 @@ import { checkAttempt, checkJobId, checkTaskId, type DashboardBackend } from './
 import type { DashboardEvent, EventHub } from './events.js';
 import { BadRequestError, NotFoundError } from './http-errors.js';
 import { jobApiPath } from './model.js';
+import { filesRouter, type FilesOptions } from './files.js';
 import { openApiDocument } from './openapi.js';
 import { readHead } from './safe-files.js';
 import { compileSubmit } from './validate.js';
@@ -16,6 +17,8 @@ export interface ApiContext {
   bodyLimit: number;
   /** Relative inputs of submitted jobs are resolved against it, unless the body names one. */
   workDir: string;
+  /** The data volume's files, for upload and download. */
+  files: FilesOptions;
 }
 
 function flag(req: Request, name: string): boolean {
@@ -177,6 +180,8 @@ export function apiRouter(ctx: ApiContext): Router {
       off();
     });
   });
+
+  r.use('/files', filesRouter(ctx.files, auth));
 
   r.all('/{*rest}', (req) => {
     throw new NotFoundError(`No API endpoint ${req.method} ${req.originalUrl.split('?')[0]}; see /api/openapi.json`);

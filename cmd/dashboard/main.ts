@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { cliLogger, clientTls, exitWithError, noCredential, sizeFlag } from '../kubemr/common.js';
-import { parseListen, serveUntilSignal } from './server.js';
+import { DEFAULT_UPLOAD_LIMIT, parseListen, serveUntilSignal } from './server.js';
 
 interface Flags {
   coordinator?: string;
@@ -18,6 +18,7 @@ interface Flags {
   tls?: boolean;
   workDir?: string;
   bodyLimit: number;
+  uploadLimit: number;
   verbose?: boolean;
 }
 
@@ -32,6 +33,7 @@ const program = new Command('kubemr-dashboard')
   .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
   .option('--work-dir <dir>', 'relative inputs of jobs submitted here resolve against it (default: the data volume)')
   .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
+  .option('--upload-limit <size>', 'largest file an upload (kubemr upload, PUT /api/files/inputs/...) may write', sizeFlag('--upload-limit'), DEFAULT_UPLOAD_LIMIT)
   .option('-v, --verbose', 'debug logging')
   .action(async (flags: Flags) => {
     try {
@@ -48,6 +50,7 @@ const program = new Command('kubemr-dashboard')
           host,
           port,
           bodyLimit: flags.bodyLimit,
+          uploadLimit: flags.uploadLimit,
           workDir: flags.workDir ? path.resolve(flags.workDir) : dataDir,
           logger: cliLogger(flags.verbose).child({ component: 'dashboard' }),
         },

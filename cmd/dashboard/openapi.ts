@@ -201,6 +201,31 @@ export function openApiDocument(): object {
           responses: { 204: { description: 'cookie set' }, 400: error('wrong token') },
         },
       },
+      '/api/files/{path}': {
+        get: {
+          summary: 'A file of the data volume (its bytes), or a directory (the JSON list of the files under it, `X-Kubemr-Entry: directory`); kubemr download',
+          security: [{ bearer: [] }],
+          parameters: [path('path', "`/`-separated plain names (letters, digits, '.', '_', '-'; no `..`, no hidden names); symlinks are not followed; `token` and `coordinator.lock` are never served")],
+          responses: {
+            200: { description: 'the file, or `{ path, files: [{ path, size, modifiedAt }] }` for a directory', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: { type: 'object' } } } },
+            400: error('a path that is not plain names'),
+            401: error('no valid token'),
+            404: error('no such file or directory'),
+          },
+        },
+        put: {
+          summary: 'Write the request body as a file under `inputs/` (written whole under a temp name, then renamed); kubemr upload',
+          security: [{ bearer: [] }],
+          parameters: [path('path', '`inputs/...`, plain names as for GET; missing directories are made')],
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          responses: {
+            201: jsonBody({ type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' } } }, 'written'),
+            400: error('a path outside `inputs/`, through a symlink, or not plain names'),
+            401: error('no valid token'),
+            413: error("larger than the dashboard's --upload-limit"),
+          },
+        },
+      },
       '/api/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
       '/healthz': { get: { summary: 'Liveness; reports whether the coordinator event stream is connected', responses: { 200: { description: 'ok' } } } },
     },

@@ -10,8 +10,11 @@ import { BadRequestError, NotFoundError } from './http-errors.js';
  */
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
+/** Whether `value` is a name checkName accepts. */
+export const isPlainName = (value: string): boolean => NAME.test(value) && !value.includes('..');
+
 export function checkName(field: string, value: string): string {
-  if (!NAME.test(value) || value.includes('..')) {
+  if (!isPlainName(value)) {
     throw new BadRequestError(`Expected \`${field}\` to be a plain file name (letters, digits, '.', '_', '-'), got \`${value}\``);
   }
   return value;

@@ -36,6 +36,8 @@ export interface DashboardOptions {
   port: number;
   /** Largest request body accepted, in bytes; larger is 413. @default 1 MiB */
   bodyLimit?: number;
+  /** Largest file `PUT /api/files/inputs/...` may write, in bytes; larger is 413. @default 1 GiB */
+  uploadLimit?: number;
   /** Relative inputs of jobs submitted from the form resolve against it. @default process.cwd() */
   workDir?: string;
   logger?: Logger;
@@ -66,6 +68,9 @@ export const ASSETS = (() => {
   return { views: path.join(root, 'cmd', 'dashboard', 'views'), public: path.join(root, 'cmd', 'dashboard', 'public') };
 })();
 
+/** Largest file an upload may write unless the dashboard is told otherwise (`--upload-limit`). */
+export const DEFAULT_UPLOAD_LIMIT = 1024 ** 3;
+
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function createDashboardApp(options: DashboardOptions & { client: KubemrClient; hub: EventHub }): express.Express {
@@ -91,7 +96,8 @@ export function createDashboardApp(options: DashboardOptions & { client: KubemrC
     res.json({ ok: true, coordinator: options.coordinator, connected: options.hub.connected });
   });
   app.use('/static', express.static(ASSETS.public, { index: false, dotfiles: 'deny', maxAge: '1m' }));
-  app.use('/api', apiRouter({ backend, hub: options.hub, auth, bodyLimit, workDir }), apiErrorHandler(logger, bodyLimit));
+  const files = { dataDir: options.dataDir, maxFileBytes: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT };
+  app.use('/api', apiRouter({ backend, hub: options.hub, auth, bodyLimit, workDir, files }), apiErrorHandler(logger, bodyLimit));
   const pctx = { backend, hub: options.hub, auth, mode, coordinator: options.coordinator, workDir } as const;
   app.use(
     (_req, res, next) => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { serveUntilSignal } from '../dashboard/server.js';
+import { DEFAULT_UPLOAD_LIMIT, serveUntilSignal } from '../dashboard/server.js';
 import { cliLogger, clientTls, clientToken, dataDir, exitWithError, intFlag, noCredential, sizeFlag } from './common.js';
 
 interface DashboardFlags {
@@ -13,6 +13,7 @@ interface DashboardFlags {
   tlsCa?: string;
   tls?: boolean;
   bodyLimit: number;
+  uploadLimit: number;
   verbose?: boolean;
 }
 
@@ -29,6 +30,7 @@ export function dashboardCommand(): Command {
     .option('--tls-ca <file>', 'dial the coordinator with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
     .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
     .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
+    .option('--upload-limit <size>', 'largest file an upload (kubemr upload) may write', sizeFlag('--upload-limit'), DEFAULT_UPLOAD_LIMIT)
     .option('-v, --verbose', 'debug logging')
     .action(async (flags: DashboardFlags) => {
       try {
@@ -44,6 +46,7 @@ export function dashboardCommand(): Command {
             host: flags.host,
             port: flags.port,
             bodyLimit: flags.bodyLimit,
+            uploadLimit: flags.uploadLimit,
             workDir: path.resolve(process.cwd()),
             logger: cliLogger(flags.verbose),
           },

@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cancel: async () => (await import('./client-commands.js')).cancelCommand(),
   dashboard: async () => (await import('./dashboard.js')).dashboardCommand(),
   fetch: async () => (await import('./fetch.js')).fetchCommand(),
+  upload: async () => (await import('./files.js')).uploadCommand(),
+  download: async () => (await import('./files.js')).downloadCommand(),
 };
 
 const program = new Command('kubemr')

@@ -140,7 +140,7 @@ export function splitIntoFiles(file: string, dir: string, parts: number): string
   for (let p = 0; p < parts && at < all.length; p++) {
     let end = p === parts - 1 ? all.length : Math.round(((p + 1) * all.length) / parts);
     if (end < all.length) end = all.indexOf(10, end - 1) + 1 || all.length;
-    const name = path.join(dir, `part-${String(p).padStart(2, '0')}.txt`);
+    const name = path.join(dir, `part-${String(p).padStart(Math.max(2, String(parts - 1).length), '0')}.txt`);
     fs.writeFileSync(name, all.subarray(at, end));
     out.push(name);
     at = end;

@@ -2,12 +2,14 @@
  * `npm run bench`: what users get from kubemr, against what they would get without it.
  *
  *   npm run bench -- [--size 256M] [--hc-size 256M] [--python-size SIZE] [--repeat N] [--dir DIR]
- *                    [--only GROUPS] [--skip-python] [--skip-hc]
+ *                    [--small-files N] [--small-size SIZE] [--only GROUPS] [--skip-python] [--skip-hc]
  *
  * GROUPS (comma-separated; default all): awk (the `tr | mawk | sort` reference, always run when
  * a wordcount-like group is), wordcount (the bundled app: 2 workers, 1 worker, --sequential, the
  * no-framework loop), tuned (the hand-tuned wordcount, a bench-only contender), readme (the
- * README's app: 2 workers, 1 worker, the loop), indexer (the same three), python, hc, mit.
+ * README's app: 2 workers, 1 worker, the loop), indexer (the same three), python, hc, mit,
+ * small (wordcount at default flags on --small-files files, 5000, of --small-size bytes in all,
+ * 20M, given as their directory, against the same bytes as one file).
  *
  * The apps run with default flags on the wordcount corpus cut into 8 files (the loop reads each
  * whole; one 256 MiB file would not fit its heap), the pipelines on the same text as one file.
@@ -32,7 +34,7 @@ const TUNED = path.join(ROOT, 'dist', 'scripts', 'bench', 'apps', 'tuned-wordcou
 const BUNDLED = (app: string) => path.join(ROOT, 'dist', 'apps', app, 'index.js');
 const BOOKS = path.resolve(ROOT, '..', 'shared', 'corpus', 'gutenberg');
 const MIB = 1024 * 1024;
-const GROUPS = ['awk', 'wordcount', 'tuned', 'readme', 'indexer', 'python', 'hc', 'mit'] as const;
+const GROUPS = ['awk', 'wordcount', 'tuned', 'readme', 'indexer', 'python', 'hc', 'mit', 'small'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Flags {
@@ -40,6 +42,8 @@ interface Flags {
   hcSize: number;
   pythonSize: number;
   repeat: number;
+  smallFiles: number;
+  smallSize: number;
   dir: string | undefined;
   only: Set<Group>;
 }
@@ -51,7 +55,7 @@ function parseSize(flag: string, v: string | undefined): number {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { size: 256 * MIB, hcSize: -1, pythonSize: -1, repeat: 3, dir: undefined, only: new Set(GROUPS) };
+  const f: Flags = { size: 256 * MIB, hcSize: -1, pythonSize: -1, repeat: 3, smallFiles: 5000, smallSize: 20 * MIB, dir: undefined, only: new Set(GROUPS) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => argv[++i];
@@ -62,7 +66,12 @@ function parseFlags(argv: string[]): Flags {
       const v = val();
       f.repeat = Number(v);
       if (!Number.isInteger(f.repeat) || f.repeat < 1) throw new Error(`Expected \`--repeat\` to be an integer >= 1, got \`${v}\``);
-    } else if (a === '--dir') f.dir = val();
+    } else if (a === '--small-files') {
+      const v = val();
+      f.smallFiles = Number(v);
+      if (!Number.isInteger(f.smallFiles) || f.smallFiles < 1) throw new Error(`Expected \`--small-files\` to be an integer >= 1, got \`${v}\``);
+    } else if (a === '--small-size') f.smallSize = parseSize(a, val());
+    else if (a === '--dir') f.dir = val();
     else if (a === '--only') {
       const v = val() ?? '';
       const names = v.split(',').filter(Boolean);
@@ -305,6 +314,26 @@ async function main(): Promise<void> {
     [mit] = await bench.group([{ name: 'MIT corpus wordcount, 2 workers', bytes: mitBytes, argv: (out) => kubemr(['wordcount', ...mitFiles, '--workers', '2', '--out', out]), collect: outFiles, reference: digest(normalize(outFiles(mitSeqOut))) }], Math.max(3, R));
   }
 
+  let small: Result[] | undefined;
+  if (on('small')) {
+    // The same text twice: cut at line boundaries into many small files, and whole.
+    const one = buildWordcountCorpus(BOOKS, path.join(work, 'small-one.txt'), flags.smallSize);
+    const dir = path.join(work, 'small-files');
+    const files = splitIntoFiles(one.file, dir, flags.smallFiles);
+    log(`small files: ${files.length} files of ${(one.bytes / files.length / 1024).toFixed(1)} KiB on average, ${mb(one.bytes)} MB in all`);
+    const seqOut = path.join(work, 'small-seq');
+    fs.mkdirSync(seqOut, { recursive: true });
+    execFileSync(process.execPath, [CLI, 'run', 'wordcount', one.file, '--sequential', '--out', seqOut, '-q'], { cwd: work });
+    const ref = digest(normalize(outFiles(seqOut)));
+    small = await bench.group(
+      [
+        { name: `wordcount, ${files.length} small files (their directory), default flags`, bytes: one.bytes, argv: (out) => kubemr(['wordcount', dir, '--out', out]), collect: outFiles, reference: ref },
+        { name: 'wordcount, the same bytes as one file, default flags', bytes: one.bytes, argv: (out) => kubemr(['wordcount', one.file, '--out', out]), collect: outFiles, reference: ref },
+      ],
+      R,
+    );
+  }
+
   // Report.
   const wall = (r: Result | undefined) => (r && !r.wrong ? r.wallMs : NaN);
   const rate = (r: Result | undefined) => (r ? r.bytes / 1e6 / (wall(r) / 1000) : NaN);
@@ -350,6 +379,10 @@ async function main(): Promise<void> {
     target(`high-cardinality worker peak RSS <= 2x256M + 150 MB (${mb(bound)} MB), output correct`, `${hcRun.workerPeaks.map(mb).join(' / ')} MB${hcRun.wrong ? ` (${hcRun.wrong})` : ''}`, !hcRun.wrong && hcPeak <= bound);
   }
   if (mit) target('MIT corpus, kubemr run 2 workers < 1.5 s', `${secs(wall(mit))} s`, wall(mit) < 1500);
+  if (small) {
+    const ratio = wall(small[0]) / wall(small[1]);
+    target(`${flags.smallFiles} small files within 2x the same bytes in one file`, `${secs(wall(small[0]))} s / ${secs(wall(small[1]))} s = ${x(ratio)}`, ratio <= 2);
+  }
   // What the 1 -> 2 ratio can be here at most: two workers cannot finish before their CPU time,
   // spread over every core, has run.
   const cores = os.cpus().length;
