@@ -157,6 +157,15 @@ describe('k8s/ (kubectl kustomize)', () => {
     );
     expect(dash.containers[0]!.livenessProbe?.httpGet?.path).toBe('/healthz');
     expect(dash.automountServiceAccountToken).toBe(false);
+    // The volume read-only, but for inputs/, where uploads go.
+    expect(dash.containers[0]!.volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: 'data', mountPath: '/data', readOnly: true },
+        { name: 'data-inputs', mountPath: '/data/inputs', subPath: 'inputs' },
+      ]),
+    );
+    expect(dash.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim).toEqual({ claimName: 'kubemr-data', readOnly: true });
+    expect(dash.volumes?.find((v) => v.name === 'data-inputs')?.persistentVolumeClaim).toEqual({ claimName: 'kubemr-data' });
     const svc = find('Service', 'kubemr-dashboard').spec as { type: string; ports: { port: number }[] };
     expect(svc.type).toBe('NodePort');
     expect(svc.ports[0]!.port).toBe(8081);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Request, type Response, Router } from 'express';
 import type { Auth } from './auth.js';
-import { BadRequestError, NotFoundError, PayloadTooLargeError } from './http-errors.js';
+import { BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError } from './http-errors.js';
 import { checkName } from './safe-files.js';
 
 /**
@@ -183,12 +183,21 @@ export function filesRouter(o: FilesOptions, auth: Auth): Router {
       throw new BadRequestError(`Expected an upload path under \`${UPLOAD_ROOT}/\`, got \`${shown}\``);
     }
     checkDeclaredSize(req, o.maxFileBytes);
-    const dir = makeDirs(o.dataDir, parts.slice(0, -1));
-    const file = path.join(dir, parts.at(-1)!);
-    const st = fs.lstatSync(file, { throwIfNoEntry: false });
-    if (st && !st.isFile()) throw new BadRequestError(`Path \`${shown}\` exists and is not a regular file`);
-    const size = await receive(req, file, o.maxFileBytes);
-    res.status(201).json({ path: shown, size });
+    try {
+      const dir = makeDirs(o.dataDir, parts.slice(0, -1));
+      const file = path.join(dir, parts.at(-1)!);
+      const st = fs.lstatSync(file, { throwIfNoEntry: false });
+      if (st && !st.isFile()) throw new BadRequestError(`Path \`${shown}\` exists and is not a regular file`);
+      const size = await receive(req, file, o.maxFileBytes);
+      res.status(201).json({ path: shown, size });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+        throw new ConflictError(`The data volume is not writable at \`${shown}\` (${code}): the dashboard needs \`${UPLOAD_ROOT}/\` mounted writable`);
+      }
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new PayloadTooLargeError(`The data volume is full (${code}); nothing was written at \`${shown}\``);
+      throw err;
+    }
   });
 
   return r;
