@@ -232,7 +232,7 @@ echo "==> $BAD: workers on an image that does not exist"
 submit "$BAD" 'app: wordcount' 'image: kubemr-e2e.invalid/no-such-image:does-not-exist' "inputs: [\"$INPUTS\"]" 'reducers: 1' 'workers: 1'
 wait_done "$BAD" "$FAIL_TIMEOUT"
 message="$(field "$BAD" .status.message)"
-if [[ "$PHASE" == Failed ]] && grep -Eq 'ErrImagePull|ImagePullBackOff|InvalidImageName|image' <<<"$message"; then
+if [[ "$PHASE" == Failed ]] && grep -Eiq 'ErrImagePull|ImagePullBackOff|InvalidImageName|image' <<<"$message"; then
   pass "6. the job ended Failed with the reason: $message"
 else
   fail "6. expected Failed with the image pull error within ${FAIL_TIMEOUT}s, got ${PHASE}: ${message:-no message}"

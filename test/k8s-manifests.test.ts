@@ -22,7 +22,7 @@ import type { LaunchSpec } from '../lib/executor/types.js';
 import { workerCredential } from '../lib/protocol/credentials.js';
 import { modelTypeName, parseYamlDocs, unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
 import { renderKustomization } from './support/kustomize.js';
-import { applyDefaults, checkStructural, validate, type Schema } from './support/structural-schema.js';
+import { applyDefaults, checkStructural, evalCel, validate, type Schema } from './support/structural-schema.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -322,6 +322,8 @@ describe('CRD mapreducejobs.kubemr.io', () => {
     ['a resource the schema does not know', { app: 'wordcount', inputs: ['a'], resources: { requests: { gpu: '1' } } }, /spec\.resources\.requests\.gpu: unknown field/],
     ['a limit that is no quantity', { app: 'wordcount', inputs: ['a'], resources: { limits: { memory: '2 GB' } } }, /spec\.resources\.limits\.memory: must match/],
     ['an env entry without a name', { app: 'wordcount', inputs: ['a'], env: [{ value: 'x' }] }, /spec\.env\[0\]\.name: Required value/],
+    ['env setting KUBEMR_TOKEN', { app: 'wordcount', inputs: ['a'], env: [{ name: 'KUBEMR_TOKEN', value: 'x' }] }, /spec\.env\[0\]: KUBEMR_\* and TMPDIR are kubemr's own variables/],
+    ['env setting TMPDIR', { app: 'wordcount', inputs: ['a'], env: [{ name: 'LANG', value: 'C' }, { name: 'TMPDIR', value: '/' }] }, /spec\.env\[1\]: KUBEMR_\* and TMPDIR/],
     ['an env name with a space', { app: 'wordcount', inputs: ['a'], env: [{ name: 'MY VAR', value: 'x' }] }, /spec\.env\[0\]\.name: must match/],
   ];
   it.each(bad)('rejects a spec with %s', (_name, spec, message) => {
@@ -335,6 +337,10 @@ describe('CRD mapreducejobs.kubemr.io', () => {
     expect(cel({ streaming: { mapper: 'cat' } })).toEqual([]);
     expect(cel({})).toEqual(['spec: exactly one of spec.app or spec.streaming.mapper must be set']);
     expect(cel({ app: 'a', streaming: { mapper: 'cat' } })).toHaveLength(1);
+    // The subset the validator evaluates short-circuits as CEL does, and refuses what it does not know.
+    expect(evalCel("!has(self.name) || self.name.startsWith('KUBEMR_')", {})).toBe(true);
+    expect(evalCel("has(self.a) && self.a == 'x'", { a: 'x' })).toBe(true);
+    expect(() => evalCel('self.env.size() < 3', { env: [] })).toThrow(/cannot be evaluated by this validator/);
   });
 });
 

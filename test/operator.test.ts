@@ -15,6 +15,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1PodSpec } fro
 import { loadAll } from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../lib/coordinator/coordinator.js';
+import { KubernetesExecutor } from '../lib/executor/kubernetes.js';
 import { buildWorkerJob, compileWorkerPodOptions } from '../lib/executor/kubernetes-objects.js';
 import { LocalExecutor } from '../lib/executor/local.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from '../lib/executor/types.js';
@@ -522,6 +523,37 @@ describe('MapReduceJob spec: split size, memory, pack, worker resources and env'
     expectValidStatuses();
   });
 
+  it('through the Kubernetes executor: the worker Job the API server stores carries the job\'s resources and env', async () => {
+    const executor = new KubernetesExecutor({ kubeConfig: server.kubeConfig(NS), namespace: NS, watchRetryMs: 50, copyLogs: false });
+    const coordinator = new Coordinator({ dataDir, executor, tickMs: 20 });
+    coordinator.advertise = 'kubemr-coordinator:7070';
+    await coordinator.start();
+    const operator = await startOperator({ coordinator, kubeConfig: server.kubeConfig(NS), namespace: NS, statusIntervalMs: 50, watchRetryMs: 50 });
+    cleanups.push(async () => {
+      await operator.close();
+      await coordinator.close();
+      await executor.close();
+    });
+    const name = newName('pods');
+    await createResource(name, {
+      app: 'wordcount',
+      inputs: ['inputs/small/*.txt'],
+      reducers: 1,
+      workers: 2,
+      memory: '768Mi',
+      resources: { requests: { cpu: '500m' }, limits: { cpu: 2 } },
+      env: [{ name: 'LANG', value: 'C.UTF-8' }],
+    });
+    const job = await waitFor('the worker Job', () => [...server.jobs.values()].find((j) => j.metadata?.annotations?.['kubemr.io/job-id'] === statusOf(name)?.jobId));
+    await validateOfficial(job as unknown as KubeObject);
+    const c = job.spec!.template.spec!.containers[0]!;
+    // 768Mi of buffer: request 768Mi, limit 2 x 768Mi + 512Mi = 2048Mi.
+    expect(c.resources).toEqual({ requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '2Gi' } });
+    expect(c.env?.[0]).toEqual({ name: 'LANG', value: 'C.UTF-8' });
+    expect(c.env?.filter((e) => e.name === 'LANG')).toHaveLength(1);
+    expect(job.spec!.parallelism).toBe(2);
+  });
+
   it('sizes the worker pods\' memory from `memory` when resources do not say: 256Mi/1Gi by default, more for a larger buffer', async () => {
     const h = await startHarness();
     h.coordinator.advertise = 'kubemr-coordinator:7070';
@@ -539,9 +571,26 @@ describe('MapReduceJob spec: split size, memory, pack, worker resources and env'
     await validateOfficial(workerJob(launchOf(rb)));
   });
 
+  it('refuses env overriding kubemr\'s own variables: the API server at create (the CRD\'s rule), the operator when no schema is applied', async () => {
+    const h = await startHarness();
+    for (const env of [[{ name: 'KUBEMR_TOKEN', value: 'x' }], [{ name: 'A', value: '1' }, { name: 'TMPDIR', value: '/' }]]) {
+      const err = await createResource(newName('own'), { app: 'wordcount', inputs: ['inputs/small/a.txt'], env }).then(() => undefined, (e: unknown) => e as { code?: number; body?: unknown });
+      expect(err?.code).toBe(422);
+      expect(JSON.stringify(err?.body)).toContain("KUBEMR_* and TMPDIR are kubemr's own variables");
+    }
+    const cases: [unknown[], RegExp][] = [
+      [[{ name: 'KUBEMR_TOKEN', value: 'x' }], /^`env\[0\]\.name` may not be `KUBEMR_TOKEN`: kubemr sets KUBEMR_\* and TMPDIR in every worker itself/],
+      [[{ name: 'A', value: '1' }, { name: 'KUBEMR_COORDINATOR', value: 'evil:1' }], /^`env\[1\]\.name` may not be `KUBEMR_COORDINATOR`/],
+    ];
+    for (const [env, message] of cases) {
+      const name = newName('own');
+      server.addCustomObject(plural, { metadata: { name, namespace: NS }, spec: { app: 'wordcount', inputs: ['inputs/small/a.txt'], reducers: 1, env } }, { validate: false });
+      expect((await waitPhase(name, 'Failed')).message).toMatch(message);
+    }
+    expect(h.executor.launches).toEqual([]);
+  });
+
   const refused: [string, Record<string, unknown>, string | RegExp][] = [
-    ['env overriding KUBEMR_TOKEN', { env: [{ name: 'KUBEMR_TOKEN', value: 'x' }] }, /^`env\[0\]\.name` may not be `KUBEMR_TOKEN`: kubemr sets KUBEMR_\* and TMPDIR in every worker itself/],
-    ['env overriding KUBEMR_COORDINATOR', { env: [{ name: 'A', value: '1' }, { name: 'KUBEMR_COORDINATOR', value: 'evil:1' }] }, /^`env\[1\]\.name` may not be `KUBEMR_COORDINATOR`/],
     ['env naming a variable twice', { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] }, '`env[1].name` repeats `A`: each variable may be set once'],
     ['a memory limit the buffer does not fit in', { memory: '512Mi', resources: { limits: { memory: '512Mi' } } }, /^Expected `resources\.limits\.memory` \(512Mi\) to be larger than the job's `memory` \(512Mi, .*give at least 1536Mi/],
     ['a request above its limit', { resources: { requests: { cpu: '3' }, limits: { cpu: '2' } } }, 'Expected `resources.requests.cpu` (3) to be at most `resources.limits.cpu` (2)'],

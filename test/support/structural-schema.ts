@@ -10,8 +10,9 @@
  *   oneOf/anyOf/allOf/not, nullable, x-kubernetes-int-or-string, x-kubernetes-preserve-unknown-fields,
  *   and unknown fields rejected as with `kubectl apply` (strict field validation).
  *
- * CEL rules (x-kubernetes-validations) cannot be evaluated in general here; the only form
- * understood is `has(self.a) != has(self.b)` (exactly one of two fields). Any other rule makes
+ * CEL rules (x-kubernetes-validations) are evaluated for a small subset of CEL only: `self`
+ * and its fields (`self.a.b`), `has(self.a)`, string literals, `true`/`false`,
+ * `x.startsWith('...')`, `==`, `!=`, `!`, `&&`, `||` and parentheses. Any other rule makes
  * `validate` throw, so a new rule can never be skipped silently.
  */
 export interface Schema {
@@ -125,7 +126,110 @@ function typeOk(schema: Schema, v: unknown): boolean {
   }
 }
 
-const CEL_EXACTLY_ONE = /^has\(self\.([A-Za-z_][A-Za-z0-9_]*)\) != has\(self\.([A-Za-z_][A-Za-z0-9_]*)\)$/;
+/** Evaluates a rule of the CEL subset described at the top against `self`; throws on anything else. */
+export function evalCel(rule: string, self: unknown): unknown {
+  const toks = (rule.match(/\s+|'(?:[^'\\]|\\.)*'|&&|\|\||==|!=|[()!.,]|[A-Za-z_][A-Za-z0-9_]*|./g) ?? []).filter((t) => !/^\s+$/.test(t));
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new Error(`CEL rule ${JSON.stringify(rule)} cannot be evaluated by this validator: ${why}`);
+  };
+  const peek = () => toks[i];
+  const take = (t?: string) => {
+    const got = toks[i++];
+    if (t !== undefined && got !== t) fail(`expected ${t} at token ${i}, got ${got ?? 'the end'}`);
+    return got;
+  };
+  type Thunk = () => unknown;
+  const bool = (v: unknown): boolean => (typeof v === 'boolean' ? v : fail(`expected a bool, got ${JSON.stringify(v)}`));
+  // Parsed into thunks, so that `&&` and `||` short-circuit as CEL's do (`!has(self.a) || self.a ...`).
+  const path = (probe: boolean): Thunk => {
+    take('self');
+    const names: string[] = [];
+    while (peek() === '.' && toks[i + 1] !== 'startsWith') {
+      take('.');
+      const name = take() ?? '';
+      if (!/^[A-Za-z_]/.test(name)) fail(`a field name after '.', got ${name || 'the end'}`);
+      names.push(name);
+    }
+    return () =>
+      names.reduce<unknown>((v, name, n) => {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(`.${name} of a non-object`);
+        const got = (v as Record<string, unknown>)[name];
+        if (got === undefined && !(probe && n === names.length - 1)) fail(`no such key: ${name}`);
+        return got;
+      }, self);
+  };
+  const primary = (): Thunk => {
+    const t = peek();
+    let v: Thunk;
+    if (t === '(') {
+      take('(');
+      v = or();
+      take(')');
+    } else if (t === 'has') {
+      take('has');
+      take('(');
+      const p = path(true);
+      take(')');
+      v = () => p() !== undefined;
+    } else if (t === 'self') v = path(false);
+    else if (t === 'true' || t === 'false') {
+      const b = take() === 'true';
+      v = () => b;
+    } else if (t?.startsWith("'")) {
+      const lit = take()!.slice(1, -1).replace(/\\(.)/g, '$1');
+      v = () => lit;
+    } else return fail(`unexpected ${t ?? 'end'}`);
+    while (peek() === '.') {
+      take('.');
+      const method = take();
+      if (method !== 'startsWith') fail(`unsupported method ${method}`);
+      take('(');
+      const arg = or();
+      take(')');
+      const base = v;
+      v = () => {
+        const [s, a] = [base(), arg()];
+        return typeof s === 'string' && typeof a === 'string' ? s.startsWith(a) : fail('startsWith needs strings');
+      };
+    }
+    return v;
+  };
+  const cmp = (): Thunk => {
+    const a = primary();
+    if (peek() !== '==' && peek() !== '!=') return a;
+    const op = take();
+    const b = primary();
+    return () => (op === '==' ? a() === b() : a() !== b());
+  };
+  const unary = (): Thunk => {
+    if (peek() !== '!') return cmp();
+    take('!');
+    const a = unary();
+    return () => !bool(a());
+  };
+  const and = (): Thunk => {
+    let v = unary();
+    while (peek() === '&&') {
+      take('&&');
+      const [a, b] = [v, unary()];
+      v = () => bool(a()) && bool(b());
+    }
+    return v;
+  };
+  function or(): Thunk {
+    let v = and();
+    while (peek() === '||') {
+      take('||');
+      const [a, b] = [v, and()];
+      v = () => bool(a()) || bool(b());
+    }
+    return v;
+  }
+  const top = or();
+  if (i !== toks.length) fail(`unexpected ${toks[i]}`);
+  return bool(top());
+}
 
 /** Error messages (`path: problem, got value`); [] when `value` is valid. */
 export function validate(schema: Schema, value: unknown, at = '', inJunctor = false): string[] {
@@ -176,9 +280,7 @@ export function validate(schema: Schema, value: unknown, at = '', inJunctor = fa
       else errs.push(`${join(at, k)}: unknown field ${show(k)}`);
     }
     for (const rule of schema['x-kubernetes-validations'] ?? []) {
-      const m = rule.rule.match(CEL_EXACTLY_ONE);
-      if (!m) throw new Error(`${here}: CEL rule ${show(rule.rule)} cannot be evaluated by this validator`);
-      if ((value[m[1]!] !== undefined) === (value[m[2]!] !== undefined)) errs.push(`${here}: ${rule.message ?? rule.rule}`);
+      if (evalCel(rule.rule, value) !== true) errs.push(`${here}: ${rule.message ?? rule.rule}`);
     }
   }
   for (const s of schema.allOf ?? []) errs.push(...validate(s, value, at, true));
