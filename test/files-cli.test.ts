@@ -171,13 +171,15 @@ describe('kubemr upload / download through the dashboard', () => {
     expect((await raw(s.url, 'PUT', '/api/files/inputs/new.txt', 'wrong', 'x')).status).toBe(401);
     expect(fs.existsSync(path.join(s.data, 'inputs', 'new.txt'))).toBe(false);
     const noToken = kubemr(['download', 'inputs/ok.txt', path.join(s.dir, 'dl'), '--dashboard', s.url, '--token', 'wrong'], { cwd: s.dir });
-    expect(noToken.code).not.toBe(0);
+    // Refused by the dashboard: the command failed (1), not a usage error.
+    expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/bearer token is not valid.*HTTP 401/);
 
     // The CLI refuses the same paths before sending anything.
     for (const args of [['download', 'inputs/../token', 'dl'], ['upload', path.join(s.dir, 'outside'), 'inputs/../jobs'], ['upload', path.join(s.dir, 'outside'), 'jobs/x']]) {
       const r = kubemr([...args, '--dashboard', s.url, '--token', t], { cwd: s.dir });
-      expect(r.code, args.join(' ')).not.toBe(0);
+      // Usage errors, found before any request.
+      expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/is not allowed|under inputs\//);
     }
     expect(fs.existsSync(path.join(s.dir, 'dl'))).toBe(false);
@@ -190,7 +192,7 @@ describe('kubemr upload / download through the dashboard', () => {
     const small = path.join(s.dir, 'small.txt');
     fs.writeFileSync(small, 'fits\n');
     const r = kubemr(['upload', big, 'inputs/sized', '--dashboard', s.url, '--token', s.token], { cwd: s.dir });
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/larger than the limit of 65536 bytes.*HTTP 413/);
     // Without a declared length too (a chunked body), cut off at the limit.
     const chunked = await new Promise<number>((resolve, reject) => {
