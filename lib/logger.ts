@@ -32,9 +32,14 @@ export interface ConsoleLoggerOptions {
   write?: (line: string) => void;
 }
 
+// Taken when this module loads: while a worker runs a task, process.stderr.write is pointed at the
+// attempt's log (lib/worker/attempt-log.ts) for user code's output; the worker's own lines stay
+// in the worker's log.
+const stderrWrite = process.stderr.write.bind(process.stderr);
+
 export function createLogger(options: ConsoleLoggerOptions = {}, base: LogFields = {}): Logger {
   const level = ORDER[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write = options.write ?? ((line: string) => stderrWrite(line + '\n'));
   const emit = (lvl: LogLevel, message: string, fields?: LogFields) => {
     if (ORDER[lvl] < level) return;
     const all = { ...base, ...fields };

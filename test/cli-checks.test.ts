@@ -154,7 +154,7 @@ describe('one exit code for usage errors (2), another for failed jobs (1), in ev
 
   it('an unknown flag exits 2 in every subcommand; no subcommand at all is a usage error too', () => {
     const dir = tempDir('checks-subcommands');
-    for (const sub of ['run', 'coordinator', 'worker', 'submit', 'status', 'cancel', 'dashboard', 'fetch']) {
+    for (const sub of ['run', 'coordinator', 'worker', 'submit', 'status', 'cancel', 'dashboard', 'fetch', 'logs']) {
       const r = kubemr([sub, '--frobnicate'], { cwd: dir });
       expect(r.code, `${sub}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/^kubemr: unknown option '--frobnicate'$/m);
@@ -211,6 +211,64 @@ describe('commands that reach out: a clear line, no stack trace', () => {
       const r = kubemr([...args, '--coordinator', refused, '--data', 'data'], { cwd: dir });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toBe(`kubemr: cannot reach coordinator at ${refused}: connect ECONNREFUSED ${refused}\n`);
+    }
+  });
+});
+
+describe('where to look: attempt logs', () => {
+  it("what map and reduce print goes to the attempt's log, not the worker's; the run says where; kubemr logs prints it", () => {
+    const dir = tempDir('checks-logs');
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'the quick brown fox\n');
+    fs.writeFileSync(path.join(dir, 'b.txt'), 'the lazy dog and the fox\n');
+    const app = testApp('printing.ts');
+    const r = kubemr(['run', app, 'a.txt', 'b.txt', '--data', 'data', '--out', 'out', '--workers', '1', '--reducers', '1', '--no-pack'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(sortedOutput(path.join(dir, 'out'))).toBe(sequentialOutput(dir, app, ['a.txt', 'b.txt']));
+    const [job] = jobsIn(path.join(dir, 'data'));
+    const logs = path.join(dir, 'data', 'jobs', job!, 'logs');
+    expect(r.stderr).toContain(`logs: ${logs} (kubemr logs ${job} --data data)\n`);
+    // Nothing printed reached the terminal or the worker's own log.
+    expect(r.stdout).toBe('');
+    expect(r.stderr).not.toContain('map read');
+    const workerLogs = fs.readdirSync(logs).filter((f) => !/^(map|reduce)-\d+-\d+\.log$/.test(f));
+    expect(workerLogs.length).toBeGreaterThan(0);
+    for (const f of workerLogs) expect(fs.readFileSync(path.join(logs, f), 'utf8')).not.toMatch(/map read|map warns|no newline|reduce counted/);
+    // Each attempt's log has its own task's lines, marked with their stream.
+    const map0 = fs.readFileSync(path.join(logs, 'map-0-1.log'), 'utf8');
+    expect(map0).toMatch(/^\S+ stdout: map read a\.txt$/m);
+    expect(map0).toMatch(/^\S+ stderr: map warns about a\.txt$/m);
+    expect(map0).toMatch(/^\S+ stdout: no newline after a\.txt$/m);
+    expect(map0).not.toContain('b.txt');
+    expect(fs.readFileSync(path.join(logs, 'map-1-1.log'), 'utf8')).toMatch(/stdout: map read b\.txt/);
+    expect(fs.readFileSync(path.join(logs, 'reduce-0-1.log'), 'utf8')).toMatch(/^\S+ stdout: reduce counted 2 fox$/m);
+
+    const all = kubemr(['logs', job!, '--data', 'data'], { cwd: dir });
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(new RegExp(`^==> map-0 attempt 1 \\(${logs.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/map-0-1\\.log\\) <==$`, 'm'));
+    expect(all.stdout.indexOf('==> map-0 ')).toBeLessThan(all.stdout.indexOf('==> map-1 '));
+    expect(all.stdout.indexOf('==> map-1 ')).toBeLessThan(all.stdout.indexOf('==> reduce-0 '));
+    expect(all.stdout).toContain('stdout: reduce counted 2 fox');
+    const one = kubemr(['logs', job!, 'map-1', '--data', 'data'], { cwd: dir });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toBe(fs.readFileSync(path.join(logs, 'map-1-1.log'), 'utf8'));
+    // $KUBEMR_DATA finds it too, as it does for kubemr run.
+    expect(kubemr(['logs', job!, 'reduce-0-1'], { cwd: dir, env: { KUBEMR_DATA: path.join(dir, 'data') } }).stdout).toContain('reduce counted 2 fox');
+  });
+
+  it('kubemr logs of a job, task or id that is not there: exit 2 naming it', () => {
+    const dir = tempDir('checks-logs-bad');
+    fs.mkdirSync(path.join(dir, 'data', 'jobs', 'some-job', 'logs'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'data', 'jobs', 'some-job', 'logs', 'map-0-1.log'), 'x\n');
+    const cases: Array<[string[], string]> = [
+      [['no-such-job'], `kubemr: No job \`no-such-job\` in data directory \`${path.join(dir, 'data')}\`\n`],
+      [['../etc'], "kubemr: Expected `<job>` to be a job id (lowercase letters, digits and '-', at most 40 characters), got `../etc`\n"],
+      [['some-job', 'reduce-9'], 'kubemr: Job `some-job` has no log of `reduce-9` (it has map-0)\n'],
+      [['some-job', 'shuffle'], 'kubemr: Expected `[task]` to be a task such as map-3 or reduce-0, or an attempt such as map-3-2, got `shuffle`\n'],
+    ];
+    for (const [args, message] of cases) {
+      const r = kubemr(['logs', ...args, '--data', 'data'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(message);
     }
   });
 });

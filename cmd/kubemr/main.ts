@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   fetch: async () => (await import('./fetch.js')).fetchCommand(),
   upload: async () => (await import('./files.js')).uploadCommand(),
   download: async () => (await import('./files.js')).downloadCommand(),
+  logs: async () => (await import('./logs.js')).logsCommand(),
 };
 
 const program = new Command('kubemr')

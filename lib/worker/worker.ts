@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -14,6 +13,7 @@ import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
 import { runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import { runMapTask, runReduceTask, TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
 import { fetchFailedMaps, layoutOf } from './attempt-files.js';
+import { openAttemptLog as openLogFile } from './attempt-log.js';
 import { taskName } from '../storage/layout.js';
 
 export interface WorkerOptions {
@@ -131,7 +131,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       const kind = task.kind === 'MAP' ? 'map' : 'reduce';
       const ref = { workerId, jobId: task.jobId, kind: task.kind, index: task.index, attempt: task.attempt, lease: task.lease };
       const tlog = log.child({ job: task.jobId, task: taskName(kind, task.index), attempt: task.attempt });
-      const attemptLog = openAttemptLog(task, kind);
+      const alog = openAttemptLog(task, kind);
+      const attemptLog = alog.line;
       Atomics.store(flags, 0, 0);
       Atomics.store(flags, 1, 0);
       post({ type: 'start', ref, intervalMs: Math.max(50, Math.floor(Number(task.leaseMs) / 3)) });
@@ -147,6 +148,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       let error: string | undefined;
       let fetchFailed: number[] | undefined;
       let unrecoverable = false;
+      // What map and reduce print goes to this attempt's log, not the worker's.
+      const release = alog.capture();
       try {
         result = await runTask(options.app, task, ctx);
       } catch (err) {
@@ -164,15 +167,17 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           attemptLog(`failed: ${error}`);
         }
       } finally {
+        release();
         post({ type: 'stop' });
       }
-      if (!result && !error) continue;
       const ms = Date.now() - started;
       if (result) {
         tlog.info('task done', { ms, ...result.counters });
         // The process's peak so far, not the task's: what a memory budget has to hold.
         attemptLog(`done in ${ms} ms: ${JSON.stringify(result.counters)}; peak RSS ${process.resourceUsage().maxRSS * 1024} bytes`);
       }
+      alog.close();
+      if (!result && !error) continue;
       const ack = await persist('ReportTask', () =>
         client.reportTask({
           ...ref,
@@ -222,14 +227,7 @@ function runTaskBody(app: RegisteredApp | undefined, task: Task__Output, ctx: Ta
   return task.kind === 'MAP' ? runMapTask(step, task, ctx) : runReduceTask(step, task, ctx);
 }
 
-/** Appends lines to jobs/<id>/logs/<task>-<attempt>.log, kept after the worker is gone. */
-function openAttemptLog(task: Task__Output, kind: 'map' | 'reduce'): (line: string) => void {
-  const file = layoutOf(task).attemptLog(taskName(kind, task.index), task.attempt);
-  return (line: string) => {
-    try {
-      fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
-    } catch {
-      // The job directory may be gone (cancelled); logging must not fail the task.
-    }
-  };
+/** jobs/<id>/logs/<task>-<attempt>.log, kept after the worker is gone. */
+function openAttemptLog(task: Task__Output, kind: 'map' | 'reduce') {
+  return openLogFile(layoutOf(task).attemptLog(taskName(kind, task.index), task.attempt));
 }
