@@ -154,7 +154,7 @@ describe('one exit code for usage errors (2), another for failed jobs (1), in ev
 
   it('an unknown flag exits 2 in every subcommand; no subcommand at all is a usage error too', () => {
     const dir = tempDir('checks-subcommands');
-    for (const sub of ['run', 'coordinator', 'worker', 'submit', 'status', 'cancel', 'dashboard', 'fetch', 'logs']) {
+    for (const sub of ['run', 'coordinator', 'worker', 'submit', 'status', 'cancel', 'dashboard', 'fetch', 'logs', 'upload', 'download']) {
       const r = kubemr([sub, '--frobnicate'], { cwd: dir });
       expect(r.code, `${sub}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/^kubemr: unknown option '--frobnicate'$/m);
