@@ -182,8 +182,8 @@ export function filesRouter(o: FilesOptions, auth: Auth): Router {
     if (parts[0] !== UPLOAD_ROOT || parts.length < 2) {
       throw new BadRequestError(`Expected an upload path under \`${UPLOAD_ROOT}/\`, got \`${shown}\``);
     }
-    checkDeclaredSize(req, o.maxFileBytes);
     try {
+      checkDeclaredSize(req, o.maxFileBytes);
       const dir = makeDirs(o.dataDir, parts.slice(0, -1));
       const file = path.join(dir, parts.at(-1)!);
       const st = fs.lstatSync(file, { throwIfNoEntry: false });
@@ -191,6 +191,8 @@ export function filesRouter(o: FilesOptions, auth: Auth): Router {
       const size = await receive(req, file, o.maxFileBytes);
       res.status(201).json({ path: shown, size });
     } catch (err) {
+      // The rest of a refused body is not read: the connection ends with the answer.
+      if (!req.complete) res.set('Connection', 'close');
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
         throw new ConflictError(`The data volume is not writable at \`${shown}\` (${code}): the dashboard needs \`${UPLOAD_ROOT}/\` mounted writable`);
