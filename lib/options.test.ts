@@ -32,9 +32,9 @@ describe('option sets are compiled once, with messages naming the option and the
   }
 
   it('fills the documented defaults', () => {
-    expect(compileCoordinatorOptions({})).toEqual({ tickMs: 250, workerGraceMs: 3000 });
+    expect(compileCoordinatorOptions({})).toEqual({ tickMs: 250, workerGraceMs: 3000, maxWorkersPerJob: 100 });
     expect(compileWorkerOptions({})).toEqual({ giveUpMs: 30_000 });
-    expect(compileServerOptions({})).toEqual({ holdMs: 1000 });
+    expect(compileServerOptions({})).toEqual({ holdMs: 1000, maxWatches: 1000, maxWatchesPerConnection: 100 });
     expect(compileLocalExecutorOptions({})).toEqual({ maxRestarts: 20, restartDelayMs: 100, killGraceMs: 2000 });
     expect(compileSchedulerOptions({})).toEqual({ waitMs: 200, slowFactor: 1.5, minRunMs: 1000 });
   });

@@ -63,7 +63,7 @@ it(`survives kill -9 of workers and the coordinator (at least ${MIN_KILLS} kills
   const port = await freePort();
   const env = { KUBEMR_TEST_DELAY_MS: DELAY_MS };
   const startCoordinator = async (): Promise<Proc> => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cmd/coordinator/main.js'), '--executor', 'local', '--listen', `127.0.0.1:${port}`, '--data', data], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cmd/coordinator/main.js'), '--executor', 'local', '--listen', `127.0.0.1:${port}`, '--data', data, '--app-dir', path.join(ROOT, 'test', 'apps')], {
       cwd: dir,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],

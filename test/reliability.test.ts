@@ -151,7 +151,7 @@ describe('cancellation', () => {
   it('kubemr cancel stops a job on the coordinator service', async () => {
     const dir = tempDir('cancel');
     const data = path.join(dir, 'data');
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cmd/coordinator/main.js'), '--executor', 'local', '--listen', '127.0.0.1:0', '--data', data], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cmd/coordinator/main.js'), '--executor', 'local', '--listen', '127.0.0.1:0', '--data', data, '--app-dir', path.join(ROOT, 'test', 'apps')], {
       cwd: dir,
       env: { ...process.env, KUBEMR_TEST_DELAY_MS: '3000' },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -7,6 +7,7 @@
  *   node dist/cmd/coordinator/main.js --executor kubernetes --listen 0.0.0.0:7070 --http 0.0.0.0:8080 --data /data
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Coordinator } from '../../lib/coordinator/coordinator.js';
 import type { Executor } from '../../lib/executor/types.js';
@@ -30,6 +31,12 @@ interface Flags {
   advertise?: string;
   operator: boolean;
   verbose?: boolean;
+  appDir: string[];
+  allowStreaming?: boolean;
+  allowImage: string[];
+  maxWorkers: number;
+  maxWatches: number;
+  maxWatchesPerConnection: number;
 }
 
 function hostPort(flag: string, value: string): { host: string; port: number } {
@@ -80,8 +87,19 @@ async function main(flags: Flags): Promise<void> {
   const owners = flags.operator ? new (await import('../../lib/operator/index.js')).ResourceOwners(data) : undefined;
   const executor = await makeExecutor(flags.executor, logger, owners);
   // In the cluster, jobs may only touch the shared volume.
-  const coord = new Coordinator({ dataDir: data, executor, logger, token, workerTlsCa, confineTo: flags.executor === 'kubernetes' ? data : undefined });
-  const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, { token, tls, logger, maxMessageBytes: flags.maxMessageBytes });
+  const coord = new Coordinator({ dataDir: data, executor, logger, token, workerTlsCa, confineTo: flags.executor === 'kubernetes' ? data : undefined, maxWorkersPerJob: flags.maxWorkers });
+  // What clients may run: the bundled apps, modules under --app-dir, and what the flags allow;
+  // hand-started (external) workers bring their own app, so a job may name none.
+  const policy = { appDirs: flags.appDir.map((d) => path.resolve(d)), streaming: flags.allowStreaming ?? false, images: flags.allowImage, appless: flags.executor === 'external' };
+  const grpcServer = await startCoordinatorServer(coord, `${listen.host}:${listen.port}`, {
+    token,
+    tls,
+    logger,
+    maxMessageBytes: flags.maxMessageBytes,
+    policy,
+    maxWatches: flags.maxWatches,
+    maxWatchesPerConnection: flags.maxWatchesPerConnection,
+  });
   const address = grpcServer.address;
   coord.advertise = flags.advertise ?? process.env.KUBEMR_ADVERTISE ?? address;
   await coord.start();
@@ -119,6 +137,8 @@ async function main(flags: Flags): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 const program = new Command('kubemr-coordinator')
   .description('the kubemr coordinator service')
   .option('--listen <host:port>', 'gRPC address', '0.0.0.0:7070')
@@ -129,6 +149,12 @@ const program = new Command('kubemr-coordinator')
   .option('--operator', 'run the MapReduceJob resources of $KUBEMR_NAMESPACE as jobs (needs the CRD and a kubeconfig or in-cluster account)', false)
   .option('--max-message-bytes <size>', 'largest gRPC message accepted or sent; larger ones get RESOURCE_EXHAUSTED', sizeFlag('--max-message-bytes'), 16 * 1024 * 1024)
   .option('--drain-ms <ms>', 'on SIGTERM, report unready this long before closing the gRPC server', intFlag('--drain-ms', 0), 1000)
+  .option('--app-dir <dir>', 'clients may run app modules under this directory (repeatable; default: the bundled apps only)', collect, [])
+  .option('--allow-streaming', 'clients may submit streaming jobs, whose commands run as shell commands on the workers')
+  .option('--allow-image <image>', 'a worker image clients may name (repeatable; Kubernetes)', collect, [])
+  .option('--max-workers <n>', 'most workers one job may ask for', intFlag('--max-workers', 1), 100)
+  .option('--max-watches <n>', 'most WatchJob streams open at once', intFlag('--max-watches', 1), 1000)
+  .option('--max-watches-per-connection <n>', 'most WatchJob streams open on one client connection', intFlag('--max-watches-per-connection', 1), 100)
   .option('--insecure', 'serve with no authentication at all (anyone who can reach the port can run jobs and commands as this process)')
   .option('--tls-cert <file>', 'serve TLS with this certificate chain (PEM; default $KUBEMR_TLS_CERT)')
   .option('--tls-key <file>', 'the private key of --tls-cert (PEM; default $KUBEMR_TLS_KEY)')

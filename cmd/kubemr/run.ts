@@ -12,7 +12,7 @@ import type { CoordinatorServer } from '../../lib/protocol/server.js';
 import { compileJobSpec, JOB_DEFAULTS, MIN_MEMORY_BYTES, type JobSpecInput } from '../../lib/coordinator/jobspec.js';
 import { probeWritableDir, removeDirs } from '../../lib/storage/dirs.js';
 import { checkOutputFormat } from '../../lib/storage/output-format.js';
-import { loadApp } from '../../lib/worker/loader.js';
+import { BUNDLED_APPS, loadApp, resolveAppModule } from '../../lib/worker/loader.js';
 import type { RegisteredApp } from '../../lib/app/app.js';
 import { runSequentialJob } from '../../lib/coordinator/sequential.js';
 import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
@@ -168,7 +168,7 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
   probeWritableDir(data, '`--data` directory');
   const token = localToken(data);
   const executor = new LocalExecutor({ logger, maxRestarts: flags.workerRestarts });
-  const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000 });
+  const coord = new Coordinator({ dataDir: data, executor, logger, recover: false, token, workerGraceMs: 1000, maxWorkersPerJob: Math.max(100, flags.workers) });
   // Workers take a few hundred milliseconds to boot: start them first, on a Unix socket chosen
   // now, and check the inputs and the app and start the coordinator while they do.
   const jobId = coord.newJobId(streaming ? 'streaming' : path.basename(app).replace(/\.[^.]+$/, ''));
@@ -225,7 +225,10 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     // Listening only now: a worker that asked earlier would have been told its job is unknown.
     const { startCoordinatorServer } = await import('../../lib/protocol/server.js');
     fs.rmSync(socket, { force: true });
-    grpcServer = await startCoordinatorServer(coord, address, { token, logger });
+    // Jobs submitted to this coordinator (from the dashboard) may run what the user runs here:
+    // the bundled apps and the app named on the command line, or streaming commands if this is a streaming run.
+    const policy = { apps: streaming || BUNDLED_APPS.includes(app as 'wordcount') ? [] : [resolveAppModule(app, cwd)], streaming };
+    grpcServer = await startCoordinatorServer(coord, address, { token, logger, policy });
     if (flags.dashboard !== undefined && flags.dashboard !== false) {
       dashboard = await startLocalDashboard(flags.dashboard, address, token, data, executor);
     }

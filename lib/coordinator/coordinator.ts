@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { JobExistsError, errorFields, errorMessage } from '../errors.js';
+import { InvalidJobSpecError, JobExistsError, errorFields, errorMessage } from '../errors.js';
 import type { Executor } from '../executor/types.js';
 import { checkOutputDir, isPreparedJob, prepareJob, type PreparedJob } from './prepare.js';
 import { compileJobSpec, type JobSpec, type JobSpecInput } from './jobspec.js';
@@ -56,6 +56,11 @@ export interface CoordinatorOptions {
    * @default 15000
    */
   lockStaleMs?: number;
+  /**
+   * Most workers one job may ask for; a job asking for more is refused at submit, naming this
+   * setting. @default 100
+   */
+  maxWorkersPerJob?: number;
   /** Resume only this job from the journals (`kubemr run --resume`); others wait. @default all */
   resumeOnly?: string | undefined;
 }
@@ -64,12 +69,14 @@ export interface CoordinatorOptions {
 export interface CompiledCoordinatorOptions {
   tickMs: number;
   workerGraceMs: number;
+  maxWorkersPerJob: number;
 }
 
-export function compileCoordinatorOptions(o: Pick<CoordinatorOptions, 'tickMs' | 'workerGraceMs'>): CompiledCoordinatorOptions {
+export function compileCoordinatorOptions(o: Pick<CoordinatorOptions, 'tickMs' | 'workerGraceMs' | 'maxWorkersPerJob'>): CompiledCoordinatorOptions {
   return {
     tickMs: intOption('tickMs', o.tickMs, 250, 1),
     workerGraceMs: intOption('workerGraceMs', o.workerGraceMs, 3000, 0),
+    maxWorkersPerJob: intOption('maxWorkersPerJob', o.maxWorkersPerJob, 100, 1),
   };
 }
 
@@ -277,9 +284,13 @@ export class Coordinator {
    * Checks and plans a job without queueing it (see prepareJob): `kubemr run` calls it while its
    * workers boot, then hands the result to `submit`, so nothing is checked twice.
    */
-  prepare(input: JobSpecInput, jobId?: string): Promise<PreparedJob> {
+  async prepare(input: JobSpecInput, jobId?: string): Promise<PreparedJob> {
     // The output directory is checked in submit, under the directory's claim.
-    return prepareJob(input, { jobId, defaultOutputDir: (id) => this.layout.job(id).outputDir, confineTo: this.options.confineTo, checkOutput: false });
+    const job = await prepareJob(input, { jobId, defaultOutputDir: (id) => this.layout.job(id).outputDir, confineTo: this.options.confineTo, checkOutput: false });
+    if (job.spec.workers > this.timing.maxWorkersPerJob) {
+      throw new InvalidJobSpecError(`Expected \`workers\` to be at most ${this.timing.maxWorkersPerJob} (this coordinator's limit, maxWorkersPerJob or --max-workers), got ${job.spec.workers}`, { field: 'workers' });
+    }
+    return job;
   }
 
   /**

@@ -1,10 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { isFinished, type Coordinator } from '../coordinator/coordinator.js';
 import { countersFromPb, jobStatusToPb, kindFromPb, specFromPb, taskStatusToPb, taskToPb } from './convert.js';
-import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, PermissionDeniedError, UnauthenticatedError, errorFields } from '../errors.js';
+import { CoordinatorUnavailableError, InvalidJobSpecError, JobNotFoundError, KubemrError, LimitExceededError, PermissionDeniedError, UnauthenticatedError, errorFields } from '../errors.js';
 import { authenticate, leaseOf, leaseOk, type Principal } from './credentials.js';
 import { toServiceError } from './status.js';
 import { intOption } from '../options.js';
+import { checkRunPolicy, type RunPolicy } from '../coordinator/policy.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
 import type { JobEvent } from './gen/kubemr/v1/JobEvent.js';
@@ -34,12 +35,27 @@ export interface ServerOptions {
   tls?: { cert: Buffer; key: Buffer } | undefined;
   /** Largest message accepted or sent. @default 16 MiB */
   maxMessageBytes?: number;
+  /** What clients may submit to run (apps, streaming commands, images). @default bundled apps only */
+  policy?: RunPolicy | undefined;
+  /** Open WatchJob streams in all; one more is refused with RESOURCE_EXHAUSTED. @default 1000 */
+  maxWatches?: number;
+  /** Open WatchJob streams from one connection (one peer address). @default 100 */
+  maxWatchesPerConnection?: number;
   logger?: Logger;
 }
 
+/** Events a watch stream may have waiting for HTTP/2 to take them, before it is treated as blocked. */
+const WATCH_IN_FLIGHT = 1;
+/** Jobs a blocked watcher is caught up on once it moves again: the most recently changed ones. */
+const WATCH_BEHIND = 100;
+
 /** The server's options, checked once. */
-export function compileServerOptions(o: Pick<ServerOptions, 'holdMs'>): { holdMs: number } {
-  return { holdMs: intOption('holdMs', o.holdMs, 1000, 0) };
+export function compileServerOptions(o: Pick<ServerOptions, 'holdMs' | 'maxWatches' | 'maxWatchesPerConnection'>): { holdMs: number; maxWatches: number; maxWatchesPerConnection: number } {
+  return {
+    holdMs: intOption('holdMs', o.holdMs, 1000, 0),
+    maxWatches: intOption('maxWatches', o.maxWatches, 1000, 1),
+    maxWatchesPerConnection: intOption('maxWatchesPerConnection', o.maxWatchesPerConnection, 100, 1),
+  };
 }
 
 /** Calls a worker credential may make; everything else is a client's. */
@@ -78,7 +94,21 @@ export function coordinatorHandlers(
   live: LiveCalls = { watches: new Set(), holds: new Set() },
 ): CoordinatorHandlers {
   const { watches, holds } = live;
-  const { holdMs } = compileServerOptions(options);
+  const limits = compileServerOptions(options);
+  const { holdMs } = limits;
+  /** Open watches per peer address. */
+  const watchers = new Map<string, number>();
+  // Every watcher is sent the same event: built once, not once per watcher.
+  let lastEvent: SchedulerEvent | undefined;
+  let lastPb: JobEvent | undefined;
+  const eventPb = (e: SchedulerEvent): JobEvent => {
+    if (e === lastEvent && lastPb) return lastPb;
+    const ev: JobEvent = { jobId: e.job.id, type: e.type, atMs: Date.now(), job: jobStatusToPb(e.job, false) };
+    if (e.type === 'task') ev.task = taskStatusToPb(e.task);
+    lastEvent = e;
+    lastPb = ev;
+    return ev;
+  };
   const log = (options.logger ?? silentLogger).child({ component: 'grpc' });
   const s = coord;
   const token = options.token;
@@ -188,7 +218,10 @@ export function coordinatorHandlers(
     }),
     SubmitJob: unary('SubmitJob', async (req) => {
       if (!req.spec) throw new InvalidJobSpecError('Expected `spec` to be set');
-      const job = await coord.submit(specFromPb(req.spec), req.jobId || undefined);
+      const job = await coord.prepare(specFromPb(req.spec), req.jobId || undefined);
+      // What a client may have run is the server's choice: checked before anything is written.
+      checkRunPolicy(job.spec, options.policy);
+      await coord.submit(job);
       return { jobId: job.id };
     }),
     GetJob: unary('GetJob', (req) => jobStatusToPb(s.getJob(req.jobId))),
@@ -208,24 +241,81 @@ export function coordinatorHandlers(
         fail(new JobNotFoundError(`No job \`${jobId}\``, { jobId }));
         return;
       }
+      // One connection (one peer address) and the server as a whole hold a bounded number of watches.
+      const peer = call.getPeer();
+      const onPeer = watchers.get(peer) ?? 0;
+      if (onPeer >= limits.maxWatchesPerConnection) {
+        fail(new LimitExceededError(`WatchJob: this connection already has ${onPeer} open watches, the most the coordinator allows (maxWatchesPerConnection ${limits.maxWatchesPerConnection})`));
+        return;
+      }
+      if (watches.size >= limits.maxWatches) {
+        fail(new LimitExceededError(`WatchJob: the coordinator already serves ${watches.size} watches, the most it allows (maxWatches ${limits.maxWatches})`));
+        return;
+      }
+      watchers.set(peer, onPeer + 1);
+      // Backpressure: a watcher has at most WATCH_IN_FLIGHT events queued that HTTP/2 has not
+      // taken yet (its window is full when the client does not read); grpc-js's own buffer is
+      // respected too (write() false, then 'drain'). While blocked, the jobs that changed are
+      // remembered by id only, and once the stream moves each gets one event with its state as
+      // it is then: a slow watcher sees fewer, coalesced events, never a stale final state, and
+      // costs the coordinator a set of at most WATCH_BEHIND ids (the most recently changed
+      // jobs), not a queue.
+      let inFlight = 0;
+      let full = false;
+      let ended = false;
+      const behind = new Set<string>();
+      const blocked = () => full || inFlight >= WATCH_IN_FLIGHT;
       const send = (e: SchedulerEvent) => {
-        if (jobId && e.job.id !== jobId) return;
-        const ev: JobEvent = { jobId: e.job.id, type: e.type, atMs: Date.now(), job: jobStatusToPb(e.job, false) };
-        if (e.type === 'task') ev.task = taskStatusToPb(e.task);
-        call.write(ev);
+        if (ended || (jobId && e.job.id !== jobId)) return;
+        if (blocked()) {
+          // Re-added last, so the set keeps the most recently changed jobs.
+          behind.delete(e.job.id);
+          behind.add(e.job.id);
+          if (behind.size > WATCH_BEHIND) behind.delete(behind.values().next().value!);
+          return;
+        }
+        inFlight++;
+        const more = call.write(eventPb(e), () => {
+          inFlight--;
+          if (behind.size > 0 && !blocked()) setImmediate(catchUp);
+        });
         if (jobId && e.type === 'finished') {
           unsubscribe();
           call.end();
+          return;
+        }
+        if (!more) {
+          full = true;
+          call.once('drain', () => {
+            full = false;
+            catchUp();
+          });
+        }
+      };
+      const catchUp = () => {
+        for (const id of [...behind]) {
+          if (blocked() || ended) return;
+          behind.delete(id);
+          if (!s.hasJob(id)) continue;
+          const job = s.getJob(id);
+          send({ type: isFinished(job.phase) ? 'finished' : 'phase', job } as SchedulerEvent);
         }
       };
       const subscription = s.subscribe(send);
       const unsubscribe = () => {
+        if (ended) return;
+        ended = true;
         subscription();
         watches.delete(call);
+        const n = (watchers.get(peer) ?? 1) - 1;
+        if (n > 0) watchers.set(peer, n);
+        else watchers.delete(peer);
+        behind.clear();
       };
       watches.add(call);
       call.on('cancelled', unsubscribe);
       call.on('close', unsubscribe);
+      call.on('error', unsubscribe);
       // A job that already finished gets its final state and the stream ends.
       if (jobId) {
         const job = s.getJob(jobId);

@@ -54,7 +54,9 @@ export async function startHarness(options: { token?: boolean; dashboard?: Parti
   const executor = new LocalExecutor({ command: [process.execPath, WORKER_MAIN], killGraceMs: 500, env: { KUBEMR_LOG_LEVEL: 'info' } });
   const coord = new Coordinator({ dataDir, executor, recover: false, token, workerGraceMs: 500, tickMs: 100 });
   await coord.start();
-  const { server, address } = await startCoordinatorServer(coord, '127.0.0.1:0', { token });
+  // The dashboard's tests submit the test apps and streaming jobs too: this coordinator allows them.
+  const policy = { streaming: true, appDirs: [path.join(REPO, 'test', 'apps')] };
+  const { server, address } = await startCoordinatorServer(coord, '127.0.0.1:0', { token, policy });
   coord.advertise = address;
   const dashboard = await startDashboard({ coordinator: address, token, dataDir, executor, host: '127.0.0.1', port: 0, workDir: dir, ...options.dashboard });
   return {

@@ -1,0 +1,283 @@
+/**
+ * Resources and policy under attack: hostile or careless clients cannot grow the coordinator's
+ * memory without bound, ask for more workers than the server allows, run code the server did
+ * not allow, read the dashboard from the network without the credential, or get a 500 out of
+ * it. Real coordinator processes, real gRPC clients on 127.0.0.1, real HTTP, real files.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http2 from 'node:http2';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KubemrClient } from '../lib/protocol/client.js';
+import { loadProto } from '../lib/protocol/proto.js';
+import type { JobEvent__Output } from '../lib/protocol/gen/kubemr/v1/JobEvent.js';
+import { assertBuilt, ROOT, tempDir } from './support/cli.js';
+import { waitFor } from './support/wait.js';
+
+const SERVICE = path.join(ROOT, 'dist', 'cmd', 'coordinator', 'main.js');
+
+const cleanups: Array<() => Promise<void> | void> = [];
+beforeAll(() => assertBuilt());
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Service {
+  child: ChildProcess;
+  address: string;
+  token: string;
+  dir: string;
+  stderr(): string;
+}
+
+/** The coordinator service (dist/cmd/coordinator/main.js) as its own process, workers started by hand. */
+async function startService(extra: string[] = []): Promise<Service> {
+  const dir = tempDir('limits');
+  const token = crypto.randomBytes(16).toString('hex');
+  const child = spawn(process.execPath, [SERVICE, '--executor', 'external', '--listen', '127.0.0.1:0', '--data', path.join(dir, 'data'), ...extra], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, KUBEMR_TOKEN: token },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const address = await waitFor('the coordinator to listen', () => {
+    if (child.exitCode !== null) throw new Error(`the coordinator exited: ${stderr}`);
+    return /listening on (\S+)/.exec(stderr)?.[1];
+  }, 30_000);
+  return { child, address, token, dir, stderr: () => stderr };
+}
+
+/** Resident memory of a process, in bytes. */
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+/** A raw client on its own TCP connection (grpc-js shares one between clients of the same address otherwise). */
+function rawClient(address: string) {
+  const C = loadProto().kubemr.v1.Coordinator;
+  const c = new C(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const bearer = (token: string) => {
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return md;
+};
+
+function client(s: Service): KubemrClient {
+  const c = new KubemrClient({ address: s.address, token: s.token, deadlineMs: 30_000 });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const MB = 1024 * 1024;
+
+interface PausedWatch {
+  stream: http2.ClientHttp2Stream;
+  /** Resolves once the coordinator has answered with its headers (along with the first event). */
+  open: Promise<void>;
+  /** The gRPC messages received so far, as raw protobuf bytes. */
+  frames(): Buffer[];
+}
+
+/**
+ * A WatchJob call written by hand on an HTTP/2 session, paused from the start: the client a
+ * hostile or stuck watcher is, which never reads what it asked for.
+ */
+function pausedWatch(session: http2.ClientHttp2Session, token: string, jobId: string): PausedWatch {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/kubemr.v1.Coordinator/WatchJob',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    authorization: `Bearer ${token}`,
+  });
+  const id = Buffer.from(jobId);
+  // WatchJobRequest { job_id = 1 }, in a gRPC frame: flag byte, u32 length, message.
+  const msg = id.length > 0 ? Buffer.concat([Buffer.from([0x0a, id.length]), id]) : Buffer.alloc(0);
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(msg.length, 1);
+  stream.end(Buffer.concat([head, msg]));
+  stream.on('error', () => undefined);
+  let buf = Buffer.alloc(0);
+  const frames: Buffer[] = [];
+  stream.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+      const n = buf.readUInt32BE(1);
+      frames.push(buf.subarray(5, 5 + n));
+      buf = buf.subarray(5 + n);
+    }
+  });
+  stream.pause();
+  const open = new Promise<void>((resolve, reject) => {
+    stream.once('response', (h) => (h['grpc-status'] && h['grpc-status'] !== '0' ? reject(new Error(`WatchJob refused: ${String(h['grpc-message'])}`)) : resolve()));
+    stream.once('error', reject);
+  });
+  return { stream, open, frames: () => frames };
+}
+
+describe('bounded resources per client', () => {
+  it('500 paused watchers keep the coordinator\'s memory flat while jobs emit events; a resumed one gets the latest state', async () => {
+    const s = await startService();
+    const input = path.join(s.dir, 'in.txt');
+    fs.writeFileSync(input, 'a few words\n');
+    // 10 connections of 50 watch streams each, every one paused: it never reads, so its
+    // HTTP/2 window fills and the coordinator must hold or drop what it would send.
+    const watchers: PausedWatch[] = [];
+    for (let c = 0; c < 10; c++) {
+      const session = http2.connect(`http://${s.address}`);
+      session.on('error', () => undefined);
+      cleanups.push(() => void session.destroy());
+      for (let i = 0; i < 50; i++) watchers.push(pausedWatch(session, s.token, ''));
+    }
+    const api = client(s);
+    // The coordinator answers a watch with its headers along with the first event: a probe job's.
+    const probe = await api.submitJob({ app: 'wordcount', inputs: [input], reducers: 1, workers: 1, outputDir: path.join(s.dir, 'out-probe'), workDir: s.dir });
+    await api.cancelJob(probe);
+    await Promise.all(watchers.map((w) => w.open));
+    const job = async (j: number) => {
+      const id = await api.submitJob({ app: 'wordcount', inputs: [input], reducers: 1, workers: 1, outputDir: path.join(s.dir, `out-${j}`), workDir: s.dir });
+      await api.cancelJob(id);
+      return id;
+    };
+    // A warm-up fills every watcher's HTTP/2 window and the heap settles; from then on, memory
+    // may not grow with the events that keep coming.
+    for (let j = 0; j < 50; j++) await job(j);
+    const before = rssOf(s.child.pid!);
+    let peak = before;
+    let last = '';
+    for (let j = 50; j < 550; j++) {
+      last = await job(j);
+      peak = Math.max(peak, rssOf(s.child.pid!));
+      // Stop early once the bound is broken for sure: no need to take the machine down to show it.
+      if (peak - before > 300 * MB) break;
+    }
+    // Every event has been handled once a watcher that reads sees the last job finished.
+    const live = rawClient(s.address).watchJob({ jobId: last }, bearer(s.token)) as grpc.ClientReadableStream<JobEvent__Output>;
+    await new Promise<void>((resolve, reject) => {
+      live.on('data', (e: JobEvent__Output) => e.type === 'finished' && resolve());
+      live.on('error', reject);
+    });
+    peak = Math.max(peak, rssOf(s.child.pid!));
+    const growth = peak - before;
+    process.stderr.write(`coordinator RSS with 500 paused watchers: ${(before / MB).toFixed(0)} MB before, peak ${(peak / MB).toFixed(0)} MB (+${(growth / MB).toFixed(0)} MB)\n`);
+    expect(growth, `the coordinator grew by ${(growth / MB).toFixed(0)} MB`).toBeLessThan(50 * MB);
+    // A paused watcher that resumes catches up to the last job's final state (coalesced, not lost).
+    const resumed = watchers[123]!;
+    resumed.stream.resume();
+    await waitFor('the resumed watcher to see the last job cancelled', () => resumed.frames().some((f) => f.includes(last) && f.includes('cancelled')), 60_000);
+  }, 240_000);
+});
+
+/** What became of a call: its status code and message, or 'accepted' if it is still open after `ms`. */
+function outcome(st: grpc.ClientReadableStream<unknown>, ms = 5000): Promise<{ code: number; details: string } | 'accepted'> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve('accepted'), ms);
+    st.on('data', () => undefined);
+    st.once('error', (e: grpc.ServiceError) => {
+      clearTimeout(t);
+      resolve({ code: e.code, details: e.details });
+    });
+  });
+}
+
+async function refusal(p: Promise<unknown>): Promise<{ code: number; message: string } | 'accepted'> {
+  try {
+    await p;
+    return 'accepted';
+  } catch (err) {
+    return { code: (err as { grpcCode: number }).grpcCode, message: (err as Error).message };
+  }
+}
+
+/** A watch of every job, its errors handled by whoever awaits its outcome. */
+function watchAll(c: ReturnType<typeof rawClient>, token: string): grpc.ClientReadableStream<unknown> {
+  const st = c.watchJob({ jobId: '' }, bearer(token)) as grpc.ClientReadableStream<unknown>;
+  st.on('error', () => undefined);
+  return st;
+}
+
+describe('bounded resources: caps', () => {
+  it('WatchJob streams beyond the per-connection and the total cap are refused with RESOURCE_EXHAUSTED naming the cap', async () => {
+    const s = await startService(['--max-watches', '6', '--max-watches-per-connection', '4']);
+    const one = rawClient(s.address);
+    const open = Array.from({ length: 4 }, () => watchAll(one, s.token));
+    const fifth = await outcome(watchAll(one, s.token));
+    expect(fifth).not.toBe('accepted');
+    expect(fifth).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/this connection already has 4 open watches.*maxWatchesPerConnection 4/) });
+    const two = rawClient(s.address);
+    open.push(watchAll(two, s.token), watchAll(two, s.token));
+    const seventh = await outcome(watchAll(two, s.token));
+    expect(seventh).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/already serves 6 watches.*maxWatches 6/) });
+    // A closed watch frees its place.
+    open[0]!.cancel();
+    const again = rawClient(s.address);
+    await waitFor('a freed place to be taken', async () => (await outcome(watchAll(again, s.token), 1000)) === 'accepted', 30_000);
+    for (const st of open) st.cancel();
+  }, 120_000);
+
+  it('a submission asking for 10,000 workers is refused, naming the cap', async () => {
+    const s = await startService();
+    const api = client(s);
+    const input = path.join(s.dir, 'in.txt');
+    fs.writeFileSync(input, 'a few words\n');
+    const r = await refusal(api.submitJob({ app: 'wordcount', inputs: [input], workers: 10_000, workDir: s.dir }));
+    expect(r).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: expect.stringMatching(/Expected `workers` to be at most 100 \(.*--max-workers\), got 10000/) });
+    expect(fs.readdirSync(path.join(s.dir, 'data', 'jobs'))).toEqual([]);
+    // The cap is the server's setting.
+    const t = await startService(['--max-workers', '8']);
+    const api8 = client(t);
+    expect(await refusal(api8.submitJob({ app: 'wordcount', inputs: [input], workers: 9, workDir: s.dir }))).toMatchObject({ message: expect.stringMatching(/at most 8 .*got 9/) });
+    const ok = await api8.submitJob({ app: 'wordcount', inputs: [input], workers: 8, workDir: s.dir, outputDir: path.join(t.dir, 'out') });
+    await api8.cancelJob(ok);
+  }, 120_000);
+});
+
+describe('code execution by policy', () => {
+  it('an API client may run the bundled apps and modules under --app-dir only; streaming and images only when allowed; a missing app is refused at submit', async () => {
+    const s = await startService(['--app-dir', path.join(ROOT, 'test', 'apps')]);
+    const api = client(s);
+    const input = path.join(s.dir, 'in.txt');
+    fs.writeFileSync(input, 'a few words\n');
+    let n = 0;
+    const submit = (spec: Record<string, unknown>) => api.submitJob({ inputs: [input], workDir: s.dir, outputDir: path.join(s.dir, `out-${n++}`), ...spec });
+    // A module the client wrote somewhere the coordinator can read: refused, naming the rule.
+    const own = path.join(s.dir, 'mine.mjs');
+    fs.writeFileSync(own, "import fs from 'node:fs'; fs.writeFileSync('/tmp/owned', 'x');\n");
+    expect(await refusal(submit({ app: own }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: expect.stringMatching(/App `.*mine\.mjs`.* is not allowed on this coordinator: clients may run the bundled apps \(wordcount, indexer\) and modules under `.*test\/apps`/) });
+    // A symlink under the allowed directory to a module outside it is what it points to.
+    const link = path.join(ROOT, 'test', 'apps', `link-${process.pid}.mjs`);
+    fs.symlinkSync(own, link);
+    try {
+      expect(await refusal(submit({ app: link }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: expect.stringMatching(/is not allowed/) });
+    } finally {
+      fs.rmSync(link);
+    }
+    // A missing app: refused now, not accepted to crash every worker.
+    expect(await refusal(submit({ app: 'wordcont' }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: expect.stringMatching(/App `wordcont` is neither a bundled app \(wordcount, indexer\) nor an existing module file/) });
+    expect(await refusal(submit({ app: path.join(ROOT, 'test', 'apps', 'nope.ts') }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    // Streaming commands are any shell command: off unless the coordinator allows them.
+    expect(await refusal(submit({ streaming: { mapper: 'cat /etc/passwd', reducer: 'cat' } }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: expect.stringMatching(/Streaming commands are not allowed on this coordinator.*--allow-streaming/) });
+    expect(await refusal(submit({ app: 'wordcount', image: 'attacker/image:latest' }))).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: expect.stringMatching(/Image `attacker\/image:latest` is not allowed.*--allow-image/) });
+    // What is allowed is accepted.
+    for (const app of ['wordcount', path.join(ROOT, 'test', 'apps', 'numbers.ts')]) await api.cancelJob(await submit({ app }));
+    const t = await startService(['--allow-streaming', '--allow-image', 'mine:1']);
+    const api2 = client(t);
+    await api2.cancelJob(await api2.submitJob({ inputs: [input], workDir: s.dir, outputDir: path.join(t.dir, 'o1'), streaming: { mapper: 'cat', reducer: 'cat' } }));
+    await api2.cancelJob(await api2.submitJob({ inputs: [input], workDir: s.dir, outputDir: path.join(t.dir, 'o2'), app: '/app/in/the/image.js', image: 'mine:1' }));
+  }, 120_000);
+});
