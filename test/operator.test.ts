@@ -22,7 +22,7 @@ import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from '../l
 import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
 import { MAPREDUCEJOB, mapReduceJobId, ResourceOwners, startOperator, type MapReduceJobStatus, type OperatorOptions } from '../lib/operator/index.js';
 import type { JobRecord } from '../lib/coordinator/scheduler.js';
-import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
+import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, startKubemr, tempDir } from './support/cli.js';
 import { KubeApiServerSim, type CustomObject } from './support/kube-apiserver-sim.js';
 import { unknownFields, validateOfficial, type KubeObject } from './support/k8s-schemas.js';
 import { applyDefaults, validate, type Schema } from './support/structural-schema.js';
@@ -552,6 +552,33 @@ describe('MapReduceJob spec: split size, memory, pack, worker resources and env'
     expect(c.env?.[0]).toEqual({ name: 'LANG', value: 'C.UTF-8' });
     expect(c.env?.filter((e) => e.name === 'LANG')).toHaveLength(1);
     expect(job.spec!.parallelism).toBe(2);
+  });
+
+  it('kubemr submit --memory sizes the worker pods of a job submitted over gRPC the same way', async () => {
+    assertBuilt();
+    const executor = new RecordingExecutor();
+    const coordinator = new Coordinator({ dataDir, executor, tickMs: 20, token: 'submit-token' });
+    const { server: grpcServer, address } = await startCoordinatorServer(coordinator, '127.0.0.1:0', { token: 'submit-token' });
+    coordinator.advertise = 'kubemr-coordinator:7070';
+    await coordinator.start();
+    cleanups.push(async () => {
+      await stopServer(grpcServer, 1000);
+      await coordinator.close();
+    });
+    const input = path.join(dataDir, 'inputs', 'small', 'a.txt');
+    // In the background: the coordinator answering it runs in this process.
+    const r = await startKubemr(['submit', 'wordcount', input, '--memory', '1G', '--split-size', '8M', '--coordinator', address, '--token', 'submit-token'], { cwd: dataDir }).exited;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    await waitFor('the launch', () => executor.launches[0]);
+    const launch = executor.launches[0]!.spec;
+    expect(coordinator.getJob(launch.jobId).spec).toMatchObject({ memoryBytes: 1024 ** 3, splitBytes: 8 * 1024 ** 2 });
+    expect(launch.memoryBytes).toBe(1024 ** 3);
+    // The CLI's 1G is 1 GiB: request 1Gi, limit 2 x 1Gi + 512Mi.
+    expect(workerJob(launch).spec.template.spec.containers[0]!.resources!.limits).toMatchObject({ memory: '2560Mi' });
+    const bad = await startKubemr(['submit', 'wordcount', input, '--memory', 'lots', '--coordinator', address, '--token', 'submit-token'], { cwd: dataDir }).exited;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Expected `--memory` to be a size such as 64M or 1G, got `lots`');
   });
 
   it('sizes the worker pods\' memory from `memory` when resources do not say: 256Mi/1Gi by default, more for a larger buffer', async () => {

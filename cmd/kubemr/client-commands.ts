@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { KubemrClient } from '../../lib/protocol/client.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import type { JobStatus__Output } from '../../lib/protocol/gen/kubemr/v1/JobStatus.js';
-import { clientTls, clientToken, exitWithError, intFlag, paramFlag } from './common.js';
+import { clientTls, clientToken, exitWithError, intFlag, paramFlag, sizeFlag } from './common.js';
 
 interface ClientFlags {
   coordinator?: string;
@@ -44,8 +44,10 @@ export function submitCommand(): Command {
     .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
     .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
     .option('--no-pack', 'one map task per input file, however small (default: small files share map tasks)')
+    .option('--split-size <size>', 'a file larger than this becomes several map tasks', sizeFlag('--split-size'), JOB_DEFAULTS.splitBytes)
+    .option('--memory <size>', 'map-side buffer per worker before spilling; on Kubernetes it also sizes the worker pods\' memory', sizeFlag('--memory'), JOB_DEFAULTS.memoryBytes)
     .option('--wait', 'wait for the job to finish; exit non-zero unless it succeeds')
-    .action(async (app: string, inputs: string[], flags: ClientFlags & { reducers: number; workers: number; workDir: string; wait?: boolean; param?: Record<string, string>; speculative: boolean; pack: boolean }) => {
+    .action(async (app: string, inputs: string[], flags: ClientFlags & { reducers: number; workers: number; workDir: string; wait?: boolean; param?: Record<string, string>; speculative: boolean; pack: boolean; splitSize: number; memory: number }) => {
       const client = connect(flags);
       try {
         const id = await client.submitJob({
@@ -57,6 +59,8 @@ export function submitCommand(): Command {
           params: flags.param ?? {},
           noSpeculation: !flags.speculative,
           noPack: !flags.pack,
+          splitBytes: flags.splitSize,
+          memoryBytes: flags.memory,
         });
         process.stdout.write(`${id}\n`);
         if (!flags.wait) return;
