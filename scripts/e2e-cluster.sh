@@ -132,7 +132,7 @@ same_as_sequential() {
   for f in "${outputs[@]}"; do remote_cat "$f" > "$WORK/$name/cluster/$(basename "$f")"; done
   local seq=(node dist/cmd/kubemr/main.js run --sequential)
   [[ "$app" != streaming ]] && seq+=("$app")
-  "${seq[@]}" "$@" "$WORK"/inputs/* --out "$WORK/$name/seq" --data "$WORK/$name/data" --quiet
+  "${seq[@]}" "$@" "$WORK"/inputs/* --out "$WORK/$name/seq" --data "$WORK/$name/data" --quiet >/dev/null
   LC_ALL=C sort "$WORK/$name"/cluster/mr-out-* > "$WORK/$name/cluster.sorted"
   LC_ALL=C sort "$WORK/$name"/seq/mr-out-* > "$WORK/$name/seq.sorted"
   if cmp -s "$WORK/$name/cluster.sorted" "$WORK/$name/seq.sorted"; then
@@ -242,6 +242,8 @@ fi
 ST="$RUN-streaming"
 echo "==> $ST: the streaming sample (python3 mapper and reducer in kubemr-python-streaming:dev)"
 sample_spec="$(sed -n '/^spec:/,$p' k8s/samples/streaming-wordcount.yaml | tail -n +2 | sed 's/^  //')"
+# Over the same inputs as the other checks (the sample names the Gutenberg texts).
+sample_spec="${sample_spec//inputs\/gutenberg\/pg-\*.txt/$INPUTS}"
 mapfile -t spec_lines <<<"$sample_spec"
 submit "$ST" "${spec_lines[@]}"
 wait_done "$ST" "$TIMEOUT"
