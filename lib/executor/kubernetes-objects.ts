@@ -9,7 +9,7 @@ import type { V1EnvVar, V1Job, V1OwnerReference, V1Pod } from '@kubernetes/clien
 import { JOB_DEFAULTS } from '../coordinator/jobspec.js';
 import { InvalidJobSpecError } from '../errors.js';
 import { slugify } from '../storage/job-id.js';
-import { checkWorkerEnv, checkWorkerResources, mergeWorkerResources, QUANTITY, type ResourceList } from './resources.js';
+import { checkWorkerEnv, checkWorkerResources, mergeWorkerResources, QUANTITY, workerNodeOptions, type ResourceList } from './resources.js';
 import type { LaunchSpec } from './types.js';
 import { isWorkerCredential } from '../protocol/credentials.js';
 
@@ -269,6 +269,8 @@ export function buildWorkerJob(p: WorkerJobParams): V1Job {
   // cancel or read), so it may sit in the Job's spec; the coordinator's token stays in its Secret.
   if (spec.token !== undefined) env.push({ name: 'KUBEMR_TOKEN', value: spec.token });
   if (spec.tlsCa !== undefined) env.push({ name: 'KUBEMR_TLS_CA_PEM', value: spec.tlsCa });
+  // A job's own NODE_OPTIONS replace ours.
+  if (!env.some((e) => e.name === 'NODE_OPTIONS')) env.push({ name: 'NODE_OPTIONS', value: workerNodeOptions(spec.memoryBytes ?? JOB_DEFAULTS.memoryBytes) });
   const owners = o.ownerReferences(spec.jobId);
   const job: V1Job = {
     apiVersion: 'batch/v1',

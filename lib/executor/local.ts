@@ -8,6 +8,8 @@ import { DataLayout } from '../storage/layout.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { intOption } from '../options.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './types.js';
+import { JOB_DEFAULTS } from '../coordinator/jobspec.js';
+import { withNodeOptions, workerNodeOptions } from './resources.js';
 
 export interface LocalExecutorOptions {
   /**
@@ -127,6 +129,7 @@ export class LocalExecutor implements Executor {
     delete env.KUBEMR_TOKEN;
     if (spec.token) env.KUBEMR_TOKEN = spec.token;
     if (spec.tlsCa) env.KUBEMR_TLS_CA_PEM = spec.tlsCa;
+    env.NODE_OPTIONS = withNodeOptions(workerNodeOptions(spec.memoryBytes ?? JOB_DEFAULTS.memoryBytes), env.NODE_OPTIONS);
     const child = spawn(cmd!, args, { stdio: ['ignore', log, log], env });
     fs.closeSync(log);
     slot.child = child;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkWorkerResources, mergeWorkerResources, parseQuantity, workerMemory } from './resources.js';
+import { checkWorkerResources, mergeWorkerResources, parseQuantity, withNodeOptions, workerMemory, workerNodeOptions } from './resources.js';
 
 const MIB = 1024 * 1024;
 
@@ -43,5 +43,16 @@ describe('worker resources', () => {
       'Expected `resources.requests.memory` (2Gi) to be at most `resources.limits.memory` (1Gi)',
     );
     expect(() => checkWorkerResources({ request: {} }, 256 * MIB)).toThrow('Expected `resources` to be an object with only `requests` and `limits`, got `"request"`');
+  });
+});
+
+describe('worker node options', () => {
+  it("sizes V8's semi-space from the budget, 16 to 64 MB, and lets the user's own options come last", () => {
+    expect(workerNodeOptions(256 * MIB)).toBe('--max-semi-space-size=64');
+    expect(workerNodeOptions(100 * MIB)).toBe('--max-semi-space-size=25');
+    expect(workerNodeOptions(16 * MIB)).toBe('--max-semi-space-size=16');
+    expect(workerNodeOptions(8 * 1024 * MIB)).toBe('--max-semi-space-size=64');
+    expect(withNodeOptions('--a', undefined)).toBe('--a');
+    expect(withNodeOptions('--a', '--max-semi-space-size=8')).toBe('--a --max-semi-space-size=8');
   });
 });

@@ -64,7 +64,13 @@ const DENSE_PAIRS_PER_BYTE = 0.1;
  * returns as many pairs as a base-size piece of a dense app would, up to 1/16 of `--memory`.
  * A heap past half of `--memory` after a call puts the size back to the base.
  */
-export class PieceSize {
+/** The size of the next piece, read at every cut, and the largest it may become. */
+export interface PieceSizing {
+  readonly next: number;
+  readonly max: number;
+}
+
+export class PieceSize implements PieceSizing {
   next: number;
   readonly max: number;
   private readonly base: number;
@@ -96,7 +102,7 @@ export class PieceSize {
  * piece of its own). A split no larger than `chunkBytes` is one piece. Each piece is a view of
  * a reused buffer, valid until the next one is asked for.
  */
-export function* readSplitChunks(file: string, split: InputSplit, size: number | PieceSize, scratch: (n: number) => Buffer = Buffer.allocUnsafe): Generator<Buffer> {
+export function* readSplitChunks(file: string, split: InputSplit, size: number | PieceSizing, scratch: (n: number) => Buffer = Buffer.allocUnsafe): Generator<Buffer> {
   const sizer = typeof size === 'number' ? { next: size, max: size } : size;
   const whole = decompressedWhole(file, split);
   if (whole) {
@@ -150,7 +156,7 @@ function grown(buf: Buffer, bytes: number, keep: number): Buffer {
   return bigger;
 }
 
-function* cutAtLines(all: Buffer, sizer: { readonly next: number; readonly max: number }): Generator<Buffer> {
+function* cutAtLines(all: Buffer, sizer: PieceSizing): Generator<Buffer> {
   for (let at = 0; at < all.length; ) {
     let end = at + Math.min(sizer.next, sizer.max);
     if (end >= all.length) end = all.length;
