@@ -476,6 +476,53 @@ describe('scripts/minikube-up.sh', () => {
     expect(r.calls).not.toMatch(/image build|apply/);
   });
 
+  /** A one-node cluster where everything works but the fetch Job, which fails (no gutenberg.org). */
+  const oneNodeFetchFails = (images = '') => ({
+    minikube: [
+      'case " $* " in',
+      '  *" status "*) exit 0 ;;',
+      `  *" image ls "*) printf "%s\\n" ${JSON.stringify(images)} ;;`,
+      '  *" image build "*) exit 0 ;;',
+      '  *) echo "stub minikube: unexpected call" >&2; exit 1 ;;',
+      'esac',
+    ].join('\n'),
+    kubectl: [
+      'case " $* " in',
+      '  *" get nodes "*) printf "minikube Ready\\n" ;;',
+      // The fetch Job: failed, with its condition's message and the pod's log.
+      `  *"range .status.conditions"*) printf "Failed " ;;`,
+      `  *'type=="Failed")].message'*) printf "Job has reached the specified backoff limit" ;;`,
+      `  *'type=="Failed")].status'*) ;;`,
+      '  *" logs job/kubemr-fetch "*) echo "fetch: pg-1342.txt: could not connect to www.gutenberg.org: getaddrinfo ENOTFOUND" ;;',
+      '  *" rollout restart "*) echo "stub kubectl: rollout restart" >&2; exit 1 ;;',
+      '  *) exit 0 ;;',
+      'esac',
+    ].join('\n'),
+  });
+
+  it('stops at the fetch Job\'s failure at once, with its log and how to do without the download', () => {
+    const started = Date.now();
+    const r = withStubs('minikube-up.sh', [], { KUBEMR_STORAGE_CLASS: '', KUBEMR_BOOKS: '', TIMEOUT: '900' }, oneNodeFetchFails());
+    expect(r.status, r.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(r.stderr).toContain('getaddrinfo ENOTFOUND');
+    expect(r.stderr).toContain('error: the fetch Job failed (Job has reached the specified backoff limit). Without access to gutenberg.org, run again with KUBEMR_BOOKS=');
+    // Both images built; applied without a rollout restart.
+    expect(r.calls).toMatch(/^minikube -p minikube image build -t kubemr:dev \.$/m);
+    expect(r.calls).toMatch(/^minikube -p minikube image build -t kubemr-python-streaming:dev -f Dockerfile\.python-streaming \.$/m);
+    expect(r.calls).toMatch(/^kubectl apply -k \S+\/\.minikube-up\.\w+$/m);
+    expect(r.calls).not.toContain('rollout restart');
+  });
+
+  it('with the image of these sources already built, builds only the streaming image', () => {
+    const tag = (parseYamlDocs(spawnSync('bash', [path.join(root, 'scripts', 'minikube-up.sh'), '--render'], { encoding: 'utf8', cwd: root }).stdout)
+      .find((d) => d.kind === 'Deployment' && d.metadata?.name === 'kubemr-coordinator')!.spec as { template: { spec: V1PodSpec } }).template.spec.containers[0]!.image!;
+    const r = withStubs('minikube-up.sh', [], { KUBEMR_STORAGE_CLASS: '', KUBEMR_BOOKS: '' }, oneNodeFetchFails(`docker.io/library/${tag}`));
+    expect(r.stdout).toContain(`${tag} is already built`);
+    expect(r.calls).not.toMatch(/image build -t kubemr:/);
+    expect(r.calls).toMatch(/image build -t kubemr-python-streaming:dev/);
+  });
+
   it('refuses a storage class whose provisioner offers ReadWriteOnce volumes only', () => {
     const r = withStubs('minikube-up.sh', [], { KUBEMR_STORAGE_CLASS: 'standard' }, stubs('k8s.io/minikube-hostpath'));
     expect(r.status).toBe(1);
