@@ -1,7 +1,8 @@
 /**
  * The package as users get it: `npm pack` this repository, install the tarball into fresh
  * projects — CommonJS (exactly what `npm init -y` makes) and ESM — and there run the CLI, the
- * README's app as the README writes it, a JavaScript app, a streaming job and `run --dashboard`,
+ * README's app as the README writes it, a JavaScript app (and `kubemr logs` of its run), a usage
+ * error's exit code, a streaming job and `run --dashboard`,
  * each compared with `kubemr run --sequential` of the same app, and type-check the TypeScript
  * apps against the installed declarations.
  *
@@ -146,10 +147,13 @@ describe.each(['commonjs', 'module'] as const)('the packed tarball in a fresh "t
 
   it('kubemr --help and every subcommand\'s --help', () => {
     const top = ok(npx(dir, ['--help']), 'kubemr --help').stdout;
+    expect(top).toMatch(/Exit codes \(every subcommand\):/);
     const names = [...top.slice(top.indexOf('Commands:')).matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((n) => n !== 'help');
-    expect(names).toEqual(expect.arrayContaining(['run', 'coordinator', 'worker', 'submit', 'status', 'cancel', 'dashboard', 'fetch']));
+    expect(names).toEqual(expect.arrayContaining(['run', 'coordinator', 'worker', 'submit', 'status', 'cancel', 'dashboard', 'fetch', 'logs']));
+    // The project's own bin, what npx runs, without npx's second of start-up per subcommand.
+    const bin = path.join(dir, 'node_modules', '.bin', 'kubemr');
     for (const name of names) {
-      expect(ok(npx(dir, [name, '--help']), `kubemr ${name} --help`).stdout).toMatch(new RegExp(`^Usage: kubemr ${name} `));
+      expect(ok(sh(bin, [name, '--help'], dir), `kubemr ${name} --help`).stdout).toMatch(new RegExp(`^Usage: kubemr ${name} `));
     }
   }, T);
 
@@ -167,11 +171,25 @@ describe.each(['commonjs', 'module'] as const)('the packed tarball in a fresh "t
     const r = ok(npx(dir, ['run', './app.js', ...books, '-w', '2', '-r', '3', '--out', 'js-out', '--data', 'data']), 'kubemr run ./app.js');
     expect(r.stderr).toMatch(/user\.words\s+\d+/);
     expect(sortedOutput(path.join(dir, 'js-out'))).toBe(jsOracle);
+    // The run says where its logs are; the installed kubemr logs prints them.
+    const job = /^logs: \S+ \(kubemr logs (\S+) --data data\)$/m.exec(r.stderr)?.[1];
+    expect(job, r.stderr).toBeDefined();
+    expect(ok(npx(dir, ['logs', job!, 'map-0', '--data', 'data']), 'kubemr logs').stdout).toMatch(/start map task 0 attempt 1 .*\n.*done in \d+ ms/);
     const probe =
       kind === 'commonjs'
         ? ['-e', "process.stdout.write(typeof require('kubemr/worker').startWorkerFromEnv + typeof require('kubemr').runSequential)"]
         : ['--input-type=module', '-e', "const w = await import('kubemr/worker'); const k = await import('kubemr'); process.stdout.write(typeof w.startWorkerFromEnv + typeof k.runSequential)"];
     expect(ok(sh(process.execPath, probe, dir), 'node loads kubemr/worker').stdout).toBe('functionfunction');
+  }, T);
+
+  it('a usage error exits 2 through npx with one line, before any work', () => {
+    const missing = npx(dir, ['run', './app.js', 'books/missing.txt', '--out', 'never', '--data', 'data']);
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toBe('kubemr: Input `books/missing.txt` does not exist\n');
+    const flag = npx(dir, ['run', './app.js', ...books, '--memory', '1', '--out', 'never', '--data', 'data']);
+    expect(flag.code, flag.stderr).toBe(2);
+    expect(flag.stderr).toMatch(/Expected `--memory` to be at least 1M, got `1`/);
+    expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
   }, T);
 
   it('a streaming job (awk mapper and reducer) equals the sequential run of the same count', () => {
