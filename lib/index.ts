@@ -83,7 +83,7 @@ export {
   type SchedulerEvent,
   type SchedulerOptions,
 } from './coordinator/scheduler.js';
-export { Coordinator, compileCoordinatorOptions, isFinished, type CoordinatorOptions } from './coordinator/coordinator.js';
+export { Coordinator, compileCoordinatorOptions, isFinished, type CoordinatorOptions, type WorkerEvent } from './coordinator/coordinator.js';
 export { prepareJob, checkOutputDir, type PreparedJob, type PrepareOptions } from './coordinator/prepare.js';
 export { runSequential, runSequentialSteps } from './coordinator/sequential.js';
 export { startCoordinatorServer, stopServer, coordinatorHandlers, compileServerOptions, type ServerOptions } from './protocol/server.js';

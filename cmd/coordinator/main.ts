@@ -30,6 +30,7 @@ interface Flags {
   executor: 'local' | 'kubernetes' | 'external';
   advertise?: string;
   operator: boolean;
+  workerStartTimeout: number;
   verbose?: boolean;
   appDir: string[];
   allowStreaming?: boolean;
@@ -48,7 +49,8 @@ function hostPort(flag: string, value: string): { host: string; port: number } {
   return { host: value.slice(0, i) || '0.0.0.0', port };
 }
 
-async function makeExecutor(kind: Flags['executor'], logger: ReturnType<typeof cliLogger>, owners: ResourceOwners | undefined): Promise<Executor> {
+async function makeExecutor(flags: Flags, logger: ReturnType<typeof cliLogger>, owners: ResourceOwners | undefined): Promise<Executor> {
+  const kind = flags.executor;
   if (kind === 'local') return new (await import('../../lib/executor/local.js')).LocalExecutor({ logger });
   if (kind === 'external') return new (await import('../../lib/executor/external.js')).ExternalExecutor();
   const { KubeConfig } = await import('@kubernetes/client-node');
@@ -66,6 +68,7 @@ async function makeExecutor(kind: Flags['executor'], logger: ReturnType<typeof c
     image: process.env.KUBEMR_WORKER_IMAGE,
     // A MapReduceJob's workers belong to it (deleting it takes them along); others to this pod.
     ownerReferences: (jobId) => owners?.ownerReferences(jobId) ?? podOwner,
+    workerStartTimeoutMs: flags.workerStartTimeout * 1000,
     logger,
   });
 }
@@ -85,7 +88,7 @@ async function main(flags: Flags): Promise<void> {
   const tlsCaFile = flags.tlsCa ?? (process.env.KUBEMR_TLS_CA || undefined);
   const workerTlsCa = !tls ? undefined : tlsCaFile ? fs.readFileSync(tlsCaFile, 'utf8') : tls.cert.toString('utf8');
   const owners = flags.operator ? new (await import('../../lib/operator/index.js')).ResourceOwners(data) : undefined;
-  const executor = await makeExecutor(flags.executor, logger, owners);
+  const executor = await makeExecutor(flags, logger, owners);
   // In the cluster, jobs may only touch the shared volume.
   const coord = new Coordinator({ dataDir: data, executor, logger, token, workerTlsCa, confineTo: flags.executor === 'kubernetes' ? data : undefined, maxWorkersPerJob: flags.maxWorkers });
   // What clients may run: the bundled apps, modules under --app-dir, and what the flags allow;
@@ -109,7 +112,7 @@ async function main(flags: Flags): Promise<void> {
     const { startOperator } = await import('../../lib/operator/index.js');
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
-    operator = await startOperator({ coordinator: coord, kubeConfig, namespace: process.env.KUBEMR_NAMESPACE, logger, owners });
+    operator = await startOperator({ coordinator: coord, kubeConfig, namespace: process.env.KUBEMR_NAMESPACE, logger, owners, eventInstance: process.env.KUBEMR_POD_NAME });
   }
   let ready = true;
   const http = flags.http ? hostPort('--http', flags.http) : undefined;
@@ -147,6 +150,12 @@ const program = new Command('kubemr-coordinator')
   .addOption(new Option('--executor <kind>', 'how workers are started').choices(['local', 'kubernetes', 'external']).default('local'))
   .option('--advertise <host:port>', 'the address workers dial (default $KUBEMR_ADVERTISE or the bound address)')
   .option('--operator', 'run the MapReduceJob resources of $KUBEMR_NAMESPACE as jobs (needs the CRD and a kubeconfig or in-cluster account)', false)
+  .option(
+    '--worker-start-timeout <seconds>',
+    'with --executor kubernetes: fail a job none of whose worker pods has been running for this long (image pull errors, a missing Secret, no room on any node); the reason is in its status at once',
+    intFlag('--worker-start-timeout', 1),
+    300,
+  )
   .option('--max-message-bytes <size>', 'largest gRPC message accepted or sent; larger ones get RESOURCE_EXHAUSTED', sizeFlag('--max-message-bytes'), 16 * 1024 * 1024)
   .option('--drain-ms <ms>', 'on SIGTERM, report unready this long before closing the gRPC server', intFlag('--drain-ms', 0), 1000)
   .option('--app-dir <dir>', 'clients may run app modules under this directory (repeatable; default: the bundled apps only)', collect, [])

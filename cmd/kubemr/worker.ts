@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { InvalidJobSpecError } from '../../lib/errors.js';
 import { loadApp } from '../../lib/worker/loader.js';
 import { runWorker } from '../../lib/worker/worker.js';
@@ -14,8 +14,21 @@ interface WorkerFlags {
   tlsCa?: string;
   tls?: boolean;
   streaming?: boolean;
-  giveUpMs: number;
+  giveUpMs?: number | 'never';
   verbose?: boolean;
+}
+
+/** `never`, or milliseconds >= 0. */
+function giveUpFlag(flag: string): (value: string) => number | 'never' {
+  const ms = intFlag(flag, 0);
+  return (value) => {
+    if (value === 'never') return 'never';
+    try {
+      return ms(value);
+    } catch {
+      throw new InvalidArgumentError(`Expected \`${flag}\` to be an integer >= 0 or never, got \`${value}\``);
+    }
+  };
 }
 
 /** The MIT lab's mrworker: one worker process that runs tasks until told to exit. */
@@ -31,7 +44,7 @@ export function workerCommand(): Command {
     .option('--tls-ca <file>', 'dial with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
     .option('--tls', 'dial with TLS, trusting the system\'s CAs')
     .option('--streaming', 'a worker for streaming jobs (no app)')
-    .option('--give-up-ms <ms>', 'exit when the coordinator stays unreachable this long', intFlag('--give-up-ms', 0), 30_000)
+    .option('--give-up-ms <ms|never>', 'exit when the coordinator stays unreachable this long; `never`: retry until told to exit (default $KUBEMR_GIVE_UP_MS or 30000; worker pods get never)', giveUpFlag('--give-up-ms'))
     .option('-v, --verbose', 'debug logging')
     .action(async (app: string | undefined, flags: WorkerFlags) => {
       try {
@@ -58,7 +71,7 @@ export function workerCommand(): Command {
           token,
           tls,
           logger,
-          giveUpMs: flags.giveUpMs,
+          giveUpMs: flags.giveUpMs ?? (process.env.KUBEMR_GIVE_UP_MS ? giveUpFlag('KUBEMR_GIVE_UP_MS')(process.env.KUBEMR_GIVE_UP_MS) : 30_000),
           signal: abort.signal,
         });
         process.exitCode = summary.reason === 'aborted' ? 143 : 0;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidJobSpecError, JobExistsError, errorFields, errorMessage } from '../errors.js';
-import type { Executor } from '../executor/types.js';
+import type { ExhaustedCause, Executor } from '../executor/types.js';
 import { checkOutputDir, isPreparedJob, prepareJob, type PreparedJob } from './prepare.js';
 import { compileJobSpec, type JobSpec, type JobSpecInput } from './jobspec.js';
 import { pipelineView, stepInput, stepJobId, type Pipeline } from './pipeline.js';
@@ -17,6 +17,17 @@ import { writeFileAtomic } from '../storage/atomic.js';
 import { formatResult, parseResult, type ResultPhase } from '../storage/result.js';
 export { isFinished } from './scheduler.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
+
+/**
+ * What an executor tells of a job's workers, passed on to whoever watches (the operator makes
+ * Kubernetes Events of them). `jobId` is the id the workers were launched for (a multi-step
+ * job's own id, not a step's).
+ */
+export type WorkerEvent =
+  | { type: 'died'; jobId: string; worker: string; reason: string }
+  | { type: 'stuck'; jobId: string; problem: string }
+  | { type: 'started'; jobId: string }
+  | { type: 'exhausted'; jobId: string; reason: string; cause: ExhaustedCause };
 
 /** A worker's report, as the gRPC adapter hands it over. */
 export type TaskReport =
@@ -104,6 +115,7 @@ export class Coordinator {
   private readonly stopping = new Set<Promise<void>>();
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly listeners = new Set<(e: SchedulerEvent) => void>();
+  private readonly workerListeners = new Set<(e: WorkerEvent) => void>();
   /** Jobs that hold their output directory's claim; only these touch what is in it. */
   private readonly owning = new Map<string, string>(); // job id -> the claim's holder (claimant)
   private lock: DataDirLock | undefined;
@@ -122,9 +134,26 @@ export class Coordinator {
     this.executor?.onWorkerDeath((workerId, jobId, reason) => {
       this.logger.warn('worker died', { worker: workerId, job: jobId, reason });
       this.scheduler.workerDied(workerId, reason);
+      this.emitWorkerEvent({ type: 'died', jobId, worker: workerId, reason });
     });
-    this.executor?.onWorkersExhausted?.((jobId, reason) => {
-      if (this.scheduler.hasJob(jobId)) this.scheduler.fail(jobId, `no worker could be kept running: ${reason}`);
+    // Executors name a multi-step job's workers by the whole job's id; its current step is the one to fail or note.
+    const target = (jobId: string) => this.pipelines.get(jobId)?.stepIds.at(-1) ?? jobId;
+    this.executor?.onWorkersExhausted?.((jobId, reason, cause = 'backoff-limit') => {
+      this.emitWorkerEvent({ type: 'exhausted', jobId, reason, cause });
+      const id = target(jobId);
+      if (!this.scheduler.hasJob(id)) return;
+      this.scheduler.fail(id, cause === 'start-timeout' ? `workers could not be started: ${reason}` : `no worker could be kept running: ${reason}`);
+    });
+    this.executor?.onWorkersStuck?.((jobId, problem) => {
+      // Watchers hear the reason before the job's message changes.
+      this.emitWorkerEvent(problem === undefined ? { type: 'started', jobId } : { type: 'stuck', jobId, problem });
+      const id = target(jobId);
+      if (this.scheduler.hasJob(id)) {
+        const job = this.scheduler.getJob(id);
+        const note = problem === undefined ? '' : `workers cannot start: ${problem}`;
+        // Clears only its own note.
+        if (problem !== undefined || job.message.startsWith('workers cannot start: ')) this.scheduler.note(id, note);
+      }
     });
   }
 
@@ -204,6 +233,22 @@ export class Coordinator {
   subscribe(listener: (e: SchedulerEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** What the executor says of a job's workers: one died, they cannot start, they started, it gave up. */
+  onWorkerEvent(listener: (e: WorkerEvent) => void): () => void {
+    this.workerListeners.add(listener);
+    return () => this.workerListeners.delete(listener);
+  }
+
+  private emitWorkerEvent(e: WorkerEvent): void {
+    for (const l of this.workerListeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.logger.error('a worker event listener failed', { job: e.jobId, ...errorFields(err) });
+      }
+    }
   }
 
   private emit(e: SchedulerEvent): void {

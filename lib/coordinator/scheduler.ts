@@ -553,6 +553,18 @@ export class Scheduler {
     return true;
   }
 
+  /**
+   * Sets the message of a job still running (why its workers cannot start, say; '' once they
+   * can); the job's end replaces it with the final message.
+   */
+  note(jobId: string, message: string): boolean {
+    const job = this.getJob(jobId);
+    if (isFinished(job.phase) || job.message === message) return false;
+    job.message = message;
+    this.emit({ type: 'phase', job });
+    return true;
+  }
+
   /** Fails a job for a reason outside its tasks (its workers cannot be started, say). */
   fail(jobId: string, message: string): boolean {
     const job = this.getJob(jobId);

@@ -263,6 +263,9 @@ export function buildWorkerJob(p: WorkerJobParams): V1Job {
     { name: 'KUBEMR_JOB', value: spec.jobId },
     { name: 'KUBEMR_WORKER_ID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
     { name: 'KUBEMR_DATA', value: mountPath },
+    // A worker keeps asking a coordinator that is away (restarting, rescheduled) rather than
+    // exiting 0: the first pod to exit 0 completes the Job, which then starts no more workers.
+    { name: 'KUBEMR_GIVE_UP_MS', value: 'never' },
     { name: 'TMPDIR', value: '/tmp' },
   ];
   // The job's worker credential: it lets a pod run this job's tasks and nothing else (no submit,

@@ -19,6 +19,8 @@ import {
   CoreV1Api,
   KubeConfig,
   Log,
+  type CoreV1Event,
+  type V1Job,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { KubernetesError, errorMessage } from '../errors.js';
@@ -44,7 +46,7 @@ import {
   type CompiledWorkerPodOptions,
   type WorkerPodOptions,
 } from './kubernetes-objects.js';
-import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo, WorkerState } from './types.js';
+import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo, WorkersExhaustedListener, WorkersStuckListener, WorkerState } from './types.js';
 
 export interface KubernetesExecutorOptions extends WorkerPodOptions {
   /** Where the API server is and how to authenticate; loaded by the caller (cmd/*). */
@@ -64,6 +66,13 @@ export interface KubernetesExecutorOptions extends WorkerPodOptions {
   watchRetryMs?: number;
   /** How long `logs(..., { follow: true })` waits for a pending pod to start. @default 300000 */
   podStartTimeoutMs?: number;
+  /**
+   * The start deadline: a job none of whose worker pods has been running for this long (since
+   * its launch, or since its last running worker ended) fails, with the reason its pods could
+   * not start (image pull errors, a missing Secret, no node with room, pods the Job controller
+   * may not create). The reason itself is reported at once (`onWorkersStuck`). @default 300000
+   */
+  workerStartTimeoutMs?: number;
   /** @default silentLogger */
   logger?: Logger;
 }
@@ -78,6 +87,7 @@ interface CompiledOptions {
   maxLogBytes: number;
   watchRetryMs: number;
   podStartTimeoutMs: number;
+  workerStartTimeoutMs: number;
   logger: Logger;
 }
 
@@ -104,11 +114,44 @@ function compile(o: KubernetesExecutorOptions): CompiledOptions {
     maxLogBytes: posInt('maxLogBytes', o.maxLogBytes ?? 16 * 1024 * 1024),
     watchRetryMs: posInt('watchRetryMs', o.watchRetryMs ?? 1000),
     podStartTimeoutMs: posInt('podStartTimeoutMs', o.podStartTimeoutMs ?? 300_000),
+    workerStartTimeoutMs: posInt('workerStartTimeoutMs', o.workerStartTimeoutMs ?? 300_000),
     logger: (o.logger ?? silentLogger).child({ component: 'kubernetes-executor' }),
   };
 }
 
-const CONFIG_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+const FAILED_CREATE = 'involvedObject.kind=Job,reason=FailedCreate';
+const CONFIG_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+
+/** A Job that has ended: it starts no more pods. */
+const jobFinished = (job: V1Job): string | undefined =>
+  job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type;
+
+/** Why a pod cannot start, as Kubernetes says it (or undefined: it may yet start). */
+function podStartProblem(pod: V1Pod): string | undefined {
+  const name = pod.metadata?.name ?? '';
+  if (pod.metadata?.deletionTimestamp) return undefined;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const w = c.state?.waiting;
+    if (w?.reason && CONFIG_ERRORS.has(w.reason)) return `pod ${name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
+  }
+  const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  if (sched) return `pod ${name}: Unschedulable${sched.message ? `: ${sched.message}` : ''}`;
+  return undefined;
+}
+
+/** Watching one job's start: is any of its workers running, and if not, why not. */
+interface StartWatch {
+  jobName: string;
+  /** uids of the Jobs created for it (a replaced Job has a new one). */
+  jobUids: Set<string>;
+  /** Runs while no worker of the job is running; fires the start deadline. */
+  timer: NodeJS.Timeout | undefined;
+  /** The Job controller's last FailedCreate, while no pod runs. */
+  createProblem: string | undefined;
+  /** The problem last reported to the stuck listeners. */
+  reported: string | undefined;
+  failed: boolean;
+}
 
 export class KubernetesExecutor implements Executor {
   readonly kind = 'kubernetes' as const;
@@ -119,10 +162,13 @@ export class KubernetesExecutor implements Executor {
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
   private informer: RestartingInformer<V1Pod> | undefined;
+  private eventInformer: RestartingInformer<CoreV1Event> | undefined;
   private watching: Promise<void> | undefined;
   private closed = false;
   private readonly listeners: WorkerDeathListener[] = [];
-  private readonly exhaustedListeners: Array<(jobId: string, reason: string) => void> = [];
+  private readonly exhaustedListeners: WorkersExhaustedListener[] = [];
+  private readonly stuckListeners: WorkersStuckListener[] = [];
+  private readonly starts = new Map<string, StartWatch>();
   /** Failed pods per job, counted as the Job controller counts them against backoffLimit. */
   private readonly failures = new Map<string, number>();
   /** Pods already reported dead, so a relist or a later update never reports them twice. */
@@ -133,7 +179,6 @@ export class KubernetesExecutor implements Executor {
   /** Pod name -> job id, remembered after the pod is gone (to find its saved log). */
   private readonly podJobs = new Map<string, string>();
   private readonly copies = new Map<string, Promise<void>>();
-  private readonly warned = new Set<string>();
   /** Open log follows: aborted and ended by close(), ended when their pod is deleted. */
   private readonly follows = new Map<AbortController, { pod: string; pass: PassThrough }>();
   private readonly podWaiters = new Map<string, Set<() => void>>();
@@ -156,8 +201,12 @@ export class KubernetesExecutor implements Executor {
     this.listeners.push(listener);
   }
 
-  onWorkersExhausted(listener: (jobId: string, reason: string) => void): void {
+  onWorkersExhausted(listener: WorkersExhaustedListener): void {
     this.exhaustedListeners.push(listener);
+  }
+
+  onWorkersStuck(listener: WorkersStuckListener): void {
+    this.stuckListeners.push(listener);
   }
 
   async launch(spec: LaunchSpec, n: number): Promise<void> {
@@ -169,15 +218,59 @@ export class KubernetesExecutor implements Executor {
     this.jobDataDirs.set(spec.jobId, spec.dataDir);
     // Watch first: a pod that dies between create and watch is still seen by the initial list.
     await this.ensureWatching();
-    try {
-      await this.batch.createNamespacedJob({ namespace: this.namespace, body: job });
-      log.info('created worker Job', { name, workers: n, image: job.spec?.template.spec?.containers[0]?.image });
-    } catch (err) {
-      if (statusCode(err) === 409) {
-        log.info('worker Job already exists', { name });
-        return;
+    const created = await this.createOrReplace(job, spec.jobId, log);
+    const watch = this.starts.get(spec.jobId);
+    if (watch && !watch.failed) {
+      watch.jobName = name;
+      if (created.metadata?.uid) watch.jobUids.add(created.metadata.uid);
+    } else {
+      this.starts.set(spec.jobId, { jobName: name, jobUids: new Set(created.metadata?.uid ? [created.metadata.uid] : []), timer: undefined, createProblem: undefined, reported: undefined, failed: false });
+    }
+    this.checkStart(spec.jobId);
+  }
+
+  /**
+   * Creates the Job. One of the same name already there (this incarnation launched it before: a
+   * coordinator container restarted in the same pod) is the job's if it still runs; if it has
+   * finished (Complete: a worker exited 0; Failed: past backoffLimit) it starts no more pods, so
+   * it is deleted and created again: a resumed job always gets workers.
+   */
+  private async createOrReplace(job: V1Job, jobId: string, log: Logger): Promise<V1Job> {
+    const name = job.metadata!.name!;
+    const where = `${this.namespace}/${name}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const created = await this.batch.createNamespacedJob({ namespace: this.namespace, body: job });
+        log.info('created worker Job', { name, workers: job.spec?.parallelism, image: job.spec?.template.spec?.containers[0]?.image });
+        return created;
+      } catch (err) {
+        if (statusCode(err) !== 409) throw new KubernetesError(`Could not create Job ${where}: ${describe(err)}`, { cause: err });
       }
-      throw new KubernetesError(`Could not create Job ${this.namespace}/${name}: ${describe(err)}`, { cause: err });
+      let existing: V1Job;
+      try {
+        existing = await this.batch.readNamespacedJob({ name, namespace: this.namespace });
+      } catch (err) {
+        if (statusCode(err) === 404) continue; // deleted in between: create it again
+        throw new KubernetesError(`Job ${where} exists but could not be read: ${describe(err)}`, { cause: err });
+      }
+      const ended = jobFinished(existing);
+      if (ended === undefined && !existing.metadata?.deletionTimestamp) {
+        log.info('worker Job already exists', { name });
+        return existing;
+      }
+      if (attempt >= 8) throw new KubernetesError(`Job ${where} has finished (${ended ?? 'being deleted'}) and could not be replaced`);
+      if (existing.metadata?.uid) this.stoppedJobUids.add(existing.metadata.uid);
+      if (!existing.metadata?.deletionTimestamp) {
+        log.info('worker Job of the same name has finished; replacing it', { name, condition: ended });
+        try {
+          await this.batch.deleteNamespacedJob({ name, namespace: this.namespace, propagationPolicy: 'Background' });
+        } catch (err) {
+          if (statusCode(err) !== 404) throw new KubernetesError(`Could not delete the finished Job ${where}: ${describe(err)}`, { cause: err });
+        }
+        // Its failures were the old Job's; the new one has a backoffLimit of its own.
+        this.failures.delete(jobId);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
     }
   }
 
@@ -240,6 +333,7 @@ export class KubernetesExecutor implements Executor {
   async stop(jobId: string): Promise<void> {
     this.assertOpen();
     const log = this.log.child({ job: jobId });
+    this.endStartWatch(jobId);
     // Save what the pods said before the pods go away with their Job.
     if (this.informer?.synced) {
       const pods = this.informer.list(this.namespace).filter((p) => podJobId(p) === jobId);
@@ -276,7 +370,9 @@ export class KubernetesExecutor implements Executor {
     }
     this.follows.clear();
     for (const waiters of this.podWaiters.values()) for (const w of waiters) w();
+    for (const jobId of [...this.starts.keys()]) this.endStartWatch(jobId);
     await this.informer?.stop();
+    await this.eventInformer?.stop();
     await Promise.allSettled([...this.copies.values()]);
   }
 
@@ -300,9 +396,99 @@ export class KubernetesExecutor implements Executor {
       onDelete: (pod) => this.onPodDeleted(pod),
       onSynced: () => this.log.debug('watching worker pods', { namespace: this.namespace }),
     });
+    // Pods the Job controller may not create (quota, admission) exist only as Events on the Job.
+    this.eventInformer = new RestartingInformer<CoreV1Event>({
+      kubeConfig: this.o.kubeConfig,
+      path: `/api/v1/namespaces/${this.namespace}/events`,
+      list: () => this.core.listNamespacedEvent({ namespace: this.namespace, fieldSelector: FAILED_CREATE }),
+      fieldSelector: FAILED_CREATE,
+      retryMs: this.o.watchRetryMs,
+      logger: this.log,
+      what: 'FailedCreate Event',
+      onAdd: (e) => this.onFailedCreate(e),
+      onUpdate: (e) => this.onFailedCreate(e),
+      onDelete: () => undefined,
+    });
     // A failed first list is retried in the background; launches do not wait for it.
-    this.watching = this.informer.start({ retry: true }).then(() => undefined);
+    this.watching = Promise.all([this.informer.start({ retry: true }), this.eventInformer.start({ retry: true })]).then(() => undefined);
     return this.watching;
+  }
+
+  private onFailedCreate(e: CoreV1Event): void {
+    const name = e.involvedObject?.name;
+    for (const [jobId, w] of this.starts) {
+      if (w.jobName !== name || (e.involvedObject.uid !== undefined && !w.jobUids.has(e.involvedObject.uid))) continue;
+      w.createProblem = `Job ${name}: FailedCreate: ${e.message ?? ''}`;
+      this.checkStart(jobId);
+    }
+  }
+
+  /**
+   * Is any worker of the job running? If so the start deadline stops; if not it runs, and the
+   * first reason a pod cannot start is reported at once (and again whenever it changes).
+   */
+  private checkStart(jobId: string): void {
+    const w = this.starts.get(jobId);
+    if (!w || w.failed || this.closed) return;
+    if (!w.timer && !this.informer?.synced) {
+      // The deadline counts from the launch even while the pod list is not yet to be had.
+      w.timer = setTimeout(() => this.startDeadline(jobId), this.o.workerStartTimeoutMs);
+      w.timer.unref?.();
+    }
+    if (!this.informer?.synced) return;
+    const pods = this.informer.list(this.namespace).filter((p) => podJobId(p) === jobId);
+    const started = pods.some((p) => !p.metadata?.deletionTimestamp && (p.status?.phase === 'Running' || p.status?.phase === 'Succeeded'));
+    if (started) {
+      if (w.timer) clearTimeout(w.timer);
+      w.timer = undefined;
+      w.createProblem = undefined;
+      if (w.reported !== undefined) {
+        w.reported = undefined;
+        this.log.info('a worker pod is running', { job: jobId });
+        this.notifyStuck(jobId, undefined);
+      }
+      return;
+    }
+    if (!w.timer) {
+      w.timer = setTimeout(() => this.startDeadline(jobId), this.o.workerStartTimeoutMs);
+      w.timer.unref?.();
+    }
+    const problem = pods.map(podStartProblem).find((p) => p !== undefined) ?? w.createProblem;
+    if (problem !== undefined && problem !== w.reported) {
+      w.reported = problem;
+      this.log.warn('worker pods cannot start', { job: jobId, reason: problem });
+      this.notifyStuck(jobId, problem);
+    }
+  }
+
+  private startDeadline(jobId: string): void {
+    const w = this.starts.get(jobId);
+    if (!w || this.closed) return;
+    w.timer = undefined;
+    const pods = this.informer?.synced ? this.informer.list(this.namespace).filter((p) => podJobId(p) === jobId) : [];
+    if (pods.some((p) => !p.metadata?.deletionTimestamp && (p.status?.phase === 'Running' || p.status?.phase === 'Succeeded'))) return;
+    w.failed = true;
+    const s = Math.round(this.o.workerStartTimeoutMs / 1000);
+    const why = w.reported ?? w.createProblem;
+    const reason = `no worker pod of Job ${w.jobName} was running ${s} s after it was needed (the worker start timeout): ${why ?? 'its pods were still starting'}`;
+    this.log.error('worker pods did not start in time', { job: jobId, reason });
+    for (const listener of this.exhaustedListeners) listener(jobId, reason, 'start-timeout');
+  }
+
+  private notifyStuck(jobId: string, problem: string | undefined): void {
+    for (const listener of this.stuckListeners) {
+      try {
+        listener(jobId, problem);
+      } catch (err) {
+        this.log.error('workers-stuck listener threw', { job: jobId, error: errorMessage(err) });
+      }
+    }
+  }
+
+  private endStartWatch(jobId: string): void {
+    const w = this.starts.get(jobId);
+    if (w?.timer) clearTimeout(w.timer);
+    this.starts.delete(jobId);
   }
 
   private onPod(pod: V1Pod): void {
@@ -315,7 +501,7 @@ export class KubernetesExecutor implements Executor {
     const reason = podDeathReason(pod);
     if (reason !== undefined) this.reportDeath(pod, jobId, reason);
     if (reason !== undefined || phase === 'Succeeded' || phase === 'Failed') void this.copyLog(pod);
-    this.warnStuck(pod, name, jobId);
+    this.checkStart(jobId);
   }
 
   private onPodDeleted(pod: V1Pod): void {
@@ -326,7 +512,7 @@ export class KubernetesExecutor implements Executor {
     for (const { pod: p, pass } of this.follows.values()) if (p === name) pass.end();
     if (pod.status?.phase !== 'Succeeded') this.reportDeath(pod, jobId, podDeathReason(pod) ?? 'Deleted');
     this.reported.delete(name);
-    for (const key of this.warned) if (key.startsWith(`${name}/`)) this.warned.delete(key);
+    this.checkStart(jobId);
   }
 
   private reportDeath(pod: V1Pod, jobId: string, reason: string): void {
@@ -350,19 +536,7 @@ export class KubernetesExecutor implements Executor {
     this.failures.set(jobId, n);
     if (n !== this.o.pod.backoffLimit + 1) return;
     const why = `worker Job ${this.jobName(jobId)} reached backoffLimit ${this.o.pod.backoffLimit}: ${n} pods failed, the last with ${reason}`;
-    for (const listener of this.exhaustedListeners) listener(jobId, why);
-  }
-
-  /** A pod that cannot start (bad image, missing Secret) is not dead, but someone should know. */
-  private warnStuck(pod: V1Pod, name: string, jobId: string): void {
-    for (const c of pod.status?.containerStatuses ?? []) {
-      const waiting = c.state?.waiting;
-      if (!waiting?.reason || !CONFIG_ERRORS.has(waiting.reason)) continue;
-      const key = `${name}/${waiting.reason}`;
-      if (this.warned.has(key)) continue;
-      this.warned.add(key);
-      this.log.warn('worker pod cannot start', { job: jobId, worker: name, reason: waiting.reason, message: waiting.message });
-    }
+    for (const listener of this.exhaustedListeners) listener(jobId, why, 'backoff-limit');
   }
 
   private savedLogPath(worker: string, jobId: string): string | undefined {
@@ -454,7 +628,8 @@ export class KubernetesExecutor implements Executor {
     const started = pod.status?.startTime ?? pod.metadata?.creationTimestamp;
     const info: WorkerInfo = { id: pod.metadata?.name ?? '', jobId: podJobId(pod) ?? '', state };
     if (reason !== undefined) info.reason = reason;
-    else if (waiting !== undefined && CONFIG_ERRORS.has(waiting)) info.reason = waiting;
+    else if (waiting !== undefined && CONFIG_ERRORS.has(waiting)) info.reason = podStartProblem(pod) ?? waiting;
+    else if (podStartProblem(pod) !== undefined) info.reason = podStartProblem(pod);
     else if (phase === 'Unknown') info.reason = 'pod phase Unknown (node unreachable?)';
     if (started !== undefined) info.startedAt = new Date(started).getTime();
     if (finished !== undefined) info.finishedAt = new Date(finished).getTime();

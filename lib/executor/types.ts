@@ -55,6 +55,13 @@ export interface WorkerInfo {
 /** Called by an executor the moment it learns a worker is gone for good. */
 export type WorkerDeathListener = (workerId: string, jobId: string, reason: string) => void;
 
+/** Why an executor gave up on a job's workers. */
+export type ExhaustedCause = 'backoff-limit' | 'start-timeout';
+/** `cause` is unset from executors that know one cause only (the local executor: restarts exhausted). */
+export type WorkersExhaustedListener = (jobId: string, reason: string, cause?: ExhaustedCause) => void;
+/** `problem`: e.g. `pod mr-wc-1-x: ImagePullBackOff: Back-off pulling image "nope:1"`; undefined once a worker runs. */
+export type WorkersStuckListener = (jobId: string, problem: string | undefined) => void;
+
 export interface Executor {
   readonly kind: 'local' | 'external' | 'kubernetes';
   /** Start (or ensure) `n` workers for a job. Idempotent for the same job. */
@@ -68,10 +75,17 @@ export interface Executor {
   /** Register the listener told about dead workers. */
   onWorkerDeath(listener: WorkerDeathListener): void;
   /**
-   * Register the listener told when the executor has given up starting workers for a job (every
-   * worker kept crashing), so the job fails instead of waiting for workers that never come.
+   * Register the listener told when the executor has given up starting workers for a job, so
+   * the job fails instead of waiting for workers that never come: every worker kept crashing
+   * (`backoff-limit`), or none could start within the start deadline (`start-timeout`).
    */
-  onWorkersExhausted?(listener: (jobId: string, reason: string) => void): void;
+  onWorkersExhausted?(listener: WorkersExhaustedListener): void;
+  /**
+   * Register the listener told, at once, when a job's workers cannot start (a pod's image cannot
+   * be pulled, its Secret is missing, it fits on no node, the Job controller may not create it),
+   * with the reason as Kubernetes gives it; and told `undefined` once a worker runs after all.
+   */
+  onWorkersStuck?(listener: WorkersStuckListener): void;
   /** Release watches, timers and children. */
   close(): Promise<void>;
 }

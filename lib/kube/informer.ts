@@ -1,4 +1,4 @@
-import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { ListWatch, makeInformer, Watch, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { describe } from './api-errors.js';
 
@@ -8,6 +8,8 @@ export interface RestartingInformerOptions<T extends KubernetesObject> {
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
   labelSelector?: string | undefined;
+  /** Only objects matching this field selector (e.g. `reason=FailedCreate` for Events). */
+  fieldSelector?: string | undefined;
   /** First delay before restarting a failed watch; doubles up to 30 s. */
   retryMs: number;
   logger: Logger;
@@ -36,7 +38,11 @@ export class RestartingInformer<T extends KubernetesObject> {
 
   constructor(private readonly o: RestartingInformerOptions<T>) {
     this.retryDelay = o.retryMs;
-    this.informer = makeInformer<T>(o.kubeConfig, o.path, o.list, o.labelSelector);
+    // makeInformer takes no field selector; ListWatch (what it builds) does.
+    this.informer =
+      o.fieldSelector === undefined
+        ? makeInformer<T>(o.kubeConfig, o.path, o.list, o.labelSelector)
+        : new ListWatch<T>(o.path, new Watch(o.kubeConfig), o.list, false, o.labelSelector, o.fieldSelector);
     this.informer.on('add', (x) => o.onAdd(x));
     this.informer.on('update', (x) => o.onUpdate(x));
     this.informer.on('delete', (x) => o.onDelete(x));

@@ -24,18 +24,21 @@
  *   await operator.close();
  */
 import fs from 'node:fs';
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesListObject } from '@kubernetes/client-node';
-import type { Coordinator } from '../coordinator/coordinator.js';
+import os from 'node:os';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesListObject } from '@kubernetes/client-node';
+import type { Coordinator, WorkerEvent } from '../coordinator/coordinator.js';
 import { isFinished } from '../coordinator/coordinator.js';
 import { errorMessage, KubernetesError } from '../errors.js';
 import { describe, statusCode } from '../kube/api-errors.js';
 import { RestartingInformer } from '../kube/informer.js';
 import { fail } from '../kube/options.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { conditionsFor, type FailureReason } from './conditions.js';
+import { EventRecorder, type InvolvedObject } from './events.js';
 import { ResourceOwners } from './owners.js';
 import { mapReduceJobId, specFromResource } from './spec.js';
 import { statusFromDisk, statusOf, TERMINAL } from './status.js';
-import { MAPREDUCEJOB, type MapReduceJob, type MapReduceJobStatus } from './types.js';
+import { MAPREDUCEJOB, type MapReduceJob, type MapReduceJobCondition, type MapReduceJobStatus } from './types.js';
 
 export interface OperatorOptions {
   coordinator: Coordinator;
@@ -56,6 +59,8 @@ export interface OperatorOptions {
   statusIntervalMs?: number;
   /** First delay before restarting a failed watch; doubles up to 30 s. @default 1000 */
   watchRetryMs?: number;
+  /** The `reportingInstance` of the Events it records (the coordinator pod's name). @default os.hostname() */
+  eventInstance?: string | undefined;
 }
 
 interface CompiledOptions {
@@ -67,6 +72,7 @@ interface CompiledOptions {
   labelSelector: string | undefined;
   statusIntervalMs: number;
   watchRetryMs: number;
+  eventInstance: string;
 }
 
 function compile(o: OperatorOptions): CompiledOptions {
@@ -89,6 +95,7 @@ function compile(o: OperatorOptions): CompiledOptions {
     labelSelector: o.labelSelector || undefined,
     statusIntervalMs: posInt('statusIntervalMs', o.statusIntervalMs ?? 1000),
     watchRetryMs: posInt('watchRetryMs', o.watchRetryMs ?? 1000),
+    eventInstance: o.eventInstance || os.hostname(),
   };
 }
 
@@ -103,8 +110,15 @@ interface Tracked {
   fixed: MapReduceJobStatus | undefined;
   /** Extra words for the message, e.g. workers that could not be started. */
   note: string;
+  /** Why the workers cannot start, while they cannot (from the executor). */
+  workersStuck: string | undefined;
+  /** Why the job failed, when the executor or the spec says (the Failed condition's reason). */
+  failureReason: FailureReason | undefined;
+  /** The conditions last written (or found on the resource), for their lastTransitionTime. */
+  conditions: MapReduceJobCondition[] | undefined;
   /** The phase last written (or found on the resource). */
   writtenPhase: unknown;
+  writtenMessage: unknown;
   lastWriteAt: number;
   timer: NodeJS.Timeout | undefined;
   writing: Promise<void> | undefined;
@@ -118,11 +132,13 @@ class MapReduceJobOperator {
   private readonly o: CompiledOptions;
   private readonly log: Logger;
   private readonly api: CustomObjectsApi;
+  private readonly events: EventRecorder;
   private readonly tracked = new Map<string, Tracked>();
   private readonly byJob = new Map<string, Tracked>();
   private readonly pending = new Set<Promise<void>>();
   private informer: RestartingInformer<MapReduceJob> | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeWorkers: (() => void) | undefined;
   private closed = false;
   private orphansChecked = false;
 
@@ -130,6 +146,7 @@ class MapReduceJobOperator {
     this.o = compile(options);
     this.log = this.o.logger;
     this.api = this.o.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.events = new EventRecorder(this.o.kubeConfig.makeApiClient(CoreV1Api), { component: 'kubemr-coordinator', instance: this.o.eventInstance }, this.log);
   }
 
   private get coordinator(): Coordinator {
@@ -141,6 +158,7 @@ class MapReduceJobOperator {
       const t = this.byJob.get(e.job.id);
       if (t && (e.type !== 'task' || e.task.state === 'done')) this.requestWrite(t);
     });
+    this.unsubscribeWorkers = this.coordinator.onWorkerEvent((e) => this.onWorkerEvent(e));
     const { namespace } = this.o;
     const listFn = () =>
       this.api.listNamespacedCustomObject({
@@ -174,6 +192,7 @@ class MapReduceJobOperator {
     if (firstError !== undefined) {
       await informer.stop();
       this.unsubscribe();
+      this.unsubscribeWorkers?.();
       throw new KubernetesError(
         `Could not list MapReduceJobs in namespace ${namespace} (is k8s/crd.yaml applied, and may the coordinator list mapreducejobs?): ${describe(firstError)}`,
         { cause: firstError },
@@ -188,6 +207,7 @@ class MapReduceJobOperator {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
+    this.unsubscribeWorkers?.();
     await this.informer?.stop();
     for (const t of this.tracked.values()) if (t.timer) clearTimeout(t.timer);
     // Statuses not yet written are written by the next coordinator, which resumes the jobs.
@@ -235,7 +255,11 @@ class MapReduceJobOperator {
       jobId,
       fixed: undefined,
       note: '',
+      workersStuck: undefined,
+      failureReason: undefined,
+      conditions: status?.conditions as MapReduceJobCondition[] | undefined,
       writtenPhase: status?.phase,
+      writtenMessage: status?.message,
       lastWriteAt: 0,
       timer: undefined,
       writing: undefined,
@@ -278,6 +302,7 @@ class MapReduceJobOperator {
       if (!coordinator.hasJob(t.jobId)) {
         owners.forget(t.jobId);
         t.fixed = { phase: 'Failed', message: errorMessage(err), ...(t.generation !== undefined ? { observedGeneration: t.generation } : {}) };
+        t.failureReason = 'InvalidSpec';
         log.warn('MapReduceJob rejected', { error: errorMessage(err) });
         this.requestWrite(t);
         return;
@@ -292,6 +317,11 @@ class MapReduceJobOperator {
       log.warn('could not record the owner of the job', { error: errorMessage(err) });
     }
     log.info('MapReduceJob submitted');
+    if (coordinator.hasJob(t.jobId)) {
+      const job = coordinator.getJob(t.jobId);
+      const steps = job.spec.steps > 1 ? `, ${job.spec.steps} steps` : '';
+      this.event(t, 'Normal', 'Submitted', `job ${t.jobId}: ${job.maps.length} map tasks, ${job.reduces.length} reduce tasks, ${job.spec.workers} workers${steps}`);
+    }
     if (t.gone) {
       // Deleted while it was being submitted.
       coordinator.cancel(t.jobId);
@@ -314,6 +344,7 @@ class MapReduceJobOperator {
 
   private untrack(t: Tracked): void {
     t.gone = true;
+    this.events.forget(t.uid);
     if (t.timer) clearTimeout(t.timer);
     t.timer = undefined;
     this.tracked.delete(t.uid);
@@ -335,12 +366,63 @@ class MapReduceJobOperator {
   }
 
   private statusFor(t: Tracked): MapReduceJobStatus | undefined {
-    if (t.fixed) return t.fixed;
-    const scheduler = this.coordinator;
-    if (!scheduler.hasJob(t.jobId)) return undefined;
-    const status = statusOf(scheduler.getJob(t.jobId), this.coordinator.dataRoot, t.generation);
-    if (t.note !== '' && !isFinished(scheduler.getJob(t.jobId).phase)) status.message = status.message ? `${status.message}; ${t.note}` : t.note;
+    let status: MapReduceJobStatus;
+    let failureReason = t.failureReason;
+    if (t.fixed) {
+      status = { ...t.fixed };
+    } else {
+      const scheduler = this.coordinator;
+      if (!scheduler.hasJob(t.jobId)) return undefined;
+      const job = scheduler.getJob(t.jobId);
+      status = statusOf(job, this.coordinator.dataRoot, t.generation);
+      if (t.note !== '' && !isFinished(job.phase)) status.message = status.message ? `${status.message}; ${t.note}` : t.note;
+      if (job.phase === 'failed' && failureReason === undefined) failureReason = [...job.maps, ...job.reduces].some((x) => x.state === 'failed') ? 'TaskFailed' : 'JobFailed';
+    }
+    status.conditions = conditionsFor(
+      { phase: status.phase, message: status.message ?? '', workersStuck: t.workersStuck, failureReason, generation: status.observedGeneration ?? t.generation },
+      t.conditions,
+    );
     return status;
+  }
+
+  private event(t: Tracked, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const on: InvolvedObject = { apiVersion: MAPREDUCEJOB.apiVersion, kind: MAPREDUCEJOB.kind, namespace: t.namespace, name: t.name, uid: t.uid };
+    this.track(this.events.record(on, type, reason, message));
+  }
+
+  private onWorkerEvent(e: WorkerEvent): void {
+    const t = this.byJob.get(e.jobId);
+    if (!t || t.gone || this.closed) return;
+    switch (e.type) {
+      case 'died':
+        this.event(t, 'Warning', 'WorkerFailed', `worker pod ${e.worker} failed: ${e.reason}`);
+        return;
+      case 'stuck':
+        t.workersStuck = e.problem;
+        this.event(t, 'Warning', 'WorkersCannotStart', e.problem);
+        this.requestWrite(t);
+        return;
+      case 'started':
+        t.workersStuck = undefined;
+        this.event(t, 'Normal', 'WorkersStarted', 'a worker pod is running');
+        this.requestWrite(t);
+        return;
+      case 'exhausted':
+        t.failureReason = e.cause === 'start-timeout' ? 'WorkersCannotStart' : 'BackoffLimitExceeded';
+        return;
+    }
+  }
+
+  /** The Events of a phase change just written: started, and how it ended. */
+  private phaseEvents(t: Tracked, before: unknown, status: MapReduceJobStatus): void {
+    if (status.phase === before) return;
+    if ((before === undefined || before === 'Pending') && status.phase !== 'Pending' && status.startTime !== undefined) {
+      this.event(t, 'Normal', 'Started', `job ${status.jobId ?? t.jobId} started: its first task is running`);
+    }
+    const failed = status.conditions?.find((c) => c.type === 'Failed');
+    if (status.phase === 'Succeeded') this.event(t, 'Normal', 'Succeeded', `job ${status.jobId ?? t.jobId} succeeded: ${status.results?.length ?? 0} output files`);
+    else if (status.phase === 'Failed') this.event(t, 'Warning', failed?.reason ?? 'Failed', status.message || 'the job failed');
+    else if (status.phase === 'Cancelled') this.event(t, 'Normal', 'Cancelled', status.message || 'the job was cancelled');
   }
 
   /** Writes at once on a phase change, otherwise at most once per statusIntervalMs. */
@@ -354,7 +436,8 @@ class MapReduceJobOperator {
     if (!status) return;
     const now = Date.now();
     const wait = Math.max(t.lastWriteAt + this.o.statusIntervalMs, t.retryAt) - now;
-    if ((status.phase !== t.writtenPhase && now >= t.retryAt) || wait <= 0) {
+    // A new phase or message (workers that cannot start, say) is news: written at once.
+    if (((status.phase !== t.writtenPhase || status.message !== t.writtenMessage) && now >= t.retryAt) || wait <= 0) {
       if (t.timer) clearTimeout(t.timer);
       t.timer = undefined;
       this.write(t);
@@ -388,8 +471,12 @@ class MapReduceJobOperator {
           },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
+        const before = t.writtenPhase;
         t.writtenPhase = status.phase;
+        t.writtenMessage = status.message;
+        t.conditions = status.conditions;
         log.debug('status written', { phase: status.phase, progress: status.progress });
+        this.phaseEvents(t, before, status);
       } catch (err) {
         if (statusCode(err) === 404) {
           log.debug('MapReduceJob gone before its status was written');

@@ -62,6 +62,21 @@ export interface MapReduceJobStatus {
   completionTime?: string;
   /** Sums over each task's winning attempt: map.*, reduce.*, user.<name>. */
   counters?: Record<string, number>;
+  /** Running, Succeeded, Failed (lib/operator/conditions.ts). */
+  conditions?: MapReduceJobCondition[];
+}
+
+/** A status condition, as metav1.Condition. */
+export interface MapReduceJobCondition {
+  type: 'Running' | 'Succeeded' | 'Failed';
+  status: 'True' | 'False' | 'Unknown';
+  /** CamelCase, e.g. WorkersCannotStart. */
+  reason: string;
+  message: string;
+  /** When `status` last changed. */
+  lastTransitionTime: string;
+  /** The resource's metadata.generation the condition was computed for. */
+  observedGeneration?: number;
 }
 
 export interface MapReduceJob extends KubernetesObject {

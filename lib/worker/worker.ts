@@ -33,9 +33,11 @@ export interface WorkerOptions {
   logger?: Logger;
   /**
    * Give up when the coordinator has been unreachable this long: in single-job mode it has
-   * exited because the job is done (the MIT lab's convention). Milliseconds, >= 0. @default 30000
+   * exited because the job is done (the MIT lab's convention). Milliseconds, >= 0, or `'never'`
+   * to keep retrying until told EXIT — what workers in a cluster do, where the coordinator may be
+   * restarting while the job still needs them. @default 30000
    */
-  giveUpMs?: number;
+  giveUpMs?: number | 'never';
   /** Stop after this signal fires; the current task is abandoned. */
   signal?: AbortSignal;
 }
@@ -47,7 +49,7 @@ export interface WorkerSummary {
 
 /** The worker's timing options, checked once. */
 export function compileWorkerOptions(o: Pick<WorkerOptions, 'giveUpMs'>): { giveUpMs: number } {
-  return { giveUpMs: intOption('giveUpMs', o.giveUpMs, 30_000, 0) };
+  return { giveUpMs: o.giveUpMs === 'never' ? Infinity : intOption('giveUpMs', o.giveUpMs, 30_000, 0) };
 }
 
 /** Sleeps, waking early (without throwing) when the worker is told to stop. */
@@ -94,12 +96,17 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   async function persist<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     const since = Date.now();
     let delay = 50;
+    let said = false;
     for (;;) {
       if (options.signal?.aborted) return undefined;
       try {
         return await fn();
       } catch (err) {
         if (!CoordinatorUnavailableError.is(err)) throw err;
+        if (giveUpMs === Infinity && !said && Date.now() - since >= 30_000) {
+          said = true;
+          log.warn('coordinator unreachable for 30 s; retrying until it is back', { call: what });
+        }
         if (Date.now() - since >= giveUpMs) {
           log.info(`coordinator unreachable for ${giveUpMs} ms; assuming the work is done`, { call: what });
           return undefined;

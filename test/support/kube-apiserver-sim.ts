@@ -547,6 +547,14 @@ export class KubeApiServerSim {
     this.deleteObject(this.types.get('/v1/pods')!, namespace, name, gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds });
   }
 
+  /** Kill a running container's process (a crash, the OOM killer); its pod then fails as the kubelet reports it. */
+  killContainer(name: string, signal: NodeJS.Signals = 'SIGKILL', namespace = 'kubemr'): void {
+    const pod = this.store('pods').get(`${namespace}/${name}`);
+    const child = pod ? this.runs.get(pod.metadata!.uid!)?.child : undefined;
+    if (!child) throw new Error(`kube sim: no container running in pod ${namespace}/${name}`);
+    child.kill(signal);
+  }
+
   /** Append to a pod's log; followers see it at once. */
   appendLog(name: string, text: string): void {
     this.podLogs.set(name, (this.podLogs.get(name) ?? '') + text);
