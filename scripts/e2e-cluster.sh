@@ -262,11 +262,11 @@ fi
 # --- 8: the dashboard -------------------------------------------------------------------------
 echo "==> the dashboard, through kubectl port-forward"
 # shellcheck disable=SC2016 # the ${...} are JavaScript's
-dashboard_probe='    const [base, job] = process.argv.slice(1);
+dashboard_probe='    const [base, job, token] = process.argv.slice(1);
     (async () => {
       const health = await fetch(`${base}/healthz`);
       if (!health.ok) throw new Error(`/healthz answered ${health.status}`);
-      const r = await fetch(`${base}/api/jobs`);
+      const r = await fetch(`${base}/api/jobs`, { headers: { authorization: `Bearer ${token}` } });
       const body = await r.json();
       const ids = (body.jobs ?? []).map((j) => j.id);
       if (!ids.includes(job)) throw new Error(`/api/jobs lists ${ids.length} jobs, not ${job}`);
@@ -282,7 +282,7 @@ for _ in $(seq 1 30); do
 done
 if [[ -z "$port" ]]; then
   fail "8. kubectl port-forward to the dashboard did not start: $(cat "$WORK/forward.log")"
-elif answer="$(node -e "$dashboard_probe" "http://127.0.0.1:$port" "$WC_JOB" 2>&1)"; then
+elif answer="$(node -e "$dashboard_probe" "http://127.0.0.1:$port" "$WC_JOB" "$(k get secret kubemr-token -o jsonpath='{.data.token}' | base64 -d)" 2>&1)"; then
   pass "8. the dashboard answers: $answer"
 else
   fail "8. the dashboard: $answer"

@@ -167,7 +167,8 @@ describe('k8s/ (kubectl kustomize)', () => {
     expect(dash.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim).toEqual({ claimName: 'kubemr-data', readOnly: true });
     expect(dash.volumes?.find((v) => v.name === 'data-inputs')?.persistentVolumeClaim).toEqual({ claimName: 'kubemr-data' });
     const svc = find('Service', 'kubemr-dashboard').spec as { type: string; ports: { port: number }[] };
-    expect(svc.type).toBe('NodePort');
+    // Not on a node's port: reached by port-forward or an Ingress.
+    expect(svc.type).toBe('ClusterIP');
     expect(svc.ports[0]!.port).toBe(8081);
     const fetch = (find('Job', 'kubemr-fetch').spec as { template: { spec: V1PodSpec } }).template.spec;
     expect(fetch.containers[0]!.command?.join(' ')).toBe('node dist/cmd/fetch/main.js --data /data --no-verify --retries 2 gutenberg');

@@ -4,14 +4,16 @@
  * not allow, read the dashboard from the network without the credential, or get a 500 out of
  * it. Real coordinator processes, real gRPC clients on 127.0.0.1, real HTTP, real files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KubemrClient } from '../lib/protocol/client.js';
+import { startDashboard, type Dashboard, type DashboardOptions } from '../cmd/dashboard/server.js';
 import { loadProto } from '../lib/protocol/proto.js';
 import type { JobEvent__Output } from '../lib/protocol/gen/kubemr/v1/JobEvent.js';
 import { assertBuilt, ROOT, tempDir } from './support/cli.js';
@@ -280,4 +282,139 @@ describe('code execution by policy', () => {
     await api2.cancelJob(await api2.submitJob({ inputs: [input], workDir: s.dir, outputDir: path.join(t.dir, 'o1'), streaming: { mapper: 'cat', reducer: 'cat' } }));
     await api2.cancelJob(await api2.submitJob({ inputs: [input], workDir: s.dir, outputDir: path.join(t.dir, 'o2'), app: '/app/in/the/image.js', image: 'mine:1' }));
   }, 120_000);
+});
+
+/** One HTTP request with any headers (fetch cannot set Host), from `localAddress` if given. */
+function request(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string; keepOpen?: boolean } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; req: http.ClientRequest }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: o.method ?? 'GET', headers: o.headers, localAddress: o.localAddress }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      // An event stream never ends: its status and first bytes are enough.
+      if (o.keepOpen && res.statusCode === 200) {
+        res.once('data', (d) => resolve({ status: 200, headers: res.headers, body: String(d), req }));
+        return;
+      }
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, req }));
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+async function dashboardFor(s: Service, options: Partial<DashboardOptions>): Promise<Dashboard> {
+  const d = await startDashboard({ coordinator: s.address, token: s.token, dataDir: path.join(s.dir, 'data'), host: '127.0.0.1', port: 0, workDir: s.dir, ...options });
+  cleanups.push(() => d.close());
+  return d;
+}
+
+describe('read access as a choice', () => {
+  it('beyond loopback, every read (pages, GETs under /api, the event stream) needs the credential; on loopback reads are open', async () => {
+    const s = await startService();
+    const d = await dashboardFor(s, { host: '0.0.0.0' });
+    const base = `http://127.0.0.1:${d.port}`;
+    const bearerH = { authorization: `Bearer ${s.token}` };
+    for (const p of ['/api/jobs', '/api/workers', '/api/openapi.json', '/api/events', '/', '/workers']) {
+      const r = await request(`${base}${p}`, { keepOpen: true });
+      expect(r.status, `GET ${p} without the credential`).toBe(401);
+      r.req.destroy();
+    }
+    expect((await request(`${base}/`)).body).toMatch(/<form method="get" class="signin">/);
+    expect((await request(`${base}/api/jobs`, { headers: bearerH })).status).toBe(200);
+    expect((await request(`${base}/api/jobs`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    const events = await request(`${base}/api/events`, { headers: bearerH, keepOpen: true });
+    expect(events.status).toBe(200);
+    events.req.destroy();
+    // The browser: ?token= once becomes the session cookie, which then reads.
+    const login = await request(`${base}/?token=${s.token}`);
+    expect(login.status).toBe(303);
+    const cookie = String(login.headers['set-cookie']?.[0]).split(';')[0]!;
+    expect((await request(`${base}/`, { headers: { cookie } })).status).toBe(200);
+    expect((await request(`${base}/healthz`)).status).toBe(200);
+    // On loopback, reads are open (and mutations still need the token).
+    const local = await dashboardFor(s, { host: '127.0.0.1' });
+    expect((await request(`${local.origin}/api/jobs`)).status).toBe(200);
+    expect((await request(`${local.origin}/api/jobs`, { method: 'POST', body: '{}' })).status).toBe(401);
+    // Open reads beyond loopback are a choice.
+    const open = await dashboardFor(s, { host: '0.0.0.0', publicReads: true });
+    expect((await request(`http://127.0.0.1:${open.port}/api/jobs`)).status).toBe(200);
+  }, 60_000);
+
+  it('a Host the dashboard does not serve is refused (DNS rebinding); allowed names are configurable', async () => {
+    const s = await startService();
+    const d = await dashboardFor(s, { host: '127.0.0.1' });
+    const url = `${d.origin}/api/jobs`;
+    const rebound = await request(url, { headers: { host: `attacker.example:${d.port}` } });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toMatch(/Host `attacker.example:\d+` is not a name this dashboard serves/);
+    for (const host of [`localhost:${d.port}`, `127.0.0.1:${d.port}`]) expect((await request(url, { headers: { host } })).status).toBe(200);
+    const named = await dashboardFor(s, { host: '0.0.0.0', allowedHosts: ['kubemr.example'] });
+    const at = `http://127.0.0.1:${named.port}/api/jobs`;
+    expect((await request(at, { headers: { host: 'kubemr.example', authorization: `Bearer ${s.token}` } })).status).toBe(200);
+    expect((await request(at, { headers: { host: 'other.example', authorization: `Bearer ${s.token}` } })).status).toBe(403);
+    // Probes come by address: /healthz answers whatever the Host.
+    expect((await request(`http://127.0.0.1:${named.port}/healthz`, { headers: { host: '10.1.2.3:8081' } })).status).toBe(200);
+  }, 60_000);
+
+  it('event streams are capped per client (429) and in all (503)', async () => {
+    const s = await startService();
+    const d = await dashboardFor(s, { host: '127.0.0.1', maxStreams: 5, maxStreamsPerClient: 3 });
+    const url = `${d.origin}/api/events`;
+    const open: http.ClientRequest[] = [];
+    const sse = async (localAddress: string) => {
+      const r = await request(url, { localAddress, keepOpen: true });
+      open.push(r.req);
+      return r;
+    };
+    cleanups.push(() => open.forEach((r) => r.destroy()));
+    for (let i = 0; i < 3; i++) expect((await sse('127.0.0.1')).status).toBe(200);
+    const fourth = await sse('127.0.0.1');
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers['retry-after']).toBeDefined();
+    expect(fourth.body).toMatch(/already has 3 open streams.*maxStreamsPerClient 3/);
+    for (let i = 0; i < 2; i++) expect((await sse('127.0.0.2')).status).toBe(200);
+    const sixth = await sse('127.0.0.3');
+    expect(sixth.status).toBe(503);
+    expect(sixth.body).toMatch(/already serves 5 open streams.*maxStreams 5/);
+    // A closed stream frees its place.
+    open[0]!.destroy();
+    await waitFor('a place to free up', async () => {
+      const r = await sse('127.0.0.3');
+      return r.status === 200;
+    }, 10_000);
+  }, 60_000);
+
+  it('a hard link (or any non-regular entry) planted in an output directory is not served or listed', async () => {
+    const s = await startService();
+    const api = client(s);
+    const input = path.join(s.dir, 'in.txt');
+    fs.writeFileSync(input, 'a few words\n');
+    const out = path.join(s.dir, 'out');
+    const id = await api.submitJob({ app: 'wordcount', inputs: [input], workDir: s.dir, outputDir: out });
+    await api.cancelJob(id);
+    const secret = path.join(s.dir, 'data', 'secret');
+    fs.writeFileSync(secret, 'the-secret\n', { mode: 0o600 });
+    fs.mkdirSync(out, { recursive: true });
+    fs.linkSync(secret, path.join(out, 'mr-out-0'));
+    spawnSync('mkfifo', [path.join(out, 'mr-out-1')]);
+    const d = await dashboardFor(s, { host: '127.0.0.1' });
+    const served = await request(`${d.origin}/api/jobs/${id}/results/mr-out-0`);
+    expect(served.body).not.toContain('the-secret');
+    expect(served.status).toBe(404);
+    expect(served.body).toMatch(/2 hard links/);
+    expect((await request(`${d.origin}/api/jobs/${id}/results/mr-out-1`)).status).toBe(404);
+    expect(JSON.parse((await request(`${d.origin}/api/jobs/${id}/results`)).body).files).toEqual([]);
+  }, 60_000);
+
+  it('100k-deep JSON to the API is a 400 naming the limit, not a 500', async () => {
+    const s = await startService();
+    const d = await dashboardFor(s, { host: '127.0.0.1' });
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    for (const body of [deep, `{"app":"wordcount","inputs":${deep}}`, `{"app":"wordcount","inputs":["a"],"params":{"x":${deep}}}`]) {
+      const r = await request(`${d.origin}/api/jobs`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body });
+      expect(r.status, r.body.slice(0, 200)).toBe(400);
+      expect(r.body).toMatch(/nest at most 32 levels/);
+    }
+  }, 60_000);
 });

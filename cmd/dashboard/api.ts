@@ -8,6 +8,7 @@ import { jobApiPath } from './model.js';
 import { filesRouter, type FilesOptions } from './files.js';
 import { openApiDocument } from './openapi.js';
 import { readHead } from './safe-files.js';
+import { MAX_UNSENT_BYTES, type StreamLimits } from './streams.js';
 import { compileSubmit } from './validate.js';
 
 export interface ApiContext {
@@ -19,6 +20,8 @@ export interface ApiContext {
   workDir: string;
   /** The data volume's files, for upload and download. */
   files: FilesOptions;
+  /** Caps on open event streams and followed logs. */
+  streams: StreamLimits;
 }
 
 function flag(req: Request, name: string): boolean {
@@ -62,6 +65,9 @@ export function apiRouter(ctx: ApiContext): Router {
   const { backend, hub, auth } = ctx;
   const r = Router();
   const json = express.json({ limit: ctx.bodyLimit, type: () => true });
+  // Every read needs the credential unless the dashboard's reads are open (loopback); signing in does not.
+  const read = auth.requireRead();
+  r.use((req, res, next) => (req.method === 'POST' && req.path === '/session' ? next() : read(req, res, next)));
 
   r.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -142,11 +148,13 @@ export function apiRouter(ctx: ApiContext): Router {
 
   r.get('/jobs/:id/workers/:worker/log', async (req, res) => {
     const follow = flag(req, 'follow');
+    if (follow && !ctx.streams.acquire(req, res)) return;
     await sendText(res, (signal) => backend.workerLog(param(req, 'id'), param(req, 'worker'), follow, signal));
   });
 
   r.get('/jobs/:id/tasks/:task/attempts/:attempt/log', async (req, res) => {
     const follow = flag(req, 'follow');
+    if (follow && !ctx.streams.acquire(req, res)) return;
     const id = checkJobId(param(req, 'id'));
     const task = checkTaskId(param(req, 'task'));
     const attempt = checkAttempt(param(req, 'attempt'));
@@ -161,6 +169,7 @@ export function apiRouter(ctx: ApiContext): Router {
     const job = req.query.job;
     if (job !== undefined && typeof job !== 'string') throw new BadRequestError('Expected `job` to be one job id');
     if (job) checkJobId(job);
+    if (!ctx.streams.acquire(req, res)) return;
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -172,6 +181,11 @@ export function apiRouter(ctx: ApiContext): Router {
     sseWrite(res, { type: 'status', connected: hub.connected, message: hub.lastError });
     const off = hub.subscribe((e) => {
       if (job && e.type !== 'status' && e.jobId !== job) return;
+      // A client that does not read is dropped, not buffered for; its browser reconnects.
+      if (res.writableLength > MAX_UNSENT_BYTES) {
+        res.destroy();
+        return;
+      }
       sseWrite(res, e);
     });
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);

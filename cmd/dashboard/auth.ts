@@ -3,7 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { UnauthorizedError } from './http-errors.js';
 
 /**
- * Who may submit and cancel. Reads are open; mutating endpoints need, when a token is
+ * Who may read, submit and cancel. Reads are open on loopback and need the credential beyond it
+ * (unless the dashboard is told to serve them openly); mutating endpoints need, when a token is
  * configured, either `Authorization: Bearer <token>` (scripts, curl) or the session cookie the
  * dashboard sets when a page is opened with `?token=<token>` (the browser; the URL that
  * `kubemr run --dashboard` prints carries it, as Jupyter's does). The cookie holds an HMAC of
@@ -36,7 +37,11 @@ export function cookies(req: Request): Record<string, string> {
 export class Auth {
   private readonly session: string;
 
-  constructor(private readonly token: string | undefined) {
+  constructor(
+    private readonly token: string | undefined,
+    /** Reads need no credential: a dashboard served on loopback, or told so (`--public-reads`). */
+    readonly readsOpen = true,
+  ) {
     this.session = token ? crypto.createHmac('sha256', token).update('kubemr-dashboard-session-v1').digest('hex') : '';
   }
 
@@ -81,6 +86,20 @@ export class Auth {
       const url = new URL(req.originalUrl, 'http://x');
       url.searchParams.delete('token');
       res.redirect(303, url.pathname + url.search);
+    };
+  }
+
+  /**
+   * Guards reads (pages, GETs under /api, event streams) when they are not open: the bearer
+   * token or the session cookie (SameSite=Strict, so another site's page cannot send it).
+   */
+  requireRead() {
+    return (req: Request, _res: Response, next: NextFunction): void => {
+      if (this.readsOpen || !this.required) return next();
+      const b = this.bearer(req);
+      if (b !== undefined) return this.tokenOk(b) ? next() : next(new UnauthorizedError('The bearer token is not valid for this dashboard'));
+      if (this.hasSession(req)) return next();
+      next(new UnauthorizedError('This dashboard is served beyond loopback: reading it needs `Authorization: Bearer <token>` or a session opened with ?token=<token>'));
     };
   }
 

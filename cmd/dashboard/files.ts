@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type Request, type Response, Router } from 'express';
 import type { Auth } from './auth.js';
 import { BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError } from './http-errors.js';
-import { checkName } from './safe-files.js';
+import { checkName, isServable, notServable } from './safe-files.js';
 
 /**
  * The data volume's files over HTTP, for `kubemr upload` and `kubemr download` (and curl):
@@ -170,7 +170,7 @@ export function filesRouter(o: FilesOptions, auth: Auth): Router {
       res.set({ 'Cache-Control': 'no-store', 'X-Kubemr-Entry': 'directory' }).json({ path: shown, files: listUnder(found.abs, parts.length === 0) });
       return;
     }
-    if (!found.st.isFile()) throw new NotFoundError(`No file \`${shown}\``);
+    if (!isServable(found.st)) throw new NotFoundError(`No file \`${shown}\`: ${notServable(found.st)}`);
     await sendFile(res, found.abs, found.st.size);
   };
   r.get('/', read);

@@ -18,6 +18,8 @@ interface Flags {
   tls?: boolean;
   workDir?: string;
   bodyLimit: number;
+  publicReads?: boolean;
+  allowedHost: string[];
   uploadLimit: number;
   verbose?: boolean;
 }
@@ -32,6 +34,8 @@ const program = new Command('kubemr-dashboard')
   .option('--tls-ca <file>', 'dial the coordinator with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
   .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
   .option('--work-dir <dir>', 'relative inputs of jobs submitted here resolve against it (default: the data volume)')
+  .option('--public-reads', 'serve pages and GETs without the token even beyond loopback (on loopback they always are)')
+  .option('--allowed-host <name>', 'a host name requests may carry besides the loopback names (repeatable; DNS-rebinding defence)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
   .option('--upload-limit <size>', 'largest file an upload (kubemr upload, PUT /api/files/inputs/...) may write', sizeFlag('--upload-limit'), DEFAULT_UPLOAD_LIMIT)
   .option('-v, --verbose', 'debug logging')
@@ -49,6 +53,8 @@ const program = new Command('kubemr-dashboard')
           dataDir,
           host,
           port,
+          publicReads: flags.publicReads ?? false,
+          allowedHosts: flags.allowedHost,
           bodyLimit: flags.bodyLimit,
           uploadLimit: flags.uploadLimit,
           workDir: flags.workDir ? path.resolve(flags.workDir) : dataDir,

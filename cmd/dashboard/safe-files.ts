@@ -5,8 +5,9 @@ import { BadRequestError, NotFoundError } from './http-errors.js';
 /**
  * Every file the dashboard serves goes through here. A name is one path segment from a
  * closed alphabet (so `..`, `%2e%2e`, `/etc/passwd` and `a/b` never reach the filesystem), and
- * the file must be a regular file — not a symlink — whose real path lies inside the real path
- * of the directory it was asked from.
+ * the file must be a regular file — not a symlink, a device, a FIFO or a socket — with one name
+ * only (a hard link planted in an output directory could be any file of the same volume, the
+ * token file say), whose real path lies inside the real path of the directory it was asked from.
  */
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
@@ -18,6 +19,15 @@ export function checkName(field: string, value: string): string {
     throw new BadRequestError(`Expected \`${field}\` to be a plain file name (letters, digits, '.', '_', '-'), got \`${value}\``);
   }
   return value;
+}
+
+/** Whether the dashboard may serve a file with these stats: a regular file with a single link. */
+export const isServable = (st: fs.Stats): boolean => st.isFile() && st.nlink === 1;
+
+/** Why a file is not served, for the 404's message. */
+export function notServable(st: fs.Stats): string {
+  if (st.isFile()) return `it has ${st.nlink} hard links, and only files with one are served`;
+  return 'it is not a regular file';
 }
 
 /** The real path of `dir/name`, or NotFoundError; never a path outside `dir`. */
@@ -35,7 +45,7 @@ export function resolveInside(dir: string, name: string, what: string): { file: 
   } catch {
     throw new NotFoundError(`No ${what}`);
   }
-  if (!st.isFile()) throw new NotFoundError(`No ${what}`);
+  if (!isServable(st)) throw new NotFoundError(`No ${what}: ${notServable(st)}`);
   const real = fs.realpathSync(file);
   if (path.dirname(real) !== realDir) throw new NotFoundError(`No ${what}`);
   return { file: real, size: st.size, mtimeMs: st.mtimeMs };
@@ -54,7 +64,7 @@ export function listFiles(dir: string, pattern: RegExp): Array<{ name: string; s
     if (!pattern.test(name) || !NAME.test(name)) continue;
     try {
       const st = fs.lstatSync(path.join(dir, name));
-      if (st.isFile()) out.push({ name, size: st.size, modifiedAt: st.mtimeMs });
+      if (isServable(st)) out.push({ name, size: st.size, modifiedAt: st.mtimeMs });
     } catch {
       // vanished between readdir and lstat
     }

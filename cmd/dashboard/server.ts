@@ -13,6 +13,7 @@ import { apiRouter } from './api.js';
 import { Auth } from './auth.js';
 import { DashboardBackend } from './backend.js';
 import { EventHub } from './events.js';
+import { StreamLimits } from './streams.js';
 import { apiErrorHandler, NotFoundError } from './http-errors.js';
 import { pageErrorHandler, pagesRouter } from './pages.js';
 
@@ -40,6 +41,22 @@ export interface DashboardOptions {
   uploadLimit?: number;
   /** Relative inputs of jobs submitted from the form resolve against it. @default process.cwd() */
   workDir?: string;
+  /**
+   * Serve reads (pages, GETs under /api, event streams) without the credential even beyond
+   * loopback. On loopback they are always open. @default false
+   */
+  publicReads?: boolean;
+  /**
+   * Host names (the `Host` header, port aside) requests may carry besides the loopback names and
+   * the bound address; anything else is 403, so a DNS-rebound page cannot talk to the dashboard.
+   * @default a loopback dashboard answers only its loopback names; one beyond loopback any name
+   * (its reads need the credential there) unless names are given
+   */
+  allowedHosts?: readonly string[];
+  /** Open event streams and followed logs in all; one more is 503. @default 100 */
+  maxStreams?: number;
+  /** Open event streams and followed logs of one client address; one more is 429. @default 8 */
+  maxStreamsPerClient?: number;
   logger?: Logger;
 }
 
@@ -72,12 +89,33 @@ export const ASSETS = (() => {
 export const DEFAULT_UPLOAD_LIMIT = 1024 ** 3;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const isLoopback = (host: string): boolean => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** `Host: name:port` or `[v6]:port` -> the name, lower case. */
+function hostName(header: string | undefined): string {
+  const h = (header ?? '').trim().toLowerCase();
+  const v6 = /^\[([^\]]*)\](?::\d+)?$/.exec(h);
+  if (v6) return v6[1]!;
+  return h.replace(/:\d+$/, '');
+}
+
+/** The host names requests may carry, or undefined for any. */
+function servedNames(options: Pick<DashboardOptions, 'host' | 'allowedHosts'>): Set<string> | undefined {
+  const given = (options.allowedHosts ?? []).map((h) => hostName(h));
+  if (!isLoopback(options.host) && given.length === 0) return undefined;
+  const names = new Set([...LOOPBACK, ...given]);
+  if (options.host !== '0.0.0.0' && options.host !== '::') names.add(options.host.toLowerCase());
+  return names;
+}
 
 export function createDashboardApp(options: DashboardOptions & { client: KubemrClient; hub: EventHub }): express.Express {
   const logger = (options.logger ?? silentLogger).child({ component: 'dashboard' });
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const workDir = path.resolve(options.workDir ?? process.cwd());
-  const auth = new Auth(options.token);
+  // Reads are open on loopback, and beyond it only when asked for.
+  const auth = new Auth(options.token, isLoopback(options.host) || (options.publicReads ?? false));
+  const streams = new StreamLimits(options.maxStreams ?? 100, options.maxStreamsPerClient ?? 8);
+  const names = servedNames(options);
   const backend = new DashboardBackend({ client: options.client, dataDir: options.dataDir, executor: options.executor, logger });
   // local: workers are this machine's processes; otherwise what the attempts and the volume tell.
   const mode = options.executor?.kind === 'local' ? 'local' : options.executor ? options.executor.kind : 'remote';
@@ -95,9 +133,14 @@ export function createDashboardApp(options: DashboardOptions & { client: KubemrC
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, coordinator: options.coordinator, connected: options.hub.connected });
   });
+  // DNS rebinding: a page of another site whose name now points here carries that name.
+  app.use((req, res, next) => {
+    if (!names || names.has(hostName(req.headers.host))) return next();
+    res.status(403).type('text/plain').send(`Host \`${String(req.headers.host ?? '')}\` is not a name this dashboard serves (${[...names].join(', ')}); --allowed-host adds one\n`);
+  });
   app.use('/static', express.static(ASSETS.public, { index: false, dotfiles: 'deny', maxAge: '1m' }));
   const files = { dataDir: options.dataDir, maxFileBytes: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT };
-  app.use('/api', apiRouter({ backend, hub: options.hub, auth, bodyLimit, workDir, files }), apiErrorHandler(logger, bodyLimit));
+  app.use('/api', apiRouter({ backend, hub: options.hub, auth, bodyLimit, workDir, files, streams }), apiErrorHandler(logger, bodyLimit));
   const pctx = { backend, hub: options.hub, auth, mode, coordinator: options.coordinator, workDir } as const;
   app.use(
     (_req, res, next) => {
@@ -105,6 +148,7 @@ export function createDashboardApp(options: DashboardOptions & { client: KubemrC
       next();
     },
     auth.login(),
+    auth.requireRead(),
     pagesRouter(pctx),
   );
   app.use((req) => {
@@ -133,7 +177,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   const origin = `http://${host}:${port}`;
-  if (!LOOPBACK.has(options.host)) logger.info('dashboard listening beyond loopback', { host: options.host, port });
+  if (!isLoopback(options.host)) logger.info('dashboard listening beyond loopback', { host: options.host, port });
   let closed = false;
   return {
     url: options.token ? `${origin}/?token=${encodeURIComponent(options.token)}` : `${origin}/`,

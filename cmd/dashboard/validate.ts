@@ -22,8 +22,28 @@ export interface SubmitBody {
 
 const FIELDS = new Set(['app', 'inputs', 'reducers', 'workers', 'name', 'jobId', 'maxAttempts', 'leaseMs', 'splitBytes', 'packSmallFiles', 'outputDir', 'workDir', 'image', 'streaming', 'params', 'speculative', 'steps']);
 
+/** Deepest nesting a request body may have: a job spec needs 3 (params, streaming). */
+const MAX_DEPTH = 32;
+
+/** Whether `v` nests deeper than `max` arrays or objects; iterative, so any depth is measured safely. */
+function deeperThan(v: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (d >= max) return true;
+    for (const y of Object.values(x)) stack.push([y, d + 1]);
+  }
+  return false;
+}
+
 const show = (v: unknown): string => {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...]' : typeof v === 'object' ? '{...}' : String(v);
+  }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 };
 
@@ -49,6 +69,7 @@ function str(body: Record<string, unknown>, field: string, max = 4096): string {
 
 /** Validates a submit request once; messages name the field and the bad value. */
 export function compileSubmit(raw: unknown, defaults: { workDir: string }): { spec: JobSpec; jobId: string } {
+  if (deeperThan(raw, MAX_DEPTH)) throw new BadRequestError(`Expected the request body to nest at most ${MAX_DEPTH} levels of arrays and objects`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new BadRequestError(`Expected the request body to be a JSON object, got \`${show(raw)}\``);
   }

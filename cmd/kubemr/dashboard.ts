@@ -13,6 +13,8 @@ interface DashboardFlags {
   tlsCa?: string;
   tls?: boolean;
   bodyLimit: number;
+  publicReads?: boolean;
+  allowedHost: string[];
   uploadLimit: number;
   verbose?: boolean;
 }
@@ -29,6 +31,8 @@ export function dashboardCommand(): Command {
     .option('--insecure', 'run without a credential, against a coordinator started with --insecure')
     .option('--tls-ca <file>', 'dial the coordinator with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
     .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
+    .option('--public-reads', 'serve pages and GETs without the token even beyond loopback (on loopback they always are)')
+    .option('--allowed-host <name>', 'a host name requests may carry besides the loopback names (repeatable; DNS-rebinding defence)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
     .option('--upload-limit <size>', 'largest file an upload (kubemr upload) may write', sizeFlag('--upload-limit'), DEFAULT_UPLOAD_LIMIT)
     .option('-v, --verbose', 'debug logging')
@@ -44,6 +48,8 @@ export function dashboardCommand(): Command {
             tls: clientTls(flags),
             dataDir: data,
             host: flags.host,
+            publicReads: flags.publicReads ?? false,
+            allowedHosts: flags.allowedHost,
             port: flags.port,
             bodyLimit: flags.bodyLimit,
             uploadLimit: flags.uploadLimit,
