@@ -51,10 +51,9 @@ beforeEach(async () => {
     applyDefaults: (o) => applyDefaults(schema, o) as CustomObject,
     validate: (o) => validate(schema, { ...o, metadata: {} }),
   });
-  // The worker image is this checkout; the token Secret exists, as scripts/minikube-up.sh makes it.
+  // The worker image is this checkout.
   sim.images = new Set(['kubemr:dev']);
   sim.runContainers = true;
-  sim.addSecret('kubemr-token', { token: TOKEN });
   dataDir = tempDir('k8s-e2e');
   fs.mkdirSync(path.join(dataDir, 'inputs', 'books'), { recursive: true });
   for (const b of BOOKS.slice(0, 4)) fs.copyFileSync(b, path.join(dataDir, 'inputs', 'books', path.basename(b)));

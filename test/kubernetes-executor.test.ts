@@ -356,6 +356,80 @@ describe('KubernetesExecutor: watching worker pods', () => {
   });
 });
 
+describe('KubernetesExecutor: workers that cannot start', () => {
+  interface Stuck {
+    job: string;
+    problem: string | undefined;
+    at: number;
+  }
+  function recordStuck(e: KubernetesExecutor): { stuck: Stuck[]; exhausted: { job: string; reason: string; cause: string | undefined; at: number }[] } {
+    const stuck: Stuck[] = [];
+    const exhausted: { job: string; reason: string; cause: string | undefined; at: number }[] = [];
+    e.onWorkersStuck((job, problem) => stuck.push({ job, problem, at: Date.now() }));
+    e.onWorkersExhausted((job, reason, cause) => exhausted.push({ job, reason, cause, at: Date.now() }));
+    return { stuck, exhausted };
+  }
+
+  const cases: [string, () => void, Partial<LaunchSpec>, RegExp][] = [
+    ['an image that cannot be pulled', () => (server.images = new Set(['kubemr:dev'])), { image: 'registry.example.com/nope:1' }, /^pod mr-[-a-z0-9]+: (ErrImagePull|ImagePullBackOff): .*registry\.example\.com\/nope:1/],
+    [
+      'a ServiceAccount that does not exist',
+      () => undefined,
+      {},
+      /^Job mr-[-a-z0-9]+: FailedCreate: Error creating: pods "mr-[-a-z0-9]+" is forbidden: error looking up service account kubemr\/kubemr-worker: serviceaccount "kubemr-worker" not found$/,
+    ],
+    ['no node with room', () => server.setAllocatable({ memory: '100Mi' }), {}, /^pod mr-[-a-z0-9]+: Unschedulable: 0\/1 nodes are available: 1 Insufficient memory\./],
+    ['pods the Job controller may not create', () => (server.podQuota = { name: 'kubemr-quota', pods: 0 }), {}, /^Job mr-[-a-z0-9]+: FailedCreate: Error creating: pods "mr-[-a-z0-9]+" is forbidden: exceeded quota: kubemr-quota/],
+  ];
+
+  it.each(cases)('%s: the reason at once, the job given up at the start deadline', async (name, setup, over, reason) => {
+    setup();
+    const e = makeExecutor({ workerStartTimeoutMs: 1500, ...(name.includes('ServiceAccount') ? { serviceAccountName: 'kubemr-worker' } : {}) });
+    const { stuck, exhausted } = recordStuck(e);
+    const jobId = newJobId('stuck');
+    const t0 = Date.now();
+    await e.launch(spec(jobId, over), 2);
+    const first = await waitFor('the stuck report', () => stuck[0]);
+    expect(first.job).toBe(jobId);
+    expect(first.problem).toMatch(reason);
+    expect(first.at - t0).toBeLessThan(1500);
+    const gaveUp = await waitFor('the start deadline', () => exhausted[0]);
+    expect(gaveUp.at - t0).toBeGreaterThanOrEqual(1500);
+    expect(gaveUp).toMatchObject({ job: jobId, cause: 'start-timeout' });
+    expect(gaveUp.reason).toMatch(/^no worker pod of Job mr-[-a-z0-9]+ was running 2 s after it was needed \(the worker start timeout\): /);
+    expect(gaveUp.reason.slice(gaveUp.reason.indexOf('timeout): ') + 'timeout): '.length)).toMatch(reason);
+    expect(exhausted).toHaveLength(1);
+  });
+
+  it('a container config error (the kubelet says so), then a worker that runs after all: the report cleared, no deadline', async () => {
+    const e = makeExecutor({ workerStartTimeoutMs: 1500 });
+    const { stuck, exhausted } = recordStuck(e);
+    const jobId = newJobId('late');
+    const [pod] = await launched(e, jobId, 1);
+    const name = pod!.metadata!.name!;
+    server.updatePod(name, (p) => {
+      p.status = { phase: 'Pending', containerStatuses: [workerStatus({ waiting: { reason: 'CreateContainerConfigError', message: 'secret "app-credentials" not found' } })] };
+    });
+    const first = await waitFor('the stuck report', () => stuck[0]);
+    expect(first).toMatchObject({ job: jobId, problem: `pod ${name}: CreateContainerConfigError: secret "app-credentials" not found` });
+    server.updatePod(name, running);
+    await waitFor('the report cleared', () => stuck.at(-1)?.problem === undefined && stuck.length === 2);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(exhausted).toEqual([]);
+    expect((await e.list(jobId))[0]).toMatchObject({ state: 'running' });
+  });
+
+  it('lists a stuck worker with the reason', async () => {
+    server.images = new Set(['kubemr:dev']);
+    const e = makeExecutor();
+    const jobId = newJobId('list');
+    await e.launch(spec(jobId, { image: 'nope:2' }), 1);
+    const w = await waitFor('a stuck worker', async () => (await e.list(jobId)).find((x) => x.reason !== undefined));
+    expect(w).toMatchObject({ state: 'starting' });
+    expect(w.reason).toMatch(/^pod mr-[-a-z0-9]+: (ErrImagePull|ImagePullBackOff): /);
+  });
+});
+
 describe('KubernetesExecutor: logs', () => {
   it("copies an ended pod's log to the shared volume (temp name, then rename)", async () => {
     const e = makeExecutor();

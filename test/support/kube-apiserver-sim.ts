@@ -316,6 +316,8 @@ export class KubeApiServerSim {
   runContainers = false;
   /** A ResourceQuota on pods per namespace: pod creates beyond it are refused (403 exceeded quota). */
   podQuota: { name: string; pods: number } | undefined;
+  /** ServiceAccounts (`namespace/name`) besides each namespace's `default`; a pod naming another is refused. */
+  readonly serviceAccounts = new Set<string>(['kubemr/kubemr-coordinator', 'kubemr/kubemr-dashboard']);
   /** How long an image pull backs off before it is tried again. */
   imagePullBackOffMs = 100;
   /** How long the Job controller waits before retrying a refused pod create. */
@@ -719,6 +721,11 @@ export class KubeApiServerSim {
       t.defaults?.(obj);
       const problems = options.validate === false ? [] : (t.validate?.(obj) ?? []);
       if (problems.length > 0) return fail(422, 'Invalid', `${t.kind} "${name}" is invalid: ${problems.join('; ')}`);
+    }
+    const sa = obj.spec?.serviceAccountName;
+    if (t.resource === 'pods' && !t.group && sa !== undefined && sa !== 'default' && !this.serviceAccounts.has(`${ns}/${sa}`)) {
+      // The ServiceAccount admission plugin.
+      return fail(403, 'Forbidden', `pods "${name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`);
     }
     if (t.resource === 'pods' && this.podQuota) {
       const used = [...this.pods.values()].filter((p) => p.metadata?.namespace === ns && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').length;
