@@ -53,6 +53,22 @@ describe('kubemr run: directories that cannot be written are found before any wo
     expect(data.stderr).toMatch(/^kubemr: Cannot create the `--data` directory `\/proc\/nope`/);
   });
 
+  it.runIf(fs.existsSync('/proc/self'))('kubemr coordinator and kubemr fetch refuse /proc/nope as fast, naming the flag', () => {
+    const dir = tempDir('checks-proc-others');
+    const cases: Array<[string[], RegExp]> = [
+      [['coordinator', input(dir), '--out', '/proc/nope', '--listen', '127.0.0.1:0', '--data', 'data'], /^kubemr: Cannot create the `--out` directory `\/proc\/nope`/],
+      [['coordinator', 'in.txt', '--data', '/proc/nope', '--listen', '127.0.0.1:0'], /^kubemr: Cannot create the `--data` directory `\/proc\/nope`/],
+      [['coordinator', 'in.txt', '--max-attempts', '5000', '--listen', '127.0.0.1:0', '--data', 'data'], /^kubemr: Expected `--max-attempts` to be an integer between 1 and 1000, got `5000`$/m],
+      [['fetch', 'gutenberg', '--data', '/proc/nope'], /^kubemr: Cannot use the data directory `\/proc\/nope`: .*`\/proc` does not accept new directories$/m],
+    ];
+    for (const [args, message] of cases) {
+      const r = kubemr(args, { cwd: dir, timeoutMs: 60_000, killSignal: 'SIGKILL' });
+      expect(r.signal, `${args.join(' ')}: hung`).toBeNull();
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('an --out under a regular file exits 2 before any worker starts, leaving no job and no directory', () => {
     const dir = tempDir('checks-file');
     fs.writeFileSync(path.join(dir, 'taken'), 'a file\n');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { InvalidJobSpecError, InvalidOptionError, JobCancelledError, KubemrError, OutputClaimedError, OutputExistsError, TaskFailedError } from '../../lib/errors.js';
 import { DatasetFetchError, FetchAbortedError } from '../../lib/fetch/errors.js';
+import { makeDirs } from '../../lib/storage/dirs.js';
 import type { JobRecord } from '../../lib/coordinator/scheduler.js';
 import { taskName } from '../../lib/storage/layout.js';
 import { createLogger, type Logger, type LogLevel } from '../../lib/logger.js';
@@ -39,11 +40,27 @@ export function sizeFlag(flag: string, min = 1) {
 const formatSize = (n: number): string =>
   n % 1024 ** 3 === 0 ? `${n / 1024 ** 3}G` : n % 1024 ** 2 === 0 ? `${n / 1024 ** 2}M` : n % 1024 === 0 ? `${n / 1024}K` : `${n}`;
 
+/** The flag that sets each job-spec field, for messages about a field's value. */
+export const JOB_FLAGS: Record<string, string> = {
+  reducers: '--reducers',
+  workers: '--workers',
+  leaseMs: '--lease-ms',
+  maxAttempts: '--max-attempts',
+  splitBytes: '--split-size',
+  memoryBytes: '--memory',
+  maxLineBytes: '--max-line',
+  outputFormat: '--output-format',
+  params: '--param',
+  outputDir: '--out',
+  app: '<app>',
+  inputs: '<inputs...>',
+};
+
 /**
  * A job-spec error about a field a flag sets, told with the flag's name: `--memory`, not
  * `memoryBytes`. Other errors pass unchanged.
  */
-export function withFlagNames(err: unknown, flagOf: Record<string, string>): unknown {
+export function withFlagNames(err: unknown, flagOf: Record<string, string> = JOB_FLAGS): unknown {
   if (!InvalidJobSpecError.is(err) || err.field === undefined || !(err.field in flagOf)) return err;
   const flag = flagOf[err.field]!;
   return new InvalidJobSpecError(err.message.replace(`\`${err.field}\``, `\`${flag}\``), { field: flag, cause: err });
@@ -73,7 +90,7 @@ export function dataDir(flag: string | undefined): string {
 export function localToken(data: string): string {
   const file = path.join(data, 'token');
   if (fs.existsSync(file)) return readToken(file);
-  fs.mkdirSync(data, { recursive: true });
+  makeDirs(data, 'data directory');
   // Written whole under a temp name, then linked into place: two first runs racing both end up
   // with the one token that won, never with an empty or half-written file.
   const tmp = path.join(data, `.token-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);

@@ -5,7 +5,8 @@ import { ExternalExecutor } from '../../lib/executor/external.js';
 import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import { InvalidOptionError } from '../../lib/errors.js';
-import { checkServing, cliLogger, dataDir, exitWithError, intFlag, localToken, paramFlag, serverTls } from './common.js';
+import { checkServing, cliLogger, dataDir, exitWithError, intFlag, localToken, paramFlag, serverTls, withFlagNames } from './common.js';
+import { probeWritableDir } from '../../lib/storage/dirs.js';
 import { reportProgress } from './progress.js';
 
 interface CoordinatorFlags {
@@ -58,7 +59,7 @@ export function coordinatorCommand(): Command {
       try {
         process.exitCode = await serve(inputs, flags);
       } catch (err) {
-        exitWithError(err);
+        exitWithError(withFlagNames(err));
       }
     });
 }
@@ -67,6 +68,9 @@ async function serve(inputs: string[], flags: CoordinatorFlags): Promise<number>
   const cwd = process.cwd();
   const logger = cliLogger(flags.verbose);
   const data = dataDir(flags.data);
+  // Both written to before anything starts (the output directory again under the job's claim).
+  probeWritableDir(data, '`--data` directory');
+  probeWritableDir(path.resolve(cwd, flags.out), '`--out` directory');
   if (flags.insecure && flags.token) throw new InvalidOptionError('`--insecure` serves without a token; it cannot be given with `--token`', { option: '--insecure' });
   // Authentication is on unless turned off out loud: the token of the data directory, as `run` uses.
   const token = flags.insecure ? undefined : (flags.token ?? (process.env.KUBEMR_TOKEN || localToken(data)));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { filesUnder } from '../../lib/coordinator/inputs.js';
 import { InputNotFoundError, InvalidJobSpecError, KubemrError } from '../../lib/errors.js';
+import { makeDirs } from '../../lib/storage/dirs.js';
 import { isPlainName } from '../dashboard/safe-files.js';
 import { clientToken, exitWithError } from './common.js';
 
@@ -187,7 +188,7 @@ export function downloadCommand(): Command {
 
 /** Writes a response body to `file` through a temp name beside it. */
 async function save(res: http.IncomingMessage, file: string): Promise<number> {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file), 'download directory');
   const tmp = path.join(path.dirname(file), `.download-${crypto.randomBytes(6).toString('hex')}`);
   let bytes = 0;
   try {

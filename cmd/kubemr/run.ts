@@ -77,26 +77,10 @@ export function runCommand(): Command {
       try {
         process.exitCode = await run(app, inputs, flags);
       } catch (err) {
-        exitWithError(withFlagNames(err, FLAG_OF));
+        exitWithError(withFlagNames(err));
       }
     });
 }
-
-/** The flag that sets each job-spec field, for messages about a field's value. */
-const FLAG_OF: Record<string, string> = {
-  reducers: '--reducers',
-  workers: '--workers',
-  leaseMs: '--lease-ms',
-  maxAttempts: '--max-attempts',
-  splitBytes: '--split-size',
-  memoryBytes: '--memory',
-  maxLineBytes: '--max-line',
-  outputFormat: '--output-format',
-  params: '--param',
-  outputDir: '--out',
-  app: '<app>',
-  inputs: '<inputs...>',
-};
 
 async function run(appArg: string | undefined, rest: string[], flags: RunFlags): Promise<number> {
   if (flags.resume !== undefined) {

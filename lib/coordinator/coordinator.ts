@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { workerCredential } from '../protocol/credentials.js';
 import { intOption } from '../options.js';
 import { writeFileAtomic } from '../storage/atomic.js';
+import { makeDirs } from '../storage/dirs.js';
 import { formatResult, parseResult, type ResultPhase } from '../storage/result.js';
 export { isFinished } from './scheduler.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
@@ -159,7 +160,7 @@ export class Coordinator {
 
   /** Starts the lease clock and resumes unfinished jobs from their journals. */
   async start(): Promise<void> {
-    fs.mkdirSync(this.layout.jobsDir(), { recursive: true });
+    makeDirs(this.layout.jobsDir(), 'data directory');
     // One coordinator per data directory: two would both resume, run and commit the same jobs.
     this.lock = DataDirLock.acquire(this.layout.root, { staleMs: this.options.lockStaleMs });
     if (this.options.recover ?? true) {

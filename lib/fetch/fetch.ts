@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../errors.js';
 import { tempPathFor } from '../storage/layout.js';
+import { makeDirs } from '../storage/dirs.js';
 import {
   ChecksumMismatchError,
   DatasetFetchError,
@@ -57,11 +58,9 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchResult> 
   const opts = compileFetchOptions(options);
   if (opts.from !== undefined) await requireDirectory(opts.from);
   try {
-    await mkdir(opts.dir, { recursive: true });
+    makeDirs(opts.dir, 'dataset directory');
   } catch (err) {
-    throw new InvalidFetchOptionsError(`Expected \`data\` to be a writable directory, got \`${opts.data}\`: ${errorMessage(err)}`, {
-      cause: err,
-    });
+    throw new InvalidFetchOptionsError(`Cannot use the data directory \`${opts.data}\`: ${errorMessage(err)}`, { cause: err });
   }
   await removeStaleTemps(opts);
 
