@@ -13,6 +13,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Coordinator } from '../lib/coordinator/coordinator.js';
 import type { Executor, LaunchSpec } from '../lib/executor/types.js';
+import { buildWorkerJob, compileWorkerPodOptions, newIncarnation } from '../lib/executor/kubernetes-objects.js';
+import { workerCredential } from '../lib/protocol/credentials.js';
 import { KubemrClient, RpcError } from '../lib/protocol/client.js';
 import { startCoordinatorServer, stopServer, type CoordinatorServer } from '../lib/protocol/server.js';
 import { waitFor } from './support/wait.js';
@@ -231,12 +233,13 @@ describe('TLS beyond loopback', () => {
     expect(ok.stderr()).toMatch(/WARNING: --allow-plaintext/);
   }, 60_000);
 
-  it('kubemr coordinator serves TLS; plaintext clients get nothing, hand-started TLS workers finish the job equal to the sequential run', async () => {
+  it('kubemr coordinator serves TLS; plaintext clients get nothing, hand-started TLS workers (heartbeats too) finish the job equal to the sequential run', async () => {
     const cwd = sub('tls-lab');
     const data = path.join(cwd, 'data');
     const out = path.join(cwd, 'out');
-    const inputs = BOOKS.slice(0, 3);
-    const p = start(['coordinator', ...inputs, '--listen', '0.0.0.0:0', '--data', data, '--out', out, '-q', '--tls-cert', cert, '--tls-key', key], cwd);
+    const inputs = BOOKS.slice(0, 2);
+    // Maps longer than the lease: only heartbeats over TLS let an attempt finish.
+    const p = start(['coordinator', ...inputs, '--listen', '0.0.0.0:0', '--data', data, '--out', out, '-q', '--tls-cert', cert, '--tls-key', key, '--lease-ms', '4000', '--no-speculative'], cwd);
     const address = await listening(p);
     const plain = new KubemrClient({ address, token: tokenOf(data), deadlineMs: 2000 });
     clients.push(plain);
@@ -254,10 +257,19 @@ describe('TLS beyond loopback', () => {
     const status = kubemr(['status', '--coordinator', address, '--data', data, '--tls-ca', cert], { cwd, env: { KUBEMR_TOKEN: '' }, timeoutMs: 30_000 });
     expect(status.stderr).toBe('');
     expect(status.stdout).toMatch(/\tmap /);
-    const workers = [0, 1].map(() => start(['worker', 'wordcount', '--coordinator', address, '--data', data, '--tls-ca', cert, '--give-up-ms', '3000'], cwd));
-    expect((await p.exited).code).toBe(0);
+    // Every task event, over TLS: no attempt may lose its lease.
+    const states: string[] = [];
+    const watch = client(address, tokenOf(data), { ca: fs.readFileSync(cert) }).watchJob('');
+    watch.on('data', (e: { task?: { history: { state: string }[] } }) => states.push(...(e.task?.history.map((h) => h.state) ?? [])));
+    watch.on('error', () => undefined);
+    const app = testApp('straggler.ts');
+    const workers = [0, 1].map(() => start(['worker', app, '--coordinator', address, '--data', data, '--tls-ca', cert, '--give-up-ms', '3000'], cwd, { KUBEMR_TEST_MAP_MS: '6000' }));
+    const ended = await p.exited;
+    expect(ended.code, ended.stderr).toBe(0);
     await Promise.all(workers.map((w) => w.exited));
-    expect(sortedOutput(out)).toBe(sequentialOutput(cwd, 'wordcount', inputs));
+    expect(sortedOutput(out)).toBe(sequentialOutput(cwd, app, inputs, { KUBEMR_TEST_MAP_MS: '1' }));
+    expect(states).toContain('succeeded');
+    expect(states).not.toContain('lost');
   }, 180_000);
 
   it('the coordinator service serves TLS to clients and to the workers it starts', async () => {
@@ -380,6 +392,27 @@ describe('a worker credential is its job\'s own, for the attempts it holds', () 
     expect(await codeOf(client(server.address, forged).requestTask({ workerId: 'w', app: 'wordcount', jobId: 'job-a' }))).toBe('UNAUTHENTICATED');
     const otherJob = credA.replace('job-a', 'job-b');
     expect(await codeOf(client(server.address, otherJob).requestTask({ workerId: 'w', app: 'wordcount', jobId: 'job-b' }))).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('worker pods (Kubernetes) carry the job\'s credential, never the token', () => {
+  const token = 'the-coordinator-token-' + crypto.randomBytes(8).toString('hex');
+  const job = (over: Partial<LaunchSpec>) =>
+    buildWorkerJob({
+      spec: { jobId: 'wc-1', app: 'wordcount', coordinator: 'kubemr-coordinator:7070', dataDir: '/data', ...over },
+      workers: 2,
+      namespace: 'kubemr',
+      incarnation: newIncarnation(),
+      options: compileWorkerPodOptions({}),
+    });
+
+  it('puts the worker credential and the TLS CA in the pod, and refuses the token itself', () => {
+    const built = job({ token: workerCredential(token, 'wc-1'), tlsCa: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' });
+    const env = Object.fromEntries(built.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value]));
+    expect(env.KUBEMR_TOKEN).toBe(workerCredential(token, 'wc-1'));
+    expect(env.KUBEMR_TLS_CA_PEM).toContain('BEGIN CERTIFICATE');
+    expect(JSON.stringify(built)).not.toContain(token);
+    expect(() => job({ token })).toThrow(/`token`.*worker credential/);
   });
 });
 
