@@ -33,7 +33,9 @@
  * `podReplacementPolicy`, follows the rule that once any pod has succeeded no new pod starts and
  * the Job is Complete when the rest have ended, `activeDeadlineSeconds`, and
  * `ttlSecondsAfterFinished`; it keeps `status` (active, ready, succeeded, failed, terminating,
- * startTime, completionTime and the FailureTarget/Failed/Complete conditions).
+ * startTime, completionTime and the FailureTarget/Failed/Complete conditions). Unlike the real
+ * controller it creates replacement pods at once (no 10 s, 20 s, ... back-off) and tracks pods
+ * without finalizers.
  *
  * Scheduler and kubelet, one node (`node`): a pod is bound when its requests fit what is left of
  * the node's allocatable resources, else it stays Pending with PodScheduled=False Unschedulable
