@@ -271,6 +271,19 @@ describe('where to look: attempt logs', () => {
     expect(kubemr(['logs', job!, 'reduce-0-1'], { cwd: dir, env: { KUBEMR_DATA: path.join(dir, 'data') } }).stdout).toContain('reduce counted 2 fox');
   });
 
+  it("a streaming command's stderr goes to its attempt's log", () => {
+    const dir = tempDir('checks-logs-streaming');
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'alpha beta\ngamma\n');
+    const mapper = `awk '{ print "mapper saw " $1 > "/dev/stderr"; print $1 "\\t1" }'`;
+    const r = kubemr(['run', '--mapper', mapper, '--reducer', 'cat', 'in.txt', '--data', 'data', '--out', 'out', '--workers', '1', '--reducers', '1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('mapper saw');
+    const [job] = jobsIn(path.join(dir, 'data'));
+    const log = kubemr(['logs', job!, 'map-0', '--data', 'data'], { cwd: dir });
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toMatch(/^\S+ stderr: mapper saw alpha\n\S+ stderr: mapper saw gamma$/m);
+  });
+
   it('kubemr logs of a job, task or id that is not there: exit 2 naming it', () => {
     const dir = tempDir('checks-logs-bad');
     fs.mkdirSync(path.join(dir, 'data', 'jobs', 'some-job', 'logs'), { recursive: true });

@@ -42,6 +42,9 @@ function start(role: string, command: string, cwd: string, env: Record<string, s
     const text = d.toString('utf8');
     reporter.push(text);
     tail = (tail + text).slice(-STDERR_TAIL);
+    // The command's stderr is its console.error: while a task runs, the worker's stderr is the
+    // attempt's log (attempt-log.ts), so it lands there, as with an App's console output.
+    process.stderr.write(text);
   });
   // EPIPE when the command exits without reading all its input: the exit status tells why.
   child.stdin!.on('error', () => undefined);
