@@ -3,14 +3,30 @@
  * separate process. A usage error (a bad flag, path or app) exits 2 naming the flag, the path or
  * the value, with no stack trace, before any worker starts; a job that fails exits 1; nothing hangs.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, kubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp, type Exited } from './support/cli.js';
+import { assertBuilt, CLI, kubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp, type Exited } from './support/cli.js';
 
 beforeAll(() => assertBuilt());
+
+/**
+ * Runs the CLI as a user without root's power to write anywhere: this user when it is not root,
+ * else nobody (uid 65534) through setpriv; undefined when neither is possible.
+ */
+const asUser: ((args: string[], cwd: string) => Exited) | undefined = (() => {
+  const root = process.getuid?.() === 0;
+  if (root && !fs.existsSync('/usr/bin/setpriv')) return undefined;
+  return (args: string[], cwd: string): Exited => {
+    const argv = [process.execPath, CLI, ...args];
+    const [cmd, ...rest] = root ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...argv] : argv;
+    const r = spawnSync(cmd!, rest, { cwd, env: { ...process.env, HOME: cwd }, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  };
+})();
 
 /** No uncaught error: no stack frames, no Node's own crash banner. */
 function expectNoStack(r: Exited): void {
@@ -80,18 +96,22 @@ describe('kubemr run: directories that cannot be written are found before any wo
     expect(fs.readFileSync(path.join(dir, 'taken'), 'utf8')).toBe('a file\n');
   });
 
-  it.skipIf(process.getuid?.() === 0)('an --out the user may not write in exits 2 before the map phase, with no stack trace (root writes anywhere: skipped)', () => {
-    const dir = tempDir('checks-ro');
-    fs.mkdirSync(path.join(dir, 'ro'));
+  it.runIf(asUser !== undefined)('an --out the user may not write in, or an input they may not read: exit 2 before the map phase, no stack trace', () => {
+    const dir = tempDir('checks-perm');
+    // The user (nobody, when the tests run as root) must be able to write the rest.
+    fs.chmodSync(dir, 0o777);
+    input(dir);
+    fs.mkdirSync(path.join(dir, 'ro'), { mode: 0o555 });
     fs.chmodSync(path.join(dir, 'ro'), 0o555);
-    try {
-      const r = kubemr(['run', 'wordcount', input(dir), '--out', 'ro', '--data', 'data', '--workers', '1'], { cwd: dir });
-      expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toBe(`kubemr: Cannot write in the \`--out\` directory \`${path.join(dir, 'ro')}\`: permission denied\n`);
-      expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
-    } finally {
-      fs.chmodSync(path.join(dir, 'ro'), 0o755);
-    }
+    fs.writeFileSync(path.join(dir, 'secret.txt'), 'hidden words\n', { mode: 0o600 });
+    const out = asUser!(['run', 'wordcount', 'in.txt', '--out', 'ro', '--data', path.join(dir, 'data'), '--workers', '1'], dir);
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr).toBe(`kubemr: Cannot write in the \`--out\` directory \`${path.join(dir, 'ro')}\`: permission denied\n`);
+    expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
+    const unreadable = asUser!(['run', 'wordcount', 'in.txt', 'secret.txt', '--out', 'out', '--data', path.join(dir, 'data'), '--workers', '1'], dir);
+    expect(unreadable.code, unreadable.stderr).toBe(2);
+    expect(unreadable.stderr).toBe('kubemr: Input `secret.txt` is not readable\n');
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
   });
 
   it('an --out that does not exist yet is created; a refused run removes what it created', () => {
