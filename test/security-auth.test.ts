@@ -272,6 +272,26 @@ describe('TLS beyond loopback', () => {
     expect(states).not.toContain('lost');
   }, 180_000);
 
+  it('kubemr dashboard talks to a TLS coordinator with --tls-ca, and gets nothing from it without', async () => {
+    const cwd = sub('tls-dash');
+    const data = path.join(cwd, 'data');
+    const s = startService(['--executor', 'external', '--listen', '0.0.0.0:0', '--data', data, '--tls-cert', cert, '--tls-key', key], cwd);
+    const address = await listening(s);
+    await client(address, tokenOf(data), { ca: fs.readFileSync(cert) }).submitJob({ app: 'wordcount', inputs: [BOOKS[0]!], workDir: cwd, outputDir: path.join(cwd, 'out') }, 'seen-by-dash');
+    const jobsVia = async (extra: string[]): Promise<{ status: number; body: string }> => {
+      const d = start(['dashboard', '--coordinator', address, '--data', data, '--port', '0', ...extra], cwd);
+      const origin = await waitFor('the dashboard', () => /dashboard on (http:\/\/[^/\s]+)/.exec(d.stderr())?.[1], 30_000);
+      const res = await fetch(`${origin}/api/jobs`, { headers: { authorization: `Bearer ${tokenOf(data)}` }, signal: AbortSignal.timeout(20_000) });
+      return { status: res.status, body: await res.text() };
+    };
+    const ok = await jobsVia(['--tls-ca', cert]);
+    expect(ok.status, ok.body).toBe(200);
+    expect(ok.body).toContain('seen-by-dash');
+    const plain = await jobsVia([]);
+    expect(plain.status).toBeGreaterThanOrEqual(500);
+    expect(plain.body).not.toContain('seen-by-dash');
+  }, 120_000);
+
   it('the coordinator service serves TLS to clients and to the workers it starts', async () => {
     const cwd = sub('tls-service');
     const data = path.join(cwd, 'data');
