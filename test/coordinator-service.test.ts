@@ -14,6 +14,7 @@ import { MAPREDUCEJOB, mapReduceJobId, type MapReduceJobStatus } from '../lib/op
 import { assertBuilt, BOOKS, ROOT, sequentialOutput, sortedOutput, tempDir } from './support/cli.js';
 import { KubeApiServerSim, type CustomObject } from './support/kube-apiserver-sim.js';
 import { applyDefaults, validate, type Schema } from './support/structural-schema.js';
+import { waitFor } from './support/wait.js';
 
 const MAIN = path.join(ROOT, 'dist', 'cmd', 'coordinator', 'main.js');
 
@@ -172,6 +173,59 @@ describe('coordinator service', () => {
     expect(fs.readFileSync(path.join(data, 'token'), 'utf8').trim()).toBe(token);
     second.child.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('with --executor kubernetes, fails a MapReduceJob whose worker image cannot be pulled after --worker-start-timeout, with the reason', async () => {
+    assertBuilt();
+    const crd = loadAll(fs.readFileSync(path.join(ROOT, 'k8s', 'crd.yaml'), 'utf8'))[0] as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
+    const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
+    const api = await KubeApiServerSim.start();
+    try {
+      api.serveCustomResource({ ...MAPREDUCEJOB, applyDefaults: (o) => applyDefaults(schema, o) as CustomObject, validate: (o) => validate(schema, { ...o, metadata: {} }) });
+      api.images = new Set(['kubemr:dev']);
+      const kubeconfig = path.join(dir, 'kubeconfig.json');
+      fs.writeFileSync(kubeconfig, api.kubeConfig('kubemr').exportConfig());
+      const data = path.join(dir, 'data');
+      fs.mkdirSync(path.join(data, 'inputs'), { recursive: true });
+      fs.writeFileSync(path.join(data, 'inputs', 'a.txt'), 'a b c\n');
+      const env = { KUBECONFIG: kubeconfig, KUBEMR_NAMESPACE: 'kubemr' };
+      const bad = spawn(process.execPath, [MAIN, '--executor', 'kubernetes', '--insecure', '--data', data, '--worker-start-timeout', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let badErr = '';
+      bad.stderr!.on('data', (d) => (badErr += d));
+      expect(await new Promise((r) => bad.on('close', r))).not.toBe(0);
+      expect(badErr).toContain('Expected `--worker-start-timeout` to be an integer >= 1, got `0`');
+
+      const child = spawn(process.execPath, [MAIN, '--executor', 'kubernetes', '--insecure', '--operator', '--listen', '127.0.0.1:0', '--data', data, '--worker-start-timeout', '3'], {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, KUBEMR_TOKEN: '', ...env },
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      services.push({ child, grpc: '', health: '', stderr: () => stderr, exited });
+      const name = `service-bad-image-${process.pid}`;
+      await waitFor(`the coordinator listening: ${stderr}`, () => /listening on/.test(stderr), 30_000);
+      await api.adminKubeConfig('kubemr').makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+        group: MAPREDUCEJOB.group,
+        version: MAPREDUCEJOB.version,
+        namespace: 'kubemr',
+        plural: MAPREDUCEJOB.plural,
+        body: { apiVersion: MAPREDUCEJOB.apiVersion, kind: MAPREDUCEJOB.kind, metadata: { name }, spec: { app: 'wordcount', image: 'example.invalid/none:1', inputs: ['inputs/a.txt'], reducers: 1, workers: 1 } },
+      });
+      const t0 = Date.now();
+      const status = await waitFor(`Failed (${stderr})`, () => {
+        const s = api.getCustomObject(MAPREDUCEJOB.plural, name)?.status as MapReduceJobStatus | undefined;
+        return s?.phase === 'Failed' ? s : undefined;
+      }, 60_000);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(2500);
+      expect(status.message).toMatch(/^workers could not be started: no worker pod of Job mr-[-a-z0-9]+ was running 3 s after it was needed \(the worker start timeout\): pod mr-[-a-z0-9]+: (ErrImagePull|ImagePullBackOff): .*example\.invalid\/none:1/);
+      expect(status.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'WorkersCannotStart' });
+      child.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+    } finally {
+      await api.close();
+    }
   });
 
   it('with --operator, runs a MapReduceJob from the API server named by KUBECONFIG and reports it Succeeded', async () => {

@@ -147,6 +147,8 @@ describe('KubernetesExecutor: launch', () => {
     expect(env.KUBEMR_COORDINATOR?.value).toBe('kubemr-coordinator:7070');
     expect(env.KUBEMR_JOB?.value).toBe(jobId);
     expect(env.KUBEMR_DATA?.value).toBe(dataDir);
+    // A worker pod keeps asking an absent coordinator instead of exiting 0 (which would complete the Job).
+    expect(env.KUBEMR_GIVE_UP_MS?.value).toBe('never');
     expect(env.KUBEMR_WORKER_ID?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
     // The job's own worker credential, which can run this job's tasks only; never the token.
     expect(env.KUBEMR_TOKEN?.value).toBe(credential);
