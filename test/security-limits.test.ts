@@ -15,6 +15,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KubemrClient } from '../lib/protocol/client.js';
 import { startDashboard, type Dashboard, type DashboardOptions } from '../cmd/dashboard/server.js';
 import { loadProto } from '../lib/protocol/proto.js';
+import { workerCredential } from '../lib/protocol/credentials.js';
 import type { JobEvent__Output } from '../lib/protocol/gen/kubemr/v1/JobEvent.js';
 import { assertBuilt, ROOT, tempDir } from './support/cli.js';
 import { waitFor } from './support/wait.js';
@@ -417,4 +418,59 @@ describe('read access as a choice', () => {
       expect(r.body).toMatch(/nest at most 32 levels/);
     }
   }, 60_000);
+});
+
+describe('every message bounded', () => {
+  it('a worker\'s huge failure reports cannot break GetJob or ListJobs: errors are cut, a request over a quarter of the reply limit refused', async () => {
+    const s = await startService();
+    const api = client(s);
+    const input = path.join(s.dir, 'in.txt');
+    fs.writeFileSync(input, 'a few words\n');
+    const jobId = await api.submitJob({ app: 'wordcount', inputs: [input], reducers: 1, maxAttempts: 20, workDir: s.dir, outputDir: path.join(s.dir, 'out') });
+    const worker = new KubemrClient({ address: s.address, token: workerCredential(s.token, jobId), deadlineMs: 30_000, maxMessageBytes: 64 * MB });
+    cleanups.push(() => worker.close());
+    const fail = async (bytes: number) => {
+      const r = await waitFor('a task', async () => {
+        const t = await worker.requestTask({ workerId: 'w1', app: 'wordcount', jobId });
+        return t.directive === 'RUN' && t.task ? t.task : undefined;
+      }, 30_000);
+      return refusal(worker.reportTask({ workerId: 'w1', jobId, kind: r.kind, index: r.index, attempt: r.attempt, lease: r.lease, success: false, error: 'E'.repeat(bytes) }));
+    };
+    for (let i = 0; i < 3; i++) expect(await fail(3.5 * MB)).toBe('accepted');
+    // 15 MiB: more than any request may be.
+    expect(await fail(15 * MB)).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+    const job = await api.getJob(jobId);
+    const errors = job.tasks.flatMap((t) => t.history.map((a) => a.error)).filter(Boolean);
+    expect(errors.length).toBeGreaterThanOrEqual(3);
+    for (const e of errors) {
+      expect(e.length).toBeLessThan(4200);
+      expect(e).toMatch(/\.\.\. \(\d+ more characters cut\)$/);
+    }
+    expect((await api.listJobs()).map((j) => j.jobId)).toContain(jobId);
+  }, 120_000);
+
+  it('a job whose status would not fit in a reply is refused at submit; ListJobs fits whatever the jobs hold', async () => {
+    const s = await startService();
+    const api = client(s);
+    const input = path.join(s.dir, 'in.txt');
+    fs.writeFileSync(input, 'a few words\n');
+    // 200 map tasks x 100,000 reducers: 20 million intermediate names in GetJob once the maps ran.
+    const many = Array.from({ length: 200 }, (_, i) => `${s.dir}/${'./'.repeat(i)}in.txt`);
+    expect(await refusal(api.submitJob({ app: 'wordcount', inputs: many, reducers: 100_000, workDir: s.dir, outputDir: path.join(s.dir, 'big'), packSmallFiles: false }))).toMatchObject({
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      message: expect.stringMatching(/The job's status would be about \d+ bytes .* more than half the largest reply \(maxMessageBytes 16777216\)/),
+    });
+    // Jobs of about 2.7 MB of inputs each (30,000 names of one file): seven are 19 MB of specs,
+    // more than one reply holds.
+    const inputs = Array.from({ length: 30_000 }, (_, i) => `${s.dir}/${Array.from({ length: 16 }, (_, b) => ((i >> b) & 1 ? './' : './/')).join('')}in.txt`);
+    for (let j = 0; j < 7; j++) {
+      const id = await api.submitJob({ app: 'wordcount', inputs, reducers: 1, workDir: s.dir, outputDir: path.join(s.dir, `o${j}`) });
+      await api.cancelJob(id);
+    }
+    const listed = await api.listJobs();
+    expect(listed.length).toBe(7);
+    // Each listed job still says what it is; GetJob has every input.
+    expect(listed.every((j) => j.spec!.inputs.length >= 10)).toBe(true);
+    expect((await api.getJob(listed[0]!.jobId)).spec!.inputs.length).toBe(30_000);
+  }, 180_000);
 });

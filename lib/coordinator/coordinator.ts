@@ -292,6 +292,8 @@ export class Coordinator {
     if ((ref.kind === 'map' ? job.maps : job.reduces)[ref.index] === undefined || ref.attempt < 1) return false;
     const files = taskFiles(job, ref.kind, ref.index, ref.attempt);
     if (!result.success) {
+      // Kept in the task's history and sent in every GetJob: bounded, whatever a worker sends.
+      result = { ...result, error: boundedError(result.error) };
       if (result.fetchFailedMaps?.length) {
         const reopened = this.scheduler.fetchFailed(ref, result.fetchFailedMaps, result.error);
         for (const m of reopened) this.journals.get(job.id)?.append({ t: 'reopen', kind: 'map', index: m });
@@ -696,6 +698,14 @@ function claimantOf(id: string, spec: JobSpec): string {
 function discardAttemptIfOwn(job: JobRecord, ref: TaskRef, files: ReturnType<typeof taskFiles>): void {
   const a = (ref.kind === 'map' ? job.maps : job.reduces)[ref.index]?.history[ref.attempt - 1];
   if (a && (a.workerId === ref.workerId || a.workerId === '')) discardAttempt(files);
+}
+
+/** Longest attempt error kept, in characters; a longer one keeps its start and says how much was cut. */
+export const MAX_ERROR_CHARS = 4096;
+
+function boundedError(error: string): string {
+  if (error.length <= MAX_ERROR_CHARS) return error;
+  return `${error.slice(0, MAX_ERROR_CHARS)}... (${error.length - MAX_ERROR_CHARS} more characters cut)`;
 }
 
 /** Removes temp files left in an output directory by workers killed mid-write. */

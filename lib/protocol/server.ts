@@ -9,6 +9,8 @@ import { checkRunPolicy, type RunPolicy } from '../coordinator/policy.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { loadProto, type CoordinatorHandlers } from './proto.js';
 import type { JobEvent } from './gen/kubemr/v1/JobEvent.js';
+import type { JobStatus } from './gen/kubemr/v1/JobStatus.js';
+import type { PreparedJob } from '../coordinator/prepare.js';
 import type { RequestTaskReply } from './gen/kubemr/v1/RequestTaskReply.js';
 import type { RequestResult, SchedulerEvent, TaskRef } from '../coordinator/scheduler.js';
 
@@ -43,6 +45,45 @@ export interface ServerOptions {
   maxWatchesPerConnection?: number;
   logger?: Logger;
 }
+
+const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
+
+const jobStatusBytes = (j: JobStatus): number => (loadProto().kubemr.v1.Coordinator.service.GetJob.responseSerialize as (v: JobStatus) => Buffer)(j).length;
+
+/**
+ * About how large a job's GetJob reply will be once planned: its spec, each map task's inputs,
+ * the file every map writes per reducer and every reduce's output, each named by its path.
+ */
+function statusBytes(job: PreparedJob): number {
+  const specBytes = Buffer.byteLength(JSON.stringify(job.spec));
+  const inputs = job.mapInputs.reduce((n, t) => n + t.reduce((m, sp) => m + Buffer.byteLength(sp.path) + 24, 0), 0);
+  const path = Buffer.byteLength(job.outputDir) + 64;
+  const files = job.mapInputs.length * Math.max(1, job.spec.reducers) * path + job.spec.reducers * path;
+  return specBytes + inputs + files + (job.mapInputs.length + job.spec.reducers) * 128;
+}
+
+/**
+ * ListJobs in one reply whatever the jobs hold: when the list would not fit, the largest
+ * entries carry only the first inputs of their spec (GetJob has them all).
+ */
+function fitList(jobs: JobStatus[], max: number): JobStatus[] {
+  const budget = max - 64 * 1024;
+  const sizes = jobs.map(jobStatusBytes);
+  let total = sizes.reduce((a, b) => a + b, 0);
+  if (total <= budget) return jobs;
+  const order = [...jobs.keys()].sort((a, b) => sizes[b]! - sizes[a]!);
+  for (const i of order) {
+    if (total <= budget) break;
+    const j = jobs[i]!;
+    jobs[i] = { ...j, spec: { ...j.spec, inputs: (j.spec?.inputs ?? []).slice(0, LISTED_INPUTS), params: {} } };
+    const now = jobStatusBytes(jobs[i]!);
+    total -= sizes[i]! - now;
+  }
+  return jobs;
+}
+
+/** Inputs a job keeps in a ListJobs entry that had to be shortened to fit. */
+const LISTED_INPUTS = 10;
 
 /** Events a watch stream may have waiting for HTTP/2 to take them, before it is treated as blocked. */
 const WATCH_IN_FLIGHT = 1;
@@ -95,6 +136,7 @@ export function coordinatorHandlers(
 ): CoordinatorHandlers {
   const { watches, holds } = live;
   const limits = compileServerOptions(options);
+  const maxReply = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
   const { holdMs } = limits;
   /** Open watches per peer address. */
   const watchers = new Map<string, number>();
@@ -221,11 +263,17 @@ export function coordinatorHandlers(
       const job = await coord.prepare(specFromPb(req.spec), req.jobId || undefined);
       // What a client may have run is the server's choice: checked before anything is written.
       checkRunPolicy(job.spec, options.policy);
+      // Nothing is journaled that GetJob could not send back: half the reply limit, the rest
+      // for what the job's tasks add as they run.
+      const bytes = statusBytes(job);
+      if (bytes > maxReply / 2) {
+        throw new LimitExceededError(`The job's status would be about ${bytes} bytes (its inputs, ${job.mapInputs.length} map tasks x ${job.spec.reducers} reducers' files), more than half the largest reply (maxMessageBytes ${maxReply}): use fewer inputs, reducers or map tasks`);
+      }
       await coord.submit(job);
       return { jobId: job.id };
     }),
     GetJob: unary('GetJob', (req) => jobStatusToPb(s.getJob(req.jobId))),
-    ListJobs: unary('ListJobs', () => ({ jobs: s.listJobs().map((j) => jobStatusToPb(j, false)) })),
+    ListJobs: unary('ListJobs', () => ({ jobs: fitList(s.listJobs().map((j) => jobStatusToPb(j, false)), maxReply) })),
     CancelJob: unary('CancelJob', (req) => ({ cancelled: coord.cancel(req.jobId) })),
     WatchJob: (call) => {
       // grpc-js turns an 'error' event on a server stream into the call's final status.
@@ -331,9 +379,11 @@ export async function startCoordinatorServer(
   address: string,
   options: ServerOptions = {},
 ): Promise<CoordinatorServer> {
-  const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': max,
+    // A request may be a quarter of the largest reply: what a submission carries (its spec)
+    // comes back in GetJob beside its tasks, which repeat its inputs.
+    'grpc.max_receive_message_length': Math.floor(max / 4),
     'grpc.max_send_message_length': max,
   });
   const live: LiveCalls = { watches: new Set(), holds: new Set() };
