@@ -2,7 +2,9 @@
  * KubernetesExecutor: a job's workers are the pods of a batch/v1 Job (built by
  * kubernetes-objects.ts). One informer watches every kubemr worker pod in the namespace, so a
  * worker that fails, is evicted or OOM-killed is reported the moment the API server says so, and
- * each ended pod's log is copied to the shared volume before Kubernetes deletes the pod.
+ * each ended pod's log is copied to the shared volume before Kubernetes deletes the pod. Workers
+ * that cannot start (their pods' waiting reasons, Unschedulable, the Job controller's FailedCreate
+ * Events) are reported at once, and given up after the start deadline.
  *
  * @example
  *   const kc = new KubeConfig(); kc.loadFromDefault();            // in cmd/*, never in lib
@@ -68,9 +70,10 @@ export interface KubernetesExecutorOptions extends WorkerPodOptions {
   podStartTimeoutMs?: number;
   /**
    * The start deadline: a job none of whose worker pods has been running for this long (since
-   * its launch, or since its last running worker ended) fails, with the reason its pods could
-   * not start (image pull errors, a missing Secret, no node with room, pods the Job controller
-   * may not create). The reason itself is reported at once (`onWorkersStuck`). @default 300000
+   * its launch, or since its last running worker ended) is given up (`onWorkersExhausted`,
+   * cause `start-timeout`), with the reason its pods could not start (an image that cannot be
+   * pulled, a container config error, no node with room, pods the Job controller may not
+   * create). The reason itself is reported at once (`onWorkersStuck`). @default 300000
    */
   workerStartTimeoutMs?: number;
   /** @default silentLogger */

@@ -1,6 +1,8 @@
 /**
  * The coordinator as the operator of the MapReduceJob custom resource (k8s/crd.yaml): each new
- * resource becomes a job, its `.status` follows the job, and deleting it cancels the job.
+ * resource becomes a job, its `.status` follows the job (with Running/Succeeded/Failed conditions,
+ * conditions.ts), what happens to it is recorded as Events on it (submitted, started, a worker
+ * failed, workers cannot start, how it ended: events.ts), and deleting it cancels the job.
  *
  * Lifecycle of one resource, as the operator sees it:
  *   seen (list or watch ADDED)
