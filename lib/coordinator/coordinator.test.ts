@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Coordinator } from './coordinator.js';
-import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from '../executor/types.js';
+import { Coordinator, type WorkerEvent } from './coordinator.js';
+import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo, WorkersExhaustedListener, WorkersStuckListener } from '../executor/types.js';
 
 const dirs: string[] = [];
 const coords: Coordinator[] = [];
@@ -21,7 +21,7 @@ function tmp(): string {
 class ScriptedExecutor implements Executor {
   readonly kind = 'external' as const;
   launched: LaunchSpec[] = [];
-  exhausted: Array<(jobId: string, reason: string) => void> = [];
+  exhausted: WorkersExhaustedListener[] = [];
   constructor(private readonly failLaunch = false) {}
   async launch(spec: LaunchSpec): Promise<void> {
     if (this.failLaunch) throw new Error('forbidden: jobs.batch is not allowed');
@@ -35,10 +35,21 @@ class ScriptedExecutor implements Executor {
   }
   async stop(): Promise<void> {}
   onWorkerDeath(_l: WorkerDeathListener): void {}
-  onWorkersExhausted(l: (jobId: string, reason: string) => void): void {
+  onWorkersExhausted(l: WorkersExhaustedListener): void {
     this.exhausted.push(l);
   }
   async close(): Promise<void> {}
+}
+
+/** Says its workers cannot start, as the Kubernetes executor does. */
+class StuckExecutor extends ScriptedExecutor {
+  stuck: WorkersStuckListener[] = [];
+  override onWorkersExhausted(l: WorkersExhaustedListener): void {
+    this.exhausted.push(l);
+  }
+  onWorkersStuck(l: WorkersStuckListener): void {
+    this.stuck.push(l);
+  }
 }
 
 async function coordinator(dir: string, opts: Partial<ConstructorParameters<typeof Coordinator>[0]> = {}) {
@@ -73,6 +84,28 @@ describe('Coordinator', () => {
     ex.exhausted.forEach((l) => l(job.id, 'each worker failed 3 times; the last: exit code 3'));
     expect(job.phase).toBe('failed');
     expect(job.message).toMatch(/no worker could be kept running: each worker failed 3 times/);
+  });
+
+  it('names why workers cannot start in the running job\'s message, clears it once one runs, fails the job at the start deadline; a multi-step job\'s current step', async () => {
+    const dir = tmp();
+    const ex = new StuckExecutor();
+    const c = await coordinator(dir, { executor: ex });
+    const events: WorkerEvent[] = [];
+    c.onWorkerEvent((e) => events.push(e));
+    const job = await c.submit({ inputs: ['in.txt'], workDir: dir, reducers: 1 });
+    ex.stuck.forEach((l) => l(job.id, 'pod p: ImagePullBackOff: Back-off pulling image "x"'));
+    expect(c.getJob(job.id)).toMatchObject({ phase: 'queued', message: 'workers cannot start: pod p: ImagePullBackOff: Back-off pulling image "x"' });
+    ex.stuck.forEach((l) => l(job.id, undefined));
+    expect(c.getJob(job.id).message).toBe('');
+    ex.exhausted.forEach((l) => l(job.id, 'no worker pod was running after 300 s', 'start-timeout'));
+    expect(c.getJob(job.id)).toMatchObject({ phase: 'failed', message: 'workers could not be started: no worker pod was running after 300 s' });
+    expect(events.map((e) => e.type)).toEqual(['stuck', 'started', 'exhausted']);
+
+    const multi = await c.submit({ inputs: ['in.txt'], workDir: dir, reducers: 1, steps: 2 }, 'two-steps');
+    ex.stuck.forEach((l) => l(multi.id, 'pod q: Unschedulable: 0/1 nodes are available'));
+    expect(c.getJob(multi.id).message).toBe('step 1/2: workers cannot start: pod q: Unschedulable: 0/1 nodes are available');
+    ex.exhausted.forEach((l) => l(multi.id, 'gave up', 'start-timeout'));
+    expect(c.getJob(multi.id)).toMatchObject({ phase: 'failed', message: expect.stringMatching(/workers could not be started: gave up$/) });
   });
 
   it('confines inputs and outputs to the data directory when asked', async () => {
