@@ -256,6 +256,28 @@ export class KubernetesError extends KubemrError {
   override readonly code = 'UNAVAILABLE';
 }
 
+/** A write found its volume full (ENOSPC, or over quota: EDQUOT). Names the file. */
+export class NoSpaceError extends KubemrError {
+  override readonly code = 'RESOURCE_EXHAUSTED';
+  readonly path: string;
+  constructor(message: string, options: { path: string; cause?: unknown }) {
+    super(message, options);
+    this.path = options.path;
+  }
+}
+
+/**
+ * A failed write as it should be told: a full volume becomes a NoSpaceError naming `file` (the
+ * system's ENOSPC says only "write"); anything else passes unchanged.
+ */
+export function writeError(err: unknown, file: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  if (NoSpaceError.is(err)) return err;
+  const why = code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : 'the disk quota is exhausted (EDQUOT)';
+  return new NoSpaceError(`Could not write \`${file}\`: ${why}; free space on its volume, or give the job one with more room`, { path: file, cause: err });
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

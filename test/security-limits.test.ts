@@ -17,7 +17,7 @@ import { startDashboard, type Dashboard, type DashboardOptions } from '../cmd/da
 import { loadProto } from '../lib/protocol/proto.js';
 import { workerCredential } from '../lib/protocol/credentials.js';
 import type { JobEvent__Output } from '../lib/protocol/gen/kubemr/v1/JobEvent.js';
-import { assertBuilt, ROOT, tempDir } from './support/cli.js';
+import { assertBuilt, kubemr, ROOT, tempDir } from './support/cli.js';
 import { waitFor } from './support/wait.js';
 
 const SERVICE = path.join(ROOT, 'dist', 'cmd', 'coordinator', 'main.js');
@@ -473,4 +473,23 @@ describe('every message bounded', () => {
     expect(listed.every((j) => j.spec!.inputs.length >= 10)).toBe(true);
     expect((await api.getJob(listed[0]!.jobId)).spec!.inputs.length).toBe(30_000);
   }, 180_000);
+});
+
+describe('a full disk', () => {
+  it.each([
+    ['a map\'s intermediate', '_attempts/map-', /map task 0 \(input in\.txt\) failed 1 times; last error: Could not write `[^`]*_attempts\/map-0-1\/[^`]*mr-0-0`: no space left on the device \(ENOSPC\)/],
+    ['a reduce\'s output', '_temporary/reduce-', /reduce task 0 failed 1 times; last error: Could not write `[^`]*_temporary\/reduce-0-1\/[^`]*mr-out-0`: no space left on the device \(ENOSPC\)/],
+  ])('fails the task naming ENOSPC and the file when %s cannot be written', (_what, where, message) => {
+    const dir = tempDir('enospc');
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'a few words\nand a few more\n');
+    const r = kubemr(['run', 'wordcount', 'in.txt', '--out', 'out', '--data', 'data', '--workers', '1', '--reducers', '1', '--max-attempts', '1', '-q'], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'full-disk.cjs')}`, KUBEMR_TEST_FULL_DISK: where },
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/died: exit code|^\s+at /m);
+    expect(fs.existsSync(path.join(dir, 'out', 'mr-out-0'))).toBe(false);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { CorruptRunError } from '../errors.js';
+import { CorruptRunError, writeError } from '../errors.js';
 import { withTempFile } from '../storage/atomic.js';
 
 /**
@@ -91,7 +91,11 @@ export class FileSink {
     readonly path: string,
     private readonly options: { sync?: boolean; plain?: boolean } = {},
   ) {
-    this.fd = fs.openSync(path, 'w', 0o644);
+    try {
+      this.fd = fs.openSync(path, 'w', 0o644);
+    } catch (err) {
+      throw writeError(err, path);
+    }
     this.head = options.plain ? 0 : BLOCK_HEADER;
     if (!options.plain) {
       RUN_MAGIC.copy(this.buf, 0);
@@ -125,7 +129,11 @@ export class FileSink {
 
   private writeOut(end: number): void {
     let off = 0;
-    while (off < end) off += fs.writeSync(this.fd, this.buf, off, end - off);
+    try {
+      while (off < end) off += fs.writeSync(this.fd, this.buf, off, end - off);
+    } catch (err) {
+      throw writeError(err, this.path);
+    }
     this.bytesWritten += end;
   }
 
@@ -178,8 +186,12 @@ export class FileSink {
       this.buf.writeUInt32LE(this.blocks, 4);
       this.writeOut(BLOCK_HEADER);
     }
-    if (this.options.sync !== false) fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
+    try {
+      if (this.options.sync !== false) fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+    } catch (err) {
+      throw writeError(err, this.path);
+    }
   }
 
   /** Close without caring about the contents (error paths). */

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { tempPathFor } from './layout.js';
+import { writeError } from '../errors.js';
 
 /**
  * Runs `fill` against a temp path beside `finalPath` (a name no output glob matches), then
@@ -15,7 +16,7 @@ export async function withTempFile<T>(finalPath: string, tag: string, fill: (tmp
     return result;
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw writeError(err, tmp);
   }
 }
 
@@ -27,6 +28,6 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw writeError(err, tmp);
   }
 }
