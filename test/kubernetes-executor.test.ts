@@ -422,6 +422,23 @@ describe('KubernetesExecutor: workers that cannot start', () => {
     expect((await e.list(jobId))[0]).toMatchObject({ state: 'running' });
   });
 
+  it('some workers stuck while others run: reported, but no deadline', async () => {
+    const e = makeExecutor({ workerStartTimeoutMs: 1000 });
+    const { stuck, exhausted } = recordStuck(e);
+    const jobId = newJobId('partial');
+    const [a, b] = await launched(e, jobId, 2);
+    server.updatePod(a!.metadata!.name!, running);
+    server.updatePod(b!.metadata!.name!, (p) => {
+      p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }] };
+    });
+    const r = await waitFor('the stuck report', () => stuck[0]);
+    expect(r.problem).toBe(`pod ${b!.metadata!.name}: Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.`);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(exhausted).toEqual([]);
+    server.updatePod(b!.metadata!.name!, running);
+    await waitFor('cleared', () => stuck.length === 2 && stuck[1]!.problem === undefined);
+  });
+
   it('lists a stuck worker with the reason', async () => {
     server.images = new Set(['kubemr:dev']);
     const e = makeExecutor();

@@ -394,7 +394,7 @@ export class KubernetesExecutor implements Executor {
       retryMs: this.o.watchRetryMs,
       logger: this.log,
       what: 'worker pod',
-      onAdd: (pod) => this.onPod(pod),
+      onAdd: (pod) => this.onPod(pod, true),
       onUpdate: (pod) => this.onPod(pod),
       onDelete: (pod) => this.onPodDeleted(pod),
       onSynced: () => this.log.debug('watching worker pods', { namespace: this.namespace }),
@@ -427,8 +427,10 @@ export class KubernetesExecutor implements Executor {
   }
 
   /**
-   * Is any worker of the job running? If so the start deadline stops; if not it runs, and the
-   * first reason a pod cannot start is reported at once (and again whenever it changes).
+   * Is any worker of the job running? If so the start deadline stops; if not it runs. Either way
+   * the first reason a pod cannot start is reported at once (again whenever it changes, and as
+   * `undefined` once no pod is stuck): with no worker running the job waits on it, with some it
+   * runs short of workers.
    */
   private checkStart(jobId: string): void {
     const w = this.starts.get(jobId);
@@ -441,27 +443,19 @@ export class KubernetesExecutor implements Executor {
     if (!this.informer?.synced) return;
     const pods = this.informer.list(this.namespace).filter((p) => podJobId(p) === jobId);
     const started = pods.some((p) => !p.metadata?.deletionTimestamp && (p.status?.phase === 'Running' || p.status?.phase === 'Succeeded'));
-    if (started) {
-      if (w.timer) clearTimeout(w.timer);
+    if (started && w.timer) {
+      clearTimeout(w.timer);
       w.timer = undefined;
-      w.createProblem = undefined;
-      if (w.reported !== undefined) {
-        w.reported = undefined;
-        this.log.info('a worker pod is running', { job: jobId });
-        this.notifyStuck(jobId, undefined);
-      }
-      return;
-    }
-    if (!w.timer) {
+    } else if (!started && !w.timer) {
       w.timer = setTimeout(() => this.startDeadline(jobId), this.o.workerStartTimeoutMs);
       w.timer.unref?.();
     }
     const problem = pods.map(podStartProblem).find((p) => p !== undefined) ?? w.createProblem;
-    if (problem !== undefined && problem !== w.reported) {
-      w.reported = problem;
-      this.log.warn('worker pods cannot start', { job: jobId, reason: problem });
-      this.notifyStuck(jobId, problem);
-    }
+    if (problem === w.reported) return;
+    w.reported = problem;
+    if (problem === undefined) this.log.info('no worker pod is stuck any more', { job: jobId });
+    else this.log.warn(started ? 'some worker pods cannot start' : 'worker pods cannot start', { job: jobId, reason: problem });
+    this.notifyStuck(jobId, problem);
   }
 
   private startDeadline(jobId: string): void {
@@ -494,11 +488,14 @@ export class KubernetesExecutor implements Executor {
     this.starts.delete(jobId);
   }
 
-  private onPod(pod: V1Pod): void {
+  private onPod(pod: V1Pod, added = false): void {
     const name = pod.metadata?.name;
     const jobId = podJobId(pod);
     if (name === undefined || jobId === undefined) return;
     this.podJobs.set(name, jobId);
+    // A pod the Job controller did create: its last FailedCreate is over (a new one says otherwise).
+    const watch = this.starts.get(jobId);
+    if (added && watch) watch.createProblem = undefined;
     const phase = pod.status?.phase;
     if (phase !== undefined && phase !== 'Pending') this.wakeWaiters(name);
     const reason = podDeathReason(pod);

@@ -82,8 +82,9 @@ export interface Executor {
   onWorkersExhausted?(listener: WorkersExhaustedListener): void;
   /**
    * Register the listener told, at once, when a job's workers cannot start (a pod's image cannot
-   * be pulled, its Secret is missing, it fits on no node, the Job controller may not create it),
-   * with the reason as Kubernetes gives it; and told `undefined` once a worker runs after all.
+   * be pulled, its container config is wrong, it fits on no node, the Job controller may not
+   * create it) — all of them, or some while others run — with the reason as Kubernetes gives it;
+   * and told `undefined` once no worker pod is stuck any more.
    */
   onWorkersStuck?(listener: WorkersStuckListener): void;
   /** Release watches, timers and children. */

@@ -406,7 +406,7 @@ class MapReduceJobOperator {
         return;
       case 'started':
         t.workersStuck = undefined;
-        this.event(t, 'Normal', 'WorkersStarted', 'a worker pod is running');
+        this.event(t, 'Normal', 'WorkersStarted', 'no worker pod is stuck any more');
         this.requestWrite(t);
         return;
       case 'exhausted':
