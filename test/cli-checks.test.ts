@@ -3,9 +3,10 @@
  * separate process. A usage error (a bad flag, path or app) exits 2 naming the flag, the path or
  * the value, with no stack trace, before any worker starts; a job that fails exits 1; nothing hangs.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,16 @@ const asUser: ((args: string[], cwd: string) => Exited) | undefined = (() => {
     return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   };
 })();
+
+/** The CLI run without blocking this process (which serves what the CLI talks to). */
+function kubemrAsync(args: string[], cwd: string): Promise<Exited> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
 
 /** No uncaught error: no stack frames, no Node's own crash banner. */
 function expectNoStack(r: Exited): void {
@@ -239,6 +250,19 @@ describe('commands that reach out: a clear line, no stack trace', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(new RegExp(`^kubemr: fetch of \`many\` failed: .*cannot download http://${refused}/[abc]\\.txt: connection refused \\(3 of 3 files failed, all from ${refused}\\)$`));
     expectNoStack(r);
+  });
+
+  it('kubemr status against a web server that is not a coordinator says so, exit 1', async () => {
+    const web = http2.createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const addr = `127.0.0.1:${(web.address() as AddressInfo).port}`;
+    try {
+      const r = await kubemrAsync(['status', '--coordinator', addr, '--data', 'data'], tempDir('checks-web'));
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toBe(`kubemr: cannot reach coordinator at ${addr}: something else answers there (HTTP 404), not a kubemr coordinator\n`);
+    } finally {
+      web.close();
+    }
   });
 
   it('kubemr status, cancel and submit without a coordinator: "cannot reach coordinator at ADDR", exit 1', () => {

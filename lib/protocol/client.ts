@@ -50,6 +50,10 @@ function wrap(err: grpc.ServiceError, address: string): KubemrError {
   if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
     return new CoordinatorUnavailableError(`cannot reach coordinator at ${address}: ${unreachableReason(err)}`, { address, cause: err });
   }
+  // An HTTP server that is not gRPC (a web server, a proxy) answered at the address: not a
+  // coordinator that is down for a moment, so not one to wait for.
+  const http = /^Received HTTP status code (\d+)/.exec(err.details ?? '');
+  if (http) return new RpcError(`cannot reach coordinator at ${address}: something else answers there (HTTP ${http[1]}), not a kubemr coordinator`, err.code);
   return new RpcError(err.details || err.message, err.code);
 }
 
