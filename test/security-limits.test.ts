@@ -477,6 +477,30 @@ describe('every message bounded', () => {
     expect((await api.listJobs()).map((j) => j.jobId)).toContain(jobId);
   }, 120_000);
 
+  it('GetJob still answers for a job whose tasks failed so often that their history would not fit in a reply', async () => {
+    const s = await startService(['--max-message-bytes', '1M']);
+    const api = client(s);
+    const inputs = Array.from({ length: 30 }, (_, i) => {
+      const f = path.join(s.dir, `in-${i}.txt`);
+      fs.writeFileSync(f, 'a few words\n');
+      return f;
+    });
+    const jobId = await api.submitJob({ app: 'wordcount', inputs, reducers: 1, maxAttempts: 1000, noPack: true, workDir: s.dir, outputDir: path.join(s.dir, 'out') });
+    const worker = new KubemrClient({ address: s.address, token: workerCredential(s.token, jobId), deadlineMs: 30_000 });
+    cleanups.push(() => worker.close());
+    // 300 failed attempts x 4 KiB of error: 1.2 MB of history, over the 1 MiB reply limit.
+    for (let n = 0; n < 300; n++) {
+      const r = await worker.requestTask({ workerId: 'w1', app: 'wordcount', jobId });
+      const t = r.task!;
+      expect(r.directive).toBe('RUN');
+      await worker.reportTask({ workerId: 'w1', jobId, kind: t.kind, index: t.index, attempt: t.attempt, lease: t.lease, success: false, error: `line one of a long error\n${'E'.repeat(4000)}` });
+    }
+    const job = await api.getJob(jobId);
+    expect(job.tasks.length).toBe(31);
+    expect(job.tasks.reduce((n, t) => n + t.attempts, 0)).toBe(300);
+    expect(job.tasks.flatMap((t) => t.history).every((a) => a.error.length <= 210)).toBe(true);
+  }, 120_000);
+
   it('a job whose status would not fit in a reply is refused at submit; ListJobs fits whatever the jobs hold', async () => {
     const s = await startService();
     const api = client(s);

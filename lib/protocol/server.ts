@@ -82,6 +82,23 @@ function fitList(jobs: JobStatus[], max: number): JobStatus[] {
   return jobs;
 }
 
+/**
+ * GetJob in one reply whatever the job went through: when its status would not fit (a job with
+ * many tasks that failed many times), attempt errors are cut to their first line, then each
+ * task keeps only its last attempts. `attempts` still counts them all.
+ */
+function fitStatus(j: JobStatus, max: number): JobStatus {
+  const budget = max - 64 * 1024;
+  if (jobStatusBytes(j) <= budget) return j;
+  const firstLine = (e: string | undefined) => (e && e.length > 200 ? `${e.slice(0, 200)}...` : e);
+  let tasks = (j.tasks ?? []).map((t) => ({ ...t, error: firstLine(t.error), history: (t.history ?? []).map((a) => ({ ...a, error: firstLine(a.error) })) }));
+  for (const keep of [3, 1, 0]) {
+    if (jobStatusBytes({ ...j, tasks }) <= budget) break;
+    tasks = tasks.map((t) => ({ ...t, history: keep === 0 ? [] : t.history.slice(-keep) }));
+  }
+  return { ...j, tasks };
+}
+
 /** Inputs a job keeps in a ListJobs entry that had to be shortened to fit. */
 const LISTED_INPUTS = 10;
 
@@ -272,7 +289,7 @@ export function coordinatorHandlers(
       await coord.submit(job);
       return { jobId: job.id };
     }),
-    GetJob: unary('GetJob', (req) => jobStatusToPb(s.getJob(req.jobId))),
+    GetJob: unary('GetJob', (req) => fitStatus(jobStatusToPb(s.getJob(req.jobId)), maxReply)),
     ListJobs: unary('ListJobs', () => ({ jobs: fitList(s.listJobs().map((j) => jobStatusToPb(j, false)), maxReply) })),
     CancelJob: unary('CancelJob', (req) => ({ cancelled: coord.cancel(req.jobId) })),
     WatchJob: (call) => {
