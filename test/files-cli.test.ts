@@ -130,6 +130,8 @@ describe('kubemr upload / download through the dashboard', () => {
     // A local-mode token file on the volume: never served, never overwritten.
     const tokenFile = 'volume-token-secret-42\n';
     fs.writeFileSync(path.join(s.data, 'token'), tokenFile);
+    // A hard link planted under inputs/ is the token file by another name.
+    fs.linkSync(path.join(s.data, 'token'), path.join(s.data, 'inputs', 'planted.txt'));
     const t = s.token;
 
     for (const p of ['/api/files/inputs/../token', '/api/files/inputs/%2e%2e/token', '/api/files/..%2f..%2fetc%2fpasswd', '/api/files/inputs/.hidden', '/api/files/%2fetc/passwd']) {
@@ -137,7 +139,7 @@ describe('kubemr upload / download through the dashboard', () => {
       expect(r.status, p).toBe(400);
       expect(r.body).toMatch(/plain file name/);
     }
-    for (const p of ['/api/files/inputs/link/secret.txt', '/api/files/inputs/link', '/api/files/token', '/api/files/coordinator.lock']) {
+    for (const p of ['/api/files/inputs/link/secret.txt', '/api/files/inputs/link', '/api/files/token', '/api/files/coordinator.lock', '/api/files/inputs/planted.txt']) {
       const r = await raw(s.url, 'GET', p, t);
       expect(r.status, p).toBe(404);
       expect(r.body).not.toContain('outside the volume');
@@ -147,7 +149,7 @@ describe('kubemr upload / download through the dashboard', () => {
     // The volume's root lists neither the token nor the lock.
     const root = JSON.parse((await raw(s.url, 'GET', '/api/files/', t)).body) as { files: Array<{ path: string }> };
     expect(root.files.map((f) => f.path)).toContain('inputs/ok.txt');
-    expect(root.files.map((f) => f.path).filter((p) => p === 'token' || p === 'coordinator.lock' || p.startsWith('inputs/link'))).toEqual([]);
+    expect(root.files.map((f) => f.path).filter((p) => p === 'token' || p === 'coordinator.lock' || p.startsWith('inputs/link') || p === 'inputs/planted.txt')).toEqual([]);
 
     // Writes: only under inputs/, never through `..` or a symlink.
     for (const [p, status] of [

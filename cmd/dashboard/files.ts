@@ -15,7 +15,8 @@ import { checkName, isServable, notServable } from './safe-files.js';
  * Both need the token, as submit does: the volume holds users' data. A path is a list of plain
  * names (checkName: no `..`, no `/` inside a name, no hidden names), so it can only name a
  * place under the data directory; every existing component must be a real directory, not a
- * symlink, and the file a regular file, so a link on the volume cannot lead out of it. The
+ * symlink, and the file a regular file with one link (isServable), so neither a symlink nor a
+ * hard link on the volume leads to another file. The
  * directory's own secrets (`token`, `coordinator.lock`) are never served. An upload is written
  * to a hidden temp name and renamed into place once whole, and refused past `maxFileBytes`.
  */
@@ -72,8 +73,8 @@ function listUnder(dir: string, isDataDir: boolean): Array<{ path: string; size:
       if (e.isDirectory() && depth < MAX_DEPTH) walk(path.join(abs, e.name), r, depth + 1);
       else if (e.isFile()) {
         if (out.length >= MAX_LISTED) throw new PayloadTooLargeError(`More than ${MAX_LISTED} files under this directory; list a subdirectory`);
-        const st = fs.statSync(path.join(abs, e.name));
-        out.push({ path: r, size: st.size, modifiedAt: st.mtimeMs });
+        const st = fs.lstatSync(path.join(abs, e.name), { throwIfNoEntry: false });
+        if (st && isServable(st)) out.push({ path: r, size: st.size, modifiedAt: st.mtimeMs });
       }
     }
   };
@@ -81,10 +82,22 @@ function listUnder(dir: string, isDataDir: boolean): Array<{ path: string; size:
   return out.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 }
 
-function sendFile(res: Response, file: string, size: number): Promise<void> {
-  res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(size), 'Cache-Control': 'no-store', 'X-Kubemr-Entry': 'file' });
+/** Sends a file opened without following a symlink, checked again on the open descriptor (it may have changed since the lookup). */
+function sendFile(res: Response, file: string, shown: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch {
+    throw new NotFoundError(`No file \`${shown}\``);
+  }
+  const st = fs.fstatSync(fd);
+  if (!isServable(st)) {
+    fs.closeSync(fd);
+    throw new NotFoundError(`No file \`${shown}\`: ${notServable(st)}`);
+  }
+  res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(st.size), 'Cache-Control': 'no-store', 'X-Kubemr-Entry': 'file' });
   return new Promise<void>((resolve, reject) => {
-    const s = fs.createReadStream(file);
+    const s = fs.createReadStream('', { fd });
     s.on('error', reject);
     res.on('close', () => {
       s.destroy();
@@ -171,7 +184,7 @@ export function filesRouter(o: FilesOptions, auth: Auth): Router {
       return;
     }
     if (!isServable(found.st)) throw new NotFoundError(`No file \`${shown}\`: ${notServable(found.st)}`);
-    await sendFile(res, found.abs, found.st.size);
+    await sendFile(res, found.abs, shown);
   };
   r.get('/', read);
   r.get('/{*path}', read);
