@@ -10,7 +10,8 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CLI, kubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp, type Exited } from './support/cli.js';
+import { assertBuilt, CLI, kubemr, startKubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp, type Exited } from './support/cli.js';
+import { waitFor } from './support/wait.js';
 
 beforeAll(() => assertBuilt());
 
@@ -326,6 +327,35 @@ describe('where to look: attempt logs', () => {
     const log = kubemr(['logs', job!, 'map-0', '--data', 'data'], { cwd: dir });
     expect(log.code, log.stderr).toBe(0);
     expect(log.stdout).toMatch(/^\S+ stderr: mapper saw alpha\n\S+ stderr: mapper saw gamma$/m);
+  });
+
+  it('kubemr logs --dashboard reads the same attempt logs through the dashboard API, as from a cluster', async () => {
+    const dir = tempDir('checks-logs-dashboard');
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'the quick brown fox\n');
+    // The dashboard of kubemr run stays up after its job until Ctrl-C.
+    const run = startKubemr(['run', testApp('printing.ts'), 'a.txt', '--data', 'data', '--out', 'out', '--workers', '1', '--reducers', '2', '--dashboard', '0'], { cwd: dir });
+    try {
+      const up = () => {
+        if (run.child.exitCode !== null) throw new Error(`kubemr run exited: ${run.stderr()}`);
+      };
+      const url = new URL(await waitFor('the dashboard', () => (up(), /dashboard: (http:\/\/\S+)/.exec(run.stderr())?.[1]), 60_000)).origin;
+      const job = await waitFor('the job to finish', () => (up(), /job (\S+) succeeded; the dashboard stays up/.exec(run.stderr())?.[1]), 60_000);
+      const local = await kubemrAsync(['logs', job, '--data', 'data'], dir);
+      const remote = await kubemrAsync(['logs', job, '--dashboard', url, '--data', 'data'], dir);
+      expect(remote.code, remote.stderr).toBe(0);
+      const body = (text: string) => text.replace(/^==> (\S+) attempt (\d+) \(.*\) <==$/gm, '==> $1 attempt $2 <==');
+      expect(body(remote.stdout)).toBe(body(local.stdout));
+      expect(remote.stdout).toContain(`==> map-0 attempt 1 (${url}/api/jobs/${job}/tasks/map-0/attempts/1/log) <==`);
+      expect(remote.stdout).toMatch(/stdout: map read a\.txt/);
+      const one = await kubemrAsync(['logs', job, 'map-0-1', '--dashboard', url, '--data', 'data'], dir);
+      expect(one.stdout).toBe(fs.readFileSync(path.join(dir, 'data', 'jobs', job, 'logs', 'map-0-1.log'), 'utf8'));
+      const missing = await kubemrAsync(['logs', job, 'reduce-7', '--dashboard', url, '--data', 'data'], dir);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toBe(`kubemr: Job \`${job}\` has no log of \`reduce-7\` (it has map-0, reduce-0, reduce-1)\n`);
+    } finally {
+      run.child.kill('SIGINT');
+    }
+    expect((await run.exited).code).toBe(0);
   });
 
   it('kubemr logs of a job, task or id that is not there: exit 2 naming it', () => {
