@@ -152,6 +152,8 @@ describe('kubemr run: every flag checked before work starts, named as the user t
     ['--param without =', ['--param', 'novalue'], /Expected `--param` as key=value, got `novalue`/],
     ['--param with a bad name', ['--param', '9x=1'], /parameter name .* got `9x`/],
     ['--output-format csv', ['--output-format', 'csv'], /Expected `--output-format` to be one of text, tsv, jsonl, got `csv`/],
+    ['--dashboard not a port', ['--dashboard', 'abc'], /Expected `--dashboard` to be a port between 0 and 65535, got `abc`/],
+    ['--dashboard beyond 65535', ['--dashboard', '99999'], /Expected `--dashboard` to be a port between 0 and 65535, got `99999`/],
     ['an unknown flag', ['--frobnicate'], /^kubemr: unknown option '--frobnicate'$/m],
   ];
   for (const [what, flags, message] of cases) {
@@ -166,6 +168,24 @@ describe('kubemr run: every flag checked before work starts, named as the user t
       expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
     });
   }
+});
+
+describe('kubemr run --dashboard on a port in use', () => {
+  it('is refused before the job: exit 2 naming the flag and the port, no job, no output', async () => {
+    const dir = tempDir('checks-port');
+    const taken = http.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = await kubemrAsync(['run', 'wordcount', input(dir), '--data', 'data', '--out', 'out', '--workers', '1', '--dashboard', String(port)], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^kubemr: Cannot serve the dashboard on 127\\.0\\.0\\.1:${port} \\(\`--dashboard\`\\): .*EADDRINUSE`, 'm'));
+      expect(jobsIn(path.join(dir, 'data'))).toEqual([]);
+      expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
 });
 
 describe('one exit code for usage errors (2), another for failed jobs (1), in every subcommand', () => {

@@ -21,6 +21,15 @@ export function intFlag(flag: string, min: number) {
   };
 }
 
+/** A TCP port, 0 (pick one) to 65535. */
+export function portFlag(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n > 65535) throw new InvalidArgumentError(`Expected \`${flag}\` to be a port between 0 and 65535, got \`${value}\``);
+    return n;
+  };
+}
+
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3 };
 
 /** Sizes like 64M, 256MiB, 1g, 1048576; at least `min` bytes. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Coordinator, isFinished } from '../../lib/coordinator/coordinator.js';
 import { prepareJob, type PreparedJob } from '../../lib/coordinator/prepare.js';
-import { InvalidJobSpecError } from '../../lib/errors.js';
+import { errorMessage, InvalidJobSpecError } from '../../lib/errors.js';
 import { LocalExecutor } from '../../lib/executor/local.js';
 import { workerCredential } from '../../lib/protocol/credentials.js';
 import type { CoordinatorServer } from '../../lib/protocol/server.js';
@@ -16,7 +16,7 @@ import { BUNDLED_APPS, loadApp, resolveAppModule } from '../../lib/worker/loader
 import type { RegisteredApp } from '../../lib/app/app.js';
 import { runSequentialJob } from '../../lib/coordinator/sequential.js';
 import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
-import { cliLogger, dataDir, defaultWorkers, EXIT, exitWithError, intFlag, jobEndError, localToken, logsLine, paramFlag, sizeFlag, withFlagNames } from './common.js';
+import { cliLogger, dataDir, defaultWorkers, EXIT, exitWithError, intFlag, jobEndError, localToken, logsLine, paramFlag, portFlag, sizeFlag, withFlagNames } from './common.js';
 import { reportProgress } from './progress.js';
 import { resumeRun } from './resume.js';
 
@@ -38,7 +38,7 @@ interface RunFlags {
   verbose?: boolean;
   workerRestarts: number;
   maxLine: number;
-  dashboard?: string | boolean;
+  dashboard?: number | true;
   outputFormat: string;
   param?: Record<string, string>;
   speculative: boolean;
@@ -66,7 +66,7 @@ export function runCommand(): Command {
     .option('--max-line <size>', 'longest line a streaming mapper or combiner may write', sizeFlag('--max-line'), JOB_DEFAULTS.maxLineBytes)
     .option('--pack', 'pack small files together into shared map tasks (the default)')
     .option('--no-pack', 'one map task per input file (as the MIT lab), however small')
-    .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs'))
+    .addOption(new Option('--dashboard [port]', 'serve the dashboard while the job runs (default port 8081; 0 picks one)').argParser(portFlag('--dashboard')))
     .option('--param <key=value>', 'a job parameter, read in map/reduce with params() (repeatable)', paramFlag)
     .option('--no-speculative', 'never run backup attempts of slow tasks near the end of a phase')
     .option('--resume <jobId>', 'continue a job whose run was killed mid-way, from its journal in --data (no app or inputs)')
@@ -194,10 +194,16 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     madeOut = probeWritableDir(prepared.outputDir, '`--out` directory');
     // Fails when another coordinator owns the data directory.
     await coord.start();
+    // Before the job, so that a port in use is refused before any work; it dials the
+    // coordinator only when asked, once that listens.
+    if (flags.dashboard !== undefined) {
+      dashboard = await startLocalDashboard(flags.dashboard, address, token, data, executor);
+    }
   } catch (err) {
     // Nothing was submitted: stop the workers started for nothing and leave no job behind.
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await dashboard?.close();
     await stop();
     fs.rmSync(coord.jobLayout(jobId).dir, { recursive: true, force: true });
     removeDirs(madeOut);
@@ -213,9 +219,6 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
     // the bundled apps and the app named on the command line, or streaming commands if this is a streaming run.
     const policy = { apps: streaming || BUNDLED_APPS.includes(app as 'wordcount') ? [] : [resolveAppModule(app, cwd)], streaming };
     grpcServer = await startCoordinatorServer(coord, address, { token, logger, policy });
-    if (flags.dashboard !== undefined && flags.dashboard !== false) {
-      dashboard = await startLocalDashboard(flags.dashboard, address, token, data, executor);
-    }
     const stopProgress = reportProgress(coord, job.id, flags.quiet ?? false);
     const done = await coord.waitFor(job.id);
     stopProgress();
@@ -254,15 +257,20 @@ async function run(appArg: string | undefined, rest: string[], flags: RunFlags):
 
 /** The dashboard, when its module is present; loaded lazily so `run` stays light. */
 async function startLocalDashboard(
-  port: string | boolean,
+  port: number | true,
   coordinator: string,
   token: string,
   data: string,
   executor: LocalExecutor,
 ): Promise<{ close(): Promise<void> }> {
   const mod = await import('../dashboard/server.js');
-  const p = port === true ? 8081 : Number(port);
-  const d = await mod.startDashboard({ coordinator, token, dataDir: data, executor, host: '127.0.0.1', port: p });
+  const p = port === true ? 8081 : port;
+  let d: Awaited<ReturnType<typeof mod.startDashboard>>;
+  try {
+    d = await mod.startDashboard({ coordinator, token, dataDir: data, executor, host: '127.0.0.1', port: p });
+  } catch (err) {
+    throw new InvalidJobSpecError(`Cannot serve the dashboard on 127.0.0.1:${p} (\`--dashboard\`): ${errorMessage(err)}`, { field: '--dashboard', cause: err });
+  }
   process.stderr.write(`dashboard: ${d.url}\n`);
   return d;
 }
