@@ -9,8 +9,9 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CLI, kubemr, startKubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp, type Exited } from './support/cli.js';
+import { assertBuilt, CLI, kubemr, ROOT, startKubemr, outputFiles, sequentialOutput, sortedOutput, tempDir, testApp, type Exited } from './support/cli.js';
 import { waitFor } from './support/wait.js';
 
 beforeAll(() => assertBuilt());
@@ -193,12 +194,14 @@ describe('one exit code for usage errors (2), another for failed jobs (1), in ev
     const dir = tempDir('checks-usage');
     input(dir);
     fs.writeFileSync(path.join(dir, 'broken.mjs'), "throw new Error('broken at load');\n");
-    fs.writeFileSync(path.join(dir, 'not-an-app.mjs'), "import { registerApp } from 'kubemr/app';\nregisterApp({ reduce: () => '' });\n");
+    const appEntry = pathToFileURL(path.join(ROOT, 'dist', 'lib', 'app', 'index.js')).href;
+    fs.writeFileSync(path.join(dir, 'not-an-app.mjs'), `import { registerApp } from '${appEntry}';\nregisterApp({ reduce: () => '' });\n`);
     const cases: Array<[string[], RegExp]> = [
       [['wordcount', 'missing.txt'], /^kubemr: Input `missing\.txt` does not exist$/m],
       [['no-such-app', 'in.txt'], /^kubemr: App `no-such-app` is neither a bundled app/m],
       [['./broken.mjs', 'in.txt'], /^kubemr: App module `\.\/broken\.mjs` failed to load: broken at load$/m],
       [[testApp('no-register.ts'), 'in.txt'], /never called registerApp/],
+      [['./not-an-app.mjs', 'in.txt'], /^kubemr: App module `\.\/not-an-app\.mjs` failed to load: registerApp expects an object with a map\(filename, contents\) function$/m],
       [['--sequential', './broken.mjs', 'in.txt'], /^kubemr: App module `\.\/broken\.mjs` failed to load: broken at load$/m],
       [[], /^kubemr: Expected an app/m],
     ];
