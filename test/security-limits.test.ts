@@ -414,6 +414,38 @@ describe('read access as a choice', () => {
     }, 10_000);
   }, 60_000);
 
+  it('an event stream whose client does not read is dropped, not buffered for without bound', async () => {
+    const s = await startService();
+    // One stream per client: whether the stalled one still holds its place is visible from outside.
+    const d = await dashboardFor(s, { host: '127.0.0.1', maxStreamsPerClient: 1 });
+    const api = client(s);
+    const input = path.join(s.dir, 'in.txt');
+    fs.writeFileSync(input, 'a few words\n');
+    // A client that reads the headers, then nothing.
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${d.origin}/api/events`, resolve).on('error', reject));
+    expect(res.statusCode).toBe(200);
+    res.pause();
+    const another = async () => {
+      const r = await request(`${d.origin}/api/events`, { keepOpen: true });
+      r.req.destroy();
+      return r.status;
+    };
+    expect(await another()).toBe(429);
+    // Each event carries the job, 60 KB of params with it: far more than the socket buffers hold.
+    const params = { pad: 'x'.repeat(60_000) };
+    let freed = false;
+    for (let j = 0; j < 400 && !freed; j++) {
+      await api.cancelJob(await api.submitJob({ app: 'wordcount', inputs: [input], reducers: 1, workDir: s.dir, outputDir: path.join(s.dir, `o${j}`), params }));
+      if (j % 10 === 9) freed = (await another()) === 200;
+    }
+    expect(freed, 'the stalled stream still holds its place').toBe(true);
+    // The stalled client, reading again, finds its stream cut short.
+    const ended = new Promise<void>((resolve) => res.socket.once('close', () => resolve()));
+    res.on('error', () => undefined);
+    res.resume();
+    await ended;
+  }, 180_000);
+
   it('a hard link (or any non-regular entry) planted in an output directory is not served or listed', async () => {
     const s = await startService();
     const api = client(s);
