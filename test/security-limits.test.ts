@@ -25,7 +25,10 @@ const SERVICE = path.join(ROOT, 'dist', 'cmd', 'coordinator', 'main.js');
 const cleanups: Array<() => Promise<void> | void> = [];
 beforeAll(() => assertBuilt());
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  // Every cleanup runs, whatever an earlier one threw: no coordinator is left behind.
+  const failed: unknown[] = [];
+  for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch((err: unknown) => failed.push(err));
+  if (failed.length > 0) throw failed[0];
 });
 
 interface Service {
