@@ -48,8 +48,8 @@ describe('worker resources', () => {
 
 describe('worker node options', () => {
   it("sizes V8's semi-space from the budget, 16 to 64 MB, and lets the user's own options come last", () => {
-    expect(workerNodeOptions(256 * MIB)).toBe('--max-semi-space-size=64');
-    expect(workerNodeOptions(100 * MIB)).toBe('--max-semi-space-size=25');
+    expect(workerNodeOptions(256 * MIB)).toBe('--max-semi-space-size=32');
+    expect(workerNodeOptions(200 * MIB)).toBe('--max-semi-space-size=25');
     expect(workerNodeOptions(16 * MIB)).toBe('--max-semi-space-size=16');
     expect(workerNodeOptions(8 * 1024 * MIB)).toBe('--max-semi-space-size=64');
     expect(withNodeOptions('--a', undefined)).toBe('--a');
