@@ -77,7 +77,11 @@ describe('the app image example, laid out as its Dockerfile does', () => {
     // The worker command the coordinator gives, from the image's working directory.
     const cli = path.join(app, 'dist', 'cmd', 'kubemr', 'main.js');
     const entry = path.join(myApp, 'index.ts');
-    const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'run', entry, ...BOOKS, '-q', ...args], { cwd: app, encoding: 'utf8', timeout: 300_000 });
+    // The books, and a line of our own with the words the check below looks for (the stand-in
+    // corpus used when the lab's books are absent has no English in it).
+    const words = path.join(dir, 'words.txt');
+    fs.writeFileSync(words, 'She keeps running; he runs.\n');
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'run', entry, ...BOOKS, words, '-q', ...args], { cwd: app, encoding: 'utf8', timeout: 300_000 });
     const job = run('--workers', '2', '--reducers', '3', '--out', path.join(dir, 'out'), '--data', path.join(dir, 'data'));
     expect(job.stderr).toBe('');
     expect(job.status).toBe(0);
