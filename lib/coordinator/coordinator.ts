@@ -18,6 +18,7 @@ import { makeDirs } from '../storage/dirs.js';
 import { formatResult, parseResult, type ResultPhase } from '../storage/result.js';
 export { isFinished } from './scheduler.js';
 import { isFinished, Scheduler, systemClock, type Clock, type JobRecord, type RequestResult, type SchedulerEvent, type TaskRef, type WorkerIdentity } from './scheduler.js';
+import { Listeners } from './listeners.js';
 
 /**
  * What an executor tells of a job's workers, passed on to whoever watches (the operator makes
@@ -115,8 +116,8 @@ export class Coordinator {
   private readonly unswept = new Map<string, JobRecord>();
   private readonly stopping = new Set<Promise<void>>();
   private readonly pipelines = new Map<string, Pipeline>();
-  private readonly listeners = new Set<(e: SchedulerEvent) => void>();
-  private readonly workerListeners = new Set<(e: WorkerEvent) => void>();
+  private readonly listeners = new Listeners<SchedulerEvent>((err, e) => this.logger.error('a job event listener failed', { job: e.job.id, ...errorFields(err) }));
+  private readonly workerListeners = new Listeners<WorkerEvent>((err, e) => this.logger.error('a worker event listener failed', { job: e.jobId, ...errorFields(err) }));
   /** Jobs that hold their output directory's claim; only these touch what is in it. */
   private readonly owning = new Map<string, string>(); // job id -> the claim's holder (claimant)
   private lock: DataDirLock | undefined;
@@ -232,34 +233,20 @@ export class Coordinator {
   }
   /** Every state change: the scheduler's, and a multi-step job's under its own id. */
   subscribe(listener: (e: SchedulerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** What the executor says of a job's workers: one died, they cannot start, they started, it gave up. */
   onWorkerEvent(listener: (e: WorkerEvent) => void): () => void {
-    this.workerListeners.add(listener);
-    return () => this.workerListeners.delete(listener);
+    return this.workerListeners.add(listener);
   }
 
   private emitWorkerEvent(e: WorkerEvent): void {
-    for (const l of this.workerListeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.logger.error('a worker event listener failed', { job: e.jobId, ...errorFields(err) });
-      }
-    }
+    this.workerListeners.emit(e);
   }
 
   private emit(e: SchedulerEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.logger.error('a job event listener failed', { job: e.job.id, ...errorFields(err) });
-      }
-    }
+    this.listeners.emit(e);
   }
   /** The scheduler's answer, with the directory the attempt is to write into made and named. */
   requestTask(w: WorkerIdentity): RequestResult {

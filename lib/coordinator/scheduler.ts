@@ -1,6 +1,7 @@
 import { JobExistsError, JobNotFoundError } from '../errors.js';
 import { intOption, numberOption } from '../options.js';
 import type { JobSpec } from './jobspec.js';
+import { Listeners } from './listeners.js';
 
 /**
  * The coordinator's core: a pure state machine. No I/O, no timers, no gRPC — time comes from
@@ -172,7 +173,12 @@ export class Scheduler {
   private readonly exitWhenIdle: boolean;
   private readonly waitMs: number;
   private readonly jobs = new Map<string, JobRecord>();
-  private readonly listeners = new Set<(e: SchedulerEvent) => void>();
+  // A listener's failure must not leave a transition half done; it surfaces on its own.
+  private readonly listeners = new Listeners<SchedulerEvent>((err) =>
+    queueMicrotask(() => {
+      throw err;
+    }),
+  );
   private readonly slowFactor: number;
   private readonly minRunMs: number;
 
@@ -184,21 +190,11 @@ export class Scheduler {
 
   /** Listen to every state change. Returns a function that removes the listener. */
   subscribe(listener: (e: SchedulerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   private emit(e: SchedulerEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        // A listener's failure must not leave a transition half done; it surfaces on its own.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    this.listeners.emit(e);
   }
 
   /**
