@@ -83,6 +83,13 @@ const bearer = (token: string) => {
   return md;
 };
 
+/** A one-line input file in the service's directory. */
+function smallInput(s: Service): string {
+  const input = path.join(s.dir, 'in.txt');
+  fs.writeFileSync(input, 'a few words\n');
+  return input;
+}
+
 function client(s: Service): KubemrClient {
   const c = new KubemrClient({ address: s.address, token: s.token, deadlineMs: 30_000 });
   cleanups.push(() => c.close());
@@ -139,8 +146,7 @@ function pausedWatch(session: http2.ClientHttp2Session, token: string, jobId: st
 describe('bounded resources per client', () => {
   it('500 paused watchers keep the coordinator\'s memory flat while jobs emit events; a resumed one gets the latest state', async () => {
     const s = await startService();
-    const input = path.join(s.dir, 'in.txt');
-    fs.writeFileSync(input, 'a few words\n');
+    const input = smallInput(s);
     // 10 connections of 50 watch streams each, every one paused: it never reads, so its
     // HTTP/2 window fills and the coordinator must hold or drop what it would send.
     const watchers: PausedWatch[] = [];
@@ -239,8 +245,7 @@ describe('bounded resources: caps', () => {
   it('a submission asking for 10,000 workers is refused, naming the cap', async () => {
     const s = await startService();
     const api = client(s);
-    const input = path.join(s.dir, 'in.txt');
-    fs.writeFileSync(input, 'a few words\n');
+    const input = smallInput(s);
     const r = await refusal(api.submitJob({ app: 'wordcount', inputs: [input], workers: 10_000, workDir: s.dir }));
     expect(r).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: expect.stringMatching(/Expected `workers` to be at most 100 \(.*--max-workers\), got 10000/) });
     expect(fs.readdirSync(path.join(s.dir, 'data', 'jobs'))).toEqual([]);
@@ -257,8 +262,7 @@ describe('code execution by policy', () => {
   it('an API client may run the bundled apps and modules under --app-dir only; streaming and images only when allowed; a missing app is refused at submit', async () => {
     const s = await startService(['--app-dir', path.join(ROOT, 'test', 'apps')]);
     const api = client(s);
-    const input = path.join(s.dir, 'in.txt');
-    fs.writeFileSync(input, 'a few words\n');
+    const input = smallInput(s);
     let n = 0;
     const submit = (spec: Record<string, unknown>) => api.submitJob({ inputs: [input], workDir: s.dir, outputDir: path.join(s.dir, `out-${n++}`), ...spec });
     // A module the client wrote somewhere the coordinator can read: refused, naming the rule.
@@ -422,8 +426,7 @@ describe('read access as a choice', () => {
     // One stream per client: whether the stalled one still holds its place is visible from outside.
     const d = await dashboardFor(s, { host: '127.0.0.1', maxStreamsPerClient: 1 });
     const api = client(s);
-    const input = path.join(s.dir, 'in.txt');
-    fs.writeFileSync(input, 'a few words\n');
+    const input = smallInput(s);
     // A client that reads the headers, then nothing.
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${d.origin}/api/events`, resolve).on('error', reject));
     expect(res.statusCode).toBe(200);
@@ -452,8 +455,7 @@ describe('read access as a choice', () => {
   it('a hard link (or any non-regular entry) planted in an output directory is not served or listed', async () => {
     const s = await startService();
     const api = client(s);
-    const input = path.join(s.dir, 'in.txt');
-    fs.writeFileSync(input, 'a few words\n');
+    const input = smallInput(s);
     const out = path.join(s.dir, 'out');
     const id = await api.submitJob({ app: 'wordcount', inputs: [input], workDir: s.dir, outputDir: out });
     await api.cancelJob(id);
@@ -487,8 +489,7 @@ describe('every message bounded', () => {
   it('a worker\'s huge failure reports cannot break GetJob or ListJobs: errors are cut, a request over a quarter of the reply limit refused', async () => {
     const s = await startService();
     const api = client(s);
-    const input = path.join(s.dir, 'in.txt');
-    fs.writeFileSync(input, 'a few words\n');
+    const input = smallInput(s);
     const jobId = await api.submitJob({ app: 'wordcount', inputs: [input], reducers: 1, maxAttempts: 20, workDir: s.dir, outputDir: path.join(s.dir, 'out') });
     const worker = new KubemrClient({ address: s.address, token: workerCredential(s.token, jobId), deadlineMs: 30_000, maxMessageBytes: 64 * MB });
     cleanups.push(() => worker.close());
@@ -539,8 +540,7 @@ describe('every message bounded', () => {
   it('a job whose status would not fit in a reply is refused at submit; ListJobs fits whatever the jobs hold', async () => {
     const s = await startService();
     const api = client(s);
-    const input = path.join(s.dir, 'in.txt');
-    fs.writeFileSync(input, 'a few words\n');
+    const input = smallInput(s);
     // 100,000 reducers: every map task lists 100,000 intermediate names in GetJob once it ran.
     const many = Array.from({ length: 200 }, (_, i) => `${s.dir}/${'./'.repeat(i)}in.txt`);
     expect(await refusal(api.submitJob({ app: 'wordcount', inputs: many, reducers: 100_000, workDir: s.dir, outputDir: path.join(s.dir, 'big'), packSmallFiles: false }))).toMatchObject({
