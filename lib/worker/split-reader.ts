@@ -117,7 +117,11 @@ export function* readSplitChunks(file: string, split: InputSplit, size: number |
     let pos = begin;
     let carry = 0;
     for (;;) {
-      const want = Math.min(buf.length - carry, stop - pos);
+      const chunkBytes = Math.min(sizer.next, sizer.max);
+      // Reads reach only to the current piece (further only for a line longer than it), so a cut
+      // moves just the partial line after it to the front, never the rest of a large buffer.
+      const room = carry < chunkBytes ? Math.min(chunkBytes, buf.length) : buf.length;
+      const want = Math.min(room - carry, stop - pos);
       const n = want > 0 ? fs.readSync(fd, buf, carry, want, pos) : 0;
       pos += n;
       const filled = carry + n;
@@ -126,13 +130,6 @@ export function* readSplitChunks(file: string, split: InputSplit, size: number |
         return;
       }
       // The last line end within the chunk; failing that (a line longer than the chunk), the first.
-      const chunkBytes = Math.min(sizer.next, sizer.max);
-      if (filled < chunkBytes && pos < stop) {
-        // A piece grew past what is buffered: read more first.
-        if (buf.length < chunkBytes) buf = grown(buf, chunkBytes, filled);
-        carry = filled;
-        continue;
-      }
       let cut = buf.lastIndexOf(10, Math.min(filled, chunkBytes) - 1) + 1;
       if (cut === 0) cut = buf.subarray(0, filled).indexOf(10) + 1;
       if (cut === 0) {
