@@ -273,7 +273,6 @@ export class NoSpaceError extends KubemrError {
 export function writeError(err: unknown, file: string): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
-  if (NoSpaceError.is(err)) return err;
   const why = code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : 'the disk quota is exhausted (EDQUOT)';
   return new NoSpaceError(`Could not write \`${file}\`: ${why}; free space on its volume, or give the job one with more room`, { path: file, cause: err });
 }

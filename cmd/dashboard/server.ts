@@ -16,6 +16,7 @@ import { EventHub } from './events.js';
 import { StreamLimits } from './streams.js';
 import { apiErrorHandler, NotFoundError } from './http-errors.js';
 import { pageErrorHandler, pagesRouter } from './pages.js';
+import { isLoopbackHost, LOOPBACK_NAMES } from '../../lib/protocol/loopback.js';
 
 export interface DashboardOptions {
   /** Coordinator gRPC address, host:port. */
@@ -88,8 +89,6 @@ export const ASSETS = (() => {
 /** Largest file an upload may write unless the dashboard is told otherwise (`--upload-limit`). */
 export const DEFAULT_UPLOAD_LIMIT = 1024 ** 3;
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-const isLoopback = (host: string): boolean => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /** `Host: name:port` or `[v6]:port` -> the name, lower case. */
 function hostName(header: string | undefined): string {
@@ -102,8 +101,8 @@ function hostName(header: string | undefined): string {
 /** The host names requests may carry, or undefined for any. */
 function servedNames(options: Pick<DashboardOptions, 'host' | 'allowedHosts'>): Set<string> | undefined {
   const given = (options.allowedHosts ?? []).map((h) => hostName(h));
-  if (!isLoopback(options.host) && given.length === 0) return undefined;
-  const names = new Set([...LOOPBACK, ...given]);
+  if (!isLoopbackHost(options.host) && given.length === 0) return undefined;
+  const names = new Set([...LOOPBACK_NAMES, ...given]);
   if (options.host !== '0.0.0.0' && options.host !== '::') names.add(options.host.toLowerCase());
   return names;
 }
@@ -113,7 +112,7 @@ export function createDashboardApp(options: DashboardOptions & { client: KubemrC
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const workDir = path.resolve(options.workDir ?? process.cwd());
   // Reads are open on loopback, and beyond it only when asked for.
-  const auth = new Auth(options.token, isLoopback(options.host) || (options.publicReads ?? false));
+  const auth = new Auth(options.token, isLoopbackHost(options.host) || (options.publicReads ?? false));
   const streams = new StreamLimits(options.maxStreams ?? 100, options.maxStreamsPerClient ?? 8);
   const names = servedNames(options);
   const backend = new DashboardBackend({ client: options.client, dataDir: options.dataDir, executor: options.executor, logger });
@@ -177,7 +176,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   const origin = `http://${host}:${port}`;
-  if (!isLoopback(options.host)) logger.info('dashboard listening beyond loopback', { host: options.host, port });
+  if (!isLoopbackHost(options.host)) logger.info('dashboard listening beyond loopback', { host: options.host, port });
   let closed = false;
   return {
     url: options.token ? `${origin}/?token=${encodeURIComponent(options.token)}` : `${origin}/`,

@@ -9,6 +9,7 @@ import { makeDirs } from '../../lib/storage/dirs.js';
 import type { JobRecord } from '../../lib/coordinator/scheduler.js';
 import { taskName } from '../../lib/storage/layout.js';
 import { createLogger, type Logger, type LogLevel } from '../../lib/logger.js';
+import { isLoopbackHost } from '../../lib/protocol/loopback.js';
 
 /** Flag parsers that name the flag and the bad value. */
 export function intFlag(flag: string, min: number) {
@@ -199,7 +200,7 @@ export function clientTls(flags: { tlsCa?: string | undefined; tls?: boolean | u
 export function isLoopback(address: string): boolean {
   if (address.startsWith('unix:')) return true;
   const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return isLoopbackHost(host);
 }
 
 /**

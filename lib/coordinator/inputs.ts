@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputNotFoundError } from '../errors.js';
 import { sniffCompression } from '../storage/compression.js';
+import { sortByteOrder } from '../shuffle/byte-order.js';
 import type { InputSplit } from './scheduler.js';
 
 /**
@@ -71,7 +72,7 @@ export function filesUnder(dir: string, shown = dir): string[] {
     }
   };
   walk('');
-  return out.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return sortByteOrder(out, 'utf8');
 }
 
 /** expandPatterns, then checks that every input is a readable regular file. */

@@ -59,9 +59,11 @@ export interface LeaseRef {
 
 /** The lease of an attempt, as handed to the worker that holds it. */
 export function leaseOf(token: string, r: LeaseRef): string {
-  return mac(token, ['lease', r.jobId, r.kind, r.index, r.attempt, r.workerId]).toString('base64url');
+  return leaseMac(token, r).toString('base64url');
 }
 
 export function leaseOk(token: string, r: LeaseRef, lease: string): boolean {
-  return same(Buffer.from(lease, 'base64url'), mac(token, ['lease', r.jobId, r.kind, r.index, r.attempt, r.workerId]));
+  return same(Buffer.from(lease, 'base64url'), leaseMac(token, r));
 }
+
+const leaseMac = (token: string, r: LeaseRef): Buffer => mac(token, ['lease', r.jobId, r.kind, r.index, r.attempt, r.workerId]);
