@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { CoordinatorUnavailableError, errorMessage, InvalidJobSpecError, JobNotFoundError, KubemrError } from '../../lib/errors.js';
 import { isJobId, JOB_ID_RULE } from '../../lib/storage/job-id.js';
+import { stepJobId } from '../../lib/coordinator/pipeline.js';
 import { DataLayout } from '../../lib/storage/layout.js';
 import { clientToken, dataDir, exitWithError } from './common.js';
 
@@ -73,14 +74,18 @@ function noSuchTask(job: string, task: string, tasks: string[]): JobNotFoundErro
   return new JobNotFoundError(`Job \`${job}\` has no log of \`${task}\`${tasks.length ? ` (it has ${some})` : ''}`, { jobId: job });
 }
 
+/** The step jobs of a multi-step job, in order, as its saved spec counts them. */
+function stepsOf(job: string, pipelineFile: string): string[] {
+  const steps = Number((JSON.parse(fs.readFileSync(pipelineFile, 'utf8')) as { spec?: { steps?: unknown } }).spec?.steps ?? 0);
+  return Array.from({ length: steps }, (_, k) => stepJobId(job, k));
+}
+
 function printLogs(job: string, task: string | undefined, want: Pick | undefined, data: string): void {
   const layout = new DataLayout(data);
   const jl = layout.job(job);
   if (!fs.existsSync(jl.dir)) throw new JobNotFoundError(`No job \`${job}\` in data directory \`${data}\``, { jobId: job });
   // A multi-step job's attempts run in its steps, jobs of their own: <id>-s1, <id>-s2, ...
-  const jobs = fs.existsSync(jl.pipeline)
-    ? fs.readdirSync(layout.jobsDir()).filter((d) => d.startsWith(`${job}-s`) && /^\d+$/.test(d.slice(job.length + 2))).sort((a, b) => Number(a.slice(job.length + 2)) - Number(b.slice(job.length + 2)))
-    : [job];
+  const jobs = fs.existsSync(jl.pipeline) ? stepsOf(job, jl.pipeline).filter((id) => fs.existsSync(layout.job(id).dir)) : [job];
   const all: AttemptFile[] = [];
   for (const j of jobs) {
     const dir = layout.job(j).logsDir;
