@@ -14,7 +14,7 @@ import type { Executor } from '../../lib/executor/types.js';
 import type { ResourceOwners } from '../../lib/operator/index.js';
 import { startCoordinatorServer, stopServer } from '../../lib/protocol/server.js';
 import { startHealthServer } from '../../lib/protocol/health.js';
-import { checkServing, cliLogger, dataDir, exitWithError, localToken, serverTls, sizeFlag, intFlag } from '../kubemr/common.js';
+import { checkServing, cliLogger, dataDir, exitWithError, listFlag, localToken, serverTls, sizeFlag, intFlag } from '../kubemr/common.js';
 
 interface Flags {
   insecure?: boolean;
@@ -140,8 +140,6 @@ async function main(flags: Flags): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 const program = new Command('kubemr-coordinator')
   .description('the kubemr coordinator service')
   .option('--listen <host:port>', 'gRPC address', '0.0.0.0:7070')
@@ -158,9 +156,9 @@ const program = new Command('kubemr-coordinator')
   )
   .option('--max-message-bytes <size>', 'largest gRPC message accepted or sent; larger ones get RESOURCE_EXHAUSTED', sizeFlag('--max-message-bytes'), 16 * 1024 * 1024)
   .option('--drain-ms <ms>', 'on SIGTERM, report unready this long before closing the gRPC server', intFlag('--drain-ms', 0), 1000)
-  .option('--app-dir <dir>', 'clients may run app modules under this directory (repeatable; default: the bundled apps only)', collect, [])
+  .option('--app-dir <dir>', 'clients may run app modules under this directory (repeatable; default: the bundled apps only)', listFlag, [])
   .option('--allow-streaming', 'clients may submit streaming jobs, whose commands run as shell commands on the workers')
-  .option('--allow-image <image>', 'a worker image clients may name (repeatable; Kubernetes)', collect, [])
+  .option('--allow-image <image>', 'a worker image clients may name (repeatable; Kubernetes)', listFlag, [])
   .option('--max-workers <n>', 'most workers one job may ask for', intFlag('--max-workers', 1), 100)
   .option('--max-watches <n>', 'most WatchJob streams open at once', intFlag('--max-watches', 1), 1000)
   .option('--max-watches-per-connection <n>', 'most WatchJob streams open on one client connection', intFlag('--max-watches-per-connection', 1), 100)

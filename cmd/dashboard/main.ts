@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { cliLogger, clientTls, exitWithError, noCredential, sizeFlag } from '../kubemr/common.js';
+import { cliLogger, clientTls, exitWithError, noCredential, sizeFlag, withDashboardAccessFlags } from '../kubemr/common.js';
 import { DEFAULT_UPLOAD_LIMIT, parseListen, serveUntilSignal } from './server.js';
 
 interface Flags {
@@ -24,18 +24,15 @@ interface Flags {
   verbose?: boolean;
 }
 
-const program = new Command('kubemr-dashboard')
-  .description('kubemr web dashboard and JSON API, talking to a coordinator over gRPC')
-  .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
-  .option('--listen <host:port>', 'address to serve HTTP on', '0.0.0.0:8081')
-  .option('--data <dir>', 'the data volume (default $KUBEMR_DATA or /data)')
-  .option('--token <token>', 'coordinator token, also required here for submit and cancel (default $KUBEMR_TOKEN)')
-  .option('--insecure', 'run without a credential, against a coordinator started with --insecure')
-  .option('--tls-ca <file>', 'dial the coordinator with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
-  .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
+const program = withDashboardAccessFlags(
+  new Command('kubemr-dashboard')
+    .description('kubemr web dashboard and JSON API, talking to a coordinator over gRPC')
+    .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
+    .option('--listen <host:port>', 'address to serve HTTP on', '0.0.0.0:8081')
+    .option('--data <dir>', 'the data volume (default $KUBEMR_DATA or /data)')
+    .option('--token <token>', 'coordinator token, also required here for submit and cancel (default $KUBEMR_TOKEN)'),
+)
   .option('--work-dir <dir>', 'relative inputs of jobs submitted here resolve against it (default: the data volume)')
-  .option('--public-reads', 'serve pages and GETs without the token even beyond loopback (on loopback they always are)')
-  .option('--allowed-host <name>', 'a host name requests may carry besides the loopback names (repeatable; DNS-rebinding defence)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
   .option('--upload-limit <size>', 'largest file an upload (kubemr upload, PUT /api/files/inputs/...) may write', sizeFlag('--upload-limit'), DEFAULT_UPLOAD_LIMIT)
   .option('-v, --verbose', 'debug logging')

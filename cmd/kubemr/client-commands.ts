@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { KubemrClient } from '../../lib/protocol/client.js';
 import { JOB_DEFAULTS } from '../../lib/coordinator/jobspec.js';
 import type { JobStatus__Output } from '../../lib/protocol/gen/kubemr/v1/JobStatus.js';
-import { clientTls, clientToken, exitWithError, intFlag, paramFlag, sizeFlag } from './common.js';
+import { clientTls, clientToken, exitWithError, intFlag, paramFlag, sizeFlag, withTlsDialFlags } from './common.js';
 
 interface ClientFlags {
   coordinator?: string;
@@ -22,12 +22,12 @@ function connect(flags: ClientFlags): KubemrClient {
 }
 
 const withClientFlags = (c: Command): Command =>
-  c
-    .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
-    .option('--token <token>', 'token (default $KUBEMR_TOKEN or the data directory\'s token file)')
-    .option('--data <dir>', 'data directory whose token file to use')
-    .option('--tls-ca <file>', 'dial with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
-    .option('--tls', 'dial with TLS, trusting the system\'s CAs');
+  withTlsDialFlags(
+    c
+      .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
+      .option('--token <token>', 'token (default $KUBEMR_TOKEN or the data directory\'s token file)')
+      .option('--data <dir>', 'data directory whose token file to use'),
+  );
 
 function summary(j: JobStatus__Output): string {
   return `${j.jobId}\t${j.phase}\tmap ${j.mapsDone}/${j.mapsTotal}\treduce ${j.reducesDone}/${j.reducesTotal}${j.message ? `\t${j.message}` : ''}`;

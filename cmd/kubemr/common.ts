@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { InvalidJobSpecError, InvalidOptionError, JobCancelledError, KubemrError, OutputClaimedError, OutputExistsError, TaskFailedError } from '../../lib/errors.js';
 import { DatasetFetchError, FetchAbortedError } from '../../lib/fetch/errors.js';
 import { makeDirs } from '../../lib/storage/dirs.js';
@@ -290,4 +290,20 @@ export function jobEndError(done: JobRecord): JobCancelledError | TaskFailedErro
   if (done.phase === 'cancelled') return new JobCancelledError(`job ${done.id} was cancelled`, { jobId: done.id });
   const failed = [...done.maps, ...done.reduces].find((t) => t.state === 'failed');
   return new TaskFailedError(`job ${done.id} failed: ${done.message}`, { jobId: done.id, task: failed && taskName(failed.kind, failed.index), attempt: failed?.history.length });
+}
+
+/** Collects the values of a repeatable flag. */
+export const listFlag = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `--tls-ca` and `--tls`, for a command that dials the coordinator (`whom` names it in the help). */
+export function withTlsDialFlags(c: Command, whom = ''): Command {
+  const dial = whom ? `dial ${whom}` : 'dial';
+  return c.option('--tls-ca <file>', `${dial} with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)`).option('--tls', `${dial} with TLS, trusting the system's CAs`);
+}
+
+/** What both dashboards take on how they reach the coordinator and who may read them. */
+export function withDashboardAccessFlags(c: Command): Command {
+  return withTlsDialFlags(c.option('--insecure', 'run without a credential, against a coordinator started with --insecure'), 'the coordinator')
+    .option('--public-reads', 'serve pages and GETs without the token even beyond loopback (on loopback they always are)')
+    .option('--allowed-host <name>', 'a host name requests may carry besides the loopback names (repeatable; DNS-rebinding defence)', listFlag, [] as string[]);
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_UPLOAD_LIMIT, serveUntilSignal } from '../dashboard/server.js';
-import { cliLogger, clientTls, clientToken, dataDir, exitWithError, intFlag, noCredential, sizeFlag } from './common.js';
+import { cliLogger, clientTls, clientToken, dataDir, exitWithError, intFlag, noCredential, sizeFlag, withDashboardAccessFlags } from './common.js';
 
 interface DashboardFlags {
   coordinator?: string;
@@ -21,18 +21,15 @@ interface DashboardFlags {
 
 /** `kubemr dashboard`: the web UI for a coordinator that runs elsewhere (kubemr coordinator, a cluster). */
 export function dashboardCommand(): Command {
-  return new Command('dashboard')
-    .description('serve the web dashboard and JSON API for a running coordinator')
-    .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
-    .option('--port <N>', 'HTTP port (0 picks one)', intFlag('--port', 0), 8081)
-    .option('--host <host>', 'interface to bind; anything but loopback exposes it to the network', '127.0.0.1')
-    .option('--data <dir>', 'data directory with job logs and results (default $KUBEMR_DATA or ./.kubemr)')
-    .option('--token <token>', 'token (default $KUBEMR_TOKEN or the data directory\'s token file); required for submit and cancel')
-    .option('--insecure', 'run without a credential, against a coordinator started with --insecure')
-    .option('--tls-ca <file>', 'dial the coordinator with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
-    .option('--tls', 'dial the coordinator with TLS, trusting the system\'s CAs')
-    .option('--public-reads', 'serve pages and GETs without the token even beyond loopback (on loopback they always are)')
-    .option('--allowed-host <name>', 'a host name requests may carry besides the loopback names (repeatable; DNS-rebinding defence)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  return withDashboardAccessFlags(
+    new Command('dashboard')
+      .description('serve the web dashboard and JSON API for a running coordinator')
+      .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
+      .option('--port <N>', 'HTTP port (0 picks one)', intFlag('--port', 0), 8081)
+      .option('--host <host>', 'interface to bind; anything but loopback exposes it to the network', '127.0.0.1')
+      .option('--data <dir>', 'data directory with job logs and results (default $KUBEMR_DATA or ./.kubemr)')
+      .option('--token <token>', 'token (default $KUBEMR_TOKEN or the data directory\'s token file); required for submit and cancel'),
+  )
     .option('--body-limit <size>', 'largest request body', sizeFlag('--body-limit'), 1024 * 1024)
     .option('--upload-limit <size>', 'largest file an upload (kubemr upload) may write', sizeFlag('--upload-limit'), DEFAULT_UPLOAD_LIMIT)
     .option('-v, --verbose', 'debug logging')

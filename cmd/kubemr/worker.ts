@@ -3,7 +3,7 @@ import { InvalidJobSpecError } from '../../lib/errors.js';
 import { loadApp } from '../../lib/worker/loader.js';
 import { runWorker } from '../../lib/worker/worker.js';
 import { workerCredential, isWorkerCredential } from '../../lib/protocol/credentials.js';
-import { cliLogger, clientTls, clientToken, exitWithError, intFlag } from './common.js';
+import { cliLogger, clientTls, clientToken, exitWithError, intFlag, withTlsDialFlags } from './common.js';
 
 interface WorkerFlags {
   coordinator?: string;
@@ -33,16 +33,16 @@ function giveUpFlag(flag: string): (value: string) => number | 'never' {
 
 /** The MIT lab's mrworker: one worker process that runs tasks until told to exit. */
 export function workerCommand(): Command {
-  return new Command('worker')
-    .description('run one worker process: ask the coordinator for tasks until the work is done')
-    .argument('[app]', 'bundled app name or a .js/.mjs/.ts module that calls registerApp')
-    .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
-    .option('--job <id>', 'only work on this job (default $KUBEMR_JOB)')
-    .option('--worker-id <id>', 'the id reported to the coordinator (default $KUBEMR_WORKER_ID or host-pid)')
-    .option('--token <token>', 'credential for the coordinator (default $KUBEMR_TOKEN, else the data directory\'s token file)')
-    .option('--data <dir>', 'data directory whose token file to use (default $KUBEMR_DATA or ./.kubemr)')
-    .option('--tls-ca <file>', 'dial with TLS, trusting this CA (PEM; default $KUBEMR_TLS_CA)')
-    .option('--tls', 'dial with TLS, trusting the system\'s CAs')
+  return withTlsDialFlags(
+    new Command('worker')
+      .description('run one worker process: ask the coordinator for tasks until the work is done')
+      .argument('[app]', 'bundled app name or a .js/.mjs/.ts module that calls registerApp')
+      .option('--coordinator <host:port>', 'coordinator address (default $KUBEMR_COORDINATOR or 127.0.0.1:7070)')
+      .option('--job <id>', 'only work on this job (default $KUBEMR_JOB)')
+      .option('--worker-id <id>', 'the id reported to the coordinator (default $KUBEMR_WORKER_ID or host-pid)')
+      .option('--token <token>', 'credential for the coordinator (default $KUBEMR_TOKEN, else the data directory\'s token file)')
+      .option('--data <dir>', 'data directory whose token file to use (default $KUBEMR_DATA or ./.kubemr)'),
+  )
     .option('--streaming', 'a worker for streaming jobs (no app)')
     .option('--give-up-ms <ms|never>', 'exit when the coordinator stays unreachable this long; `never`: retry until told to exit (default $KUBEMR_GIVE_UP_MS or 30000; worker pods get never)', giveUpFlag('--give-up-ms'))
     .option('-v, --verbose', 'debug logging')
