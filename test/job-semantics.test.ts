@@ -72,16 +72,19 @@ describe('counters and job parameters', () => {
   it('counts nothing twice when workers die mid-job: lost attempts never add to the counters', () => {
     const dir = tempDir('counters-crash');
     const inputs = makeInputs(dir, 10);
+    const marks = path.join(dir, 'crashed');
+    fs.mkdirSync(marks);
     const seq = kubemr(['run', '--sequential', testApp('counting.ts'), ...inputs, '--out', 'seq'], { cwd: dir });
     expect(seq.code, seq.stderr).toBe(0);
     const r = kubemr(['run', testApp('counting.ts'), ...inputs, '-w', '2', '-r', '2', '--out', 'out', '--data', 'data', '--worker-restarts', '1000'], {
       cwd: dir,
-      env: { KUBEMR_TEST_CRASH: '1' },
+      env: { KUBEMR_TEST_CRASH: '1', KUBEMR_TEST_CRASH_ONCE: marks },
       timeoutMs: 240_000,
     });
     expect(r.code, r.stderr).toBe(0);
     const logs = fs.readdirSync(path.join(dir, 'data', 'jobs', fs.readdirSync(path.join(dir, 'data', 'jobs'))[0]!, 'logs'));
-    // Some map attempt died (attempt 2 or later exists), or the test proves nothing.
+    // Every file's first map call died, so every map task has a second attempt; otherwise the test proves nothing.
+    expect(fs.readdirSync(marks).length).toBe(inputs.length);
     expect(logs.some((f) => /^map-\d+-[2-9]\d*\.log$/.test(f)), logs.join(' ')).toBe(true);
     expect(userOnly(parseCounters(r.stderr))).toEqual(userOnly(parseCounters(seq.stderr)));
     expect(sortedOutput(path.join(dir, 'out'))).toBe(sortedOutput(path.join(dir, 'seq')));
