@@ -28,6 +28,20 @@ describe('planMapTasks', () => {
     expect(tasks.slice(1).map((t) => [t[0]!.start, t[0]!.end])).toEqual([[0, 50], [50, 100], [100, 150], [150, -1]]);
   });
 
+  it('a file up to 10% over the split size stays one task, and a larger one is not cut for a sliver', () => {
+    write('a', 'x'.repeat(109) + '\n'); // 110 bytes, split size 100
+    write('b', 'x'.repeat(214) + '\n'); // 215 bytes: two splits of 108, not three of 72
+    write('c', 'x'.repeat(110) + '\n'); // 111 bytes: over the slop, two splits
+    const tasks = planMapTasks(['a', 'b', 'c'], dir, { splitBytes: 100, pack: false, workers: 1 });
+    expect(tasks.map((t) => [t[0]!.path, t[0]!.start, t[0]!.end])).toEqual([
+      ['a', 0, -1],
+      ['b', 0, 108],
+      ['b', 108, -1],
+      ['c', 0, 56],
+      ['c', 56, -1],
+    ]);
+  });
+
   it('with pack, groups consecutive small files up to the split size, keeping input order', () => {
     const names = Array.from({ length: 100 }, (_, i) => write(`p${i}`, 'x'.repeat(1000)));
     // Each file counts 1000 bytes plus the per-file cost; three fit in a split.

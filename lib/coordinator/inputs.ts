@@ -109,6 +109,13 @@ export const PACK_FILE_COST = 4 * 1024;
 /** Packing aims at this many map tasks per worker, so a worker that finishes early takes another. */
 export const PACK_TASKS_PER_WORKER = 4;
 
+/**
+ * A split may be this much larger than `splitBytes` rather than leave a sliver of a task (as
+ * Hadoop's FileInputFormat does): a file of 32 MiB and a few bytes is two splits of 16M, not
+ * three of 11M, each of which pays a task's fixed costs again.
+ */
+export const SPLIT_SLOP = 1.1;
+
 export interface PlanOptions {
   /** A file larger than this becomes several map tasks; packed tasks are never larger. */
   splitBytes: number;
@@ -128,7 +135,7 @@ export function packTarget(costs: number[], o: Pick<PlanOptions, 'splitBytes' | 
 }
 
 /**
- * Plans map tasks, in input order. A file larger than `splitBytes` becomes several splits (the
+ * Plans map tasks, in input order. A file larger than `splitBytes` (by over SPLIT_SLOP) becomes several splits (the
  * reader cuts them at line boundaries). With `pack`, consecutive small files share a task: a
  * file whose size plus PACK_FILE_COST is under the packTarget joins the current task until the
  * task would pass the target; any other file is a task of its own. Every file of a packed task
@@ -160,10 +167,10 @@ export function planMapTasks(inputs: string[], cwd: string, o: PlanOptions): Inp
       continue;
     }
     flush();
-    if (size > o.splitBytes && !compressed) {
+    if (size > o.splitBytes * SPLIT_SLOP && !compressed) {
       // As many splits as the size needs, all of one size: a short last split would leave
       // workers idle while the others finish full ones.
-      const n = Math.ceil(size / o.splitBytes);
+      const n = Math.ceil(size / (o.splitBytes * SPLIT_SLOP));
       const each = Math.ceil(size / n);
       for (let start = 0; start < size; start += each) {
         const end = start + each >= size ? -1 : start + each;

@@ -123,10 +123,35 @@ describe('PieceSize', () => {
       sparse.observe(sparse.next, Math.round(sparse.next * 0.001), 10 * MiB);
       seen.push(sparse.next);
     }
-    // At most 4x a step, up to 1/16 of the memory budget.
+    // At most 4x a step, up to 1/8 of the memory budget.
     expect(seen[0]).toBe(base * 4);
-    expect(seen.at(-1)).toBe(memory / 16);
-    expect(Math.max(...seen)).toBeLessThanOrEqual(memory / 16);
+    expect(seen.at(-1)).toBe(memory / 8);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(memory / 8);
+  });
+
+  it('a sparse app grows until a call returns --memory/2048 pairs, and a dense call puts it back', () => {
+    const s = new PieceSize(memory, split);
+    // 20 pairs per KiB: a 1/8-of-budget piece would return 655k pairs, so it stops short of that.
+    for (let i = 0; i < 8; i++) s.observe(s.next, Math.round((s.next / 1024) * 20), 10 * MiB);
+    const fit = s.next;
+    expect(fit).toBeGreaterThan(mapChunkBytes(memory, split));
+    expect(fit).toBeLessThan(memory / 8);
+    expect((fit / 1024) * 20).toBeLessThanOrEqual(memory / 2048 + 1);
+    s.observe(s.next, Math.round(s.next * 0.15), 10 * MiB);
+    expect(s.next).toBe(mapChunkBytes(memory, split));
+  });
+
+  it('a later split of the same job starts at the size an earlier one learned; a whole-file split learns nothing', () => {
+    const first = new PieceSize(memory, split);
+    for (let i = 0; i < 3; i++) first.observe(first.next, 10, 10 * MiB);
+    expect(first.learned).toBe(first.next);
+    const second = new PieceSize(memory, split, first.learned);
+    expect(second.next).toBe(first.next);
+    // Never past this split's own bounds.
+    expect(new PieceSize(64 * MiB, split, first.learned).next).toBe(8 * MiB);
+    const whole = new PieceSize(memory, WHOLE_FILE_BYTES, first.learned);
+    expect(whole.next).toBe(WHOLE_FILE_BYTES);
+    expect(whole.learned).toBe(0);
   });
 
   it('goes back to the base size when the heap passes half the budget', () => {

@@ -57,12 +57,21 @@ export function mapChunkBytes(memoryBytes: number, splitBytes: number): number {
 const DENSE_PAIRS_PER_BYTE = 0.1;
 
 /**
+ * A sparse app's piece grows until one call returns `--memory`/BUDGET_PER_PAIR pairs: about a
+ * sixteenth of the budget in pair objects of some 128 bytes each, as its text may be up to an
+ * eighth. Fewer, larger calls matter to such an app: each call returns its distinct keys again.
+ */
+const BUDGET_PER_PAIR = 2048;
+
+/**
  * The size of the next map call's piece, learned from what the calls so far returned. A piece
  * starts at mapChunkBytes, the size that bounds an app returning a pair per word. An app that
  * returns few pairs per byte (an index of distinct words, a filter, a sampler) pays for every
  * call with pairs it returns again and again for the same keys, so its pieces grow until a call
- * returns as many pairs as a base-size piece of a dense app would, up to 1/16 of `--memory`.
- * A heap past half of `--memory` after a call puts the size back to the base.
+ * returns `--memory`/BUDGET_PER_PAIR pairs, up to 1/8 of `--memory`; a call as dense as
+ * DENSE_PAIRS_PER_BYTE puts it back to the base.
+ * A heap past half of `--memory` after a call puts the size back to the base. A worker carries
+ * the size it reached from one split to the next of the same job.
  */
 /** The size of the next piece, read at every cut, and the largest it may become. */
 export interface PieceSizing {
@@ -76,11 +85,21 @@ export class PieceSize implements PieceSizing {
   private readonly base: number;
   private readonly pairBudget: number;
 
-  constructor(private readonly memoryBytes: number, splitBytes: number) {
+  /** `learned` is the size an earlier split of the same job ended at (see `learned`), if any. */
+  constructor(private readonly memoryBytes: number, splitBytes: number, learned = 0) {
     this.base = mapChunkBytes(memoryBytes, splitBytes);
-    this.max = splitBytes <= WHOLE_FILE_BYTES ? this.base : Math.max(this.base, Math.floor(memoryBytes / 16));
-    this.next = this.base;
-    this.pairBudget = this.base * DENSE_PAIRS_PER_BYTE;
+    this.max = splitBytes <= WHOLE_FILE_BYTES ? this.base : Math.max(this.base, Math.floor(memoryBytes / 8));
+    this.next = Math.max(this.base, Math.min(this.max, learned));
+    this.pairBudget = Math.max(this.base * DENSE_PAIRS_PER_BYTE, Math.floor(memoryBytes / BUDGET_PER_PAIR));
+  }
+
+  /**
+   * What the next split of the same app and budget may start at: the size this one reached, so a
+   * worker learns once, not again for every split (a 16 MiB split of a sparse app would
+   * otherwise spend most of its calls growing). Nothing is learned from a whole-file split.
+   */
+  get learned(): number {
+    return this.max > this.base ? this.next : 0;
   }
 
   /** One map call took `bytes` of input and returned `pairs` pairs; `heapBytes` is the heap in use after it. */
@@ -90,6 +109,10 @@ export class PieceSize implements PieceSizing {
       return;
     }
     if (bytes < this.next / 2) return; // a split's short last piece says little
+    if (pairs >= bytes * DENSE_PAIRS_PER_BYTE) {
+      this.next = this.base;
+      return;
+    }
     // Growth of at most 4x a call: the pairs per byte fall as a piece grows, never rise much.
     const fit = Math.floor((bytes * this.pairBudget) / Math.max(pairs, 1));
     this.next = Math.max(this.base, Math.min(this.max, fit, this.next * 4));

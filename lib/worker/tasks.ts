@@ -43,6 +43,9 @@ const CHECK_EVERY = 4096;
 /** Split bytes live only until they are decoded: one buffer serves every map task of this process. */
 const splitScratch = reusableScratch();
 
+/** The piece size each job's map calls grew to in this process (see PieceSize.learned). */
+const learnedPieces = new Map<string, number>();
+
 const isThenable = (x: unknown): x is PromiseLike<unknown> =>
   typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 
@@ -64,7 +67,8 @@ async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext,
   let inputBytes = 0;
   for (const [i, split] of task.inputs.entries()) {
     const file = path.resolve(task.workDir, split.path);
-    const size = new PieceSize(task.memoryBytes, splitSize(file, split));
+    const learnedKey = `${task.jobId}\0${task.memoryBytes}`;
+    const size = new PieceSize(task.memoryBytes, splitSize(file, split), learnedPieces.get(learnedKey));
     for (const bytes of readSplitChunks(file, split, size, splitScratch)) {
       inputBytes += bytes.length;
       let out = app.map(split.path, bytes.toString('utf8'));
@@ -73,6 +77,7 @@ async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext,
       size.observe(bytes.length, pairs, v8.getHeapStatistics().used_heap_size);
       if (ctx.abandoned()) throw new TaskAbandonedError();
     }
+    if (size.learned > 0) learnedPieces.set(learnedKey, size.learned);
     ctx.progress((i + 1) / task.inputs.length);
   }
   return inputBytes;
