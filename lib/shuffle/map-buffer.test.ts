@@ -84,6 +84,19 @@ describe('MapOutputBuffer', () => {
     expect(new Set(input.map(([k]) => k))).toContain('\u{1F600}');
   });
 
+  it('sorts repeated keys by grouping and mostly distinct ones by radix, to the same byte order, values in emit order', () => {
+    // Keys that share their first 8 bytes, are prefixes of one another, differ past byte 8 or
+    // only in length, multi-byte and empty; each value is its emit index, so order shows.
+    const stems = ['abcdefgh', 'abcdefghi', 'abcdefgh\0', 'abcdefgg', 'abcdefghij', 'abc', 'é', 'éé', '\u{1F600}x', '', 'zz', 'abcdefgh\u{10FFFF}'];
+    const repeated: Array<[string, string]> = Array.from({ length: 30_000 }, (_, i) => [stems[(i * 7) % stems.length]! + (i % 3 === 0 ? '' : String(i % 40)), String(i)]);
+    const distinct: Array<[string, string]> = Array.from({ length: 30_000 }, (_, i) => [`abcdefgh${(i * 7919) % 30_000}`, String(i)]);
+    // Distinct at first, repeating later: grouping gives up early and the radix sort is exact.
+    const mixed = [...distinct.slice(0, 5000), ...repeated];
+    for (const data of [repeated, distinct, mixed]) {
+      for (const nReduce of [1, 4]) expect(run(data, { nReduce }).parts).toEqual(expected(data, nReduce, false));
+    }
+  });
+
   it('takes a budget of 2 GiB and more (the arena size does not wrap to a negative number)', () => {
     const { stats, parts } = run(input, { memoryBytes: 4 * 1024 ** 3 });
     expect(stats.spills).toBe(0);

@@ -26,12 +26,18 @@ export interface MapOutputOptions {
 }
 
 /**
- * Per buffered record: an entry of four 32-bit words (offset, key length, value length,
- * partition) at the arena's far end; at a spill, a word of partition order and, for the
- * partition being sorted, six words of radix-sort state. All of it counts against the budget.
+ * Per buffered record: an entry of five 32-bit words (offset, key length, value length,
+ * partition, key group) at the arena's far end; at a spill, a word of partition order and, for
+ * the partition being sorted, six words of radix-sort state. All of it counts against the budget.
  */
-const ENTRY_WORDS = 4;
+const ENTRY_WORDS = 5;
 const RECORD_OVERHEAD = 4 * ENTRY_WORDS + 4 + 24;
+/**
+ * Keys are grouped as they arrive while a buffer's distinct keys stay under an eighth of its
+ * records plus this many; past that, grouping stops until the next spill (see KeyGroups).
+ */
+const GROUP_SLACK = 16384;
+
 /** Typed-array offsets are 32-bit; a larger budget is used up to this. */
 const MAX_ARENA = 2 ** 31;
 
@@ -50,11 +56,15 @@ export interface MapOutputStats {
 }
 
 
-/** One partition's records in output order, with the 8-byte key prefixes they were sorted by. */
-interface SortedPartition {
+/** Indexes with the 8-byte key prefixes they are sorted by (p0 the first four bytes). */
+interface PrefixKeys {
   idx: Int32Array;
   p0: Uint32Array;
   p1: Uint32Array;
+}
+
+/** One partition's records in output order, with the 8-byte key prefixes they were sorted by. */
+interface SortedPartition extends PrefixKeys {
   /**
    * Each record's arena offset, key length and value length, in output order. The entries they
    * come from lie in arrival order; read in key order they would cost a cache miss per record
@@ -64,6 +74,137 @@ interface SortedPartition {
   kl: Uint32Array;
   vl: Uint32Array;
   length: number;
+}
+
+/**
+ * Stable LSD radix sort of s[0, len) on the 8-byte key prefixes p1 then p0, a byte a pass,
+ * carrying idx along; a pass in which every record has the same byte is skipped. Returns the
+ * pair of buffers with the sorted one first.
+ */
+function radixSort<T extends PrefixKeys>(cur: T, alt: T, len: number, count: Int32Array): [T, T] {
+  for (let pass = 0; pass < 8 && len > 1; pass++) {
+    const shift = (pass & 3) * 8;
+    const digits = pass < 4 ? cur.p1 : cur.p0;
+    count.fill(0);
+    for (let k = 0; k < len; k++) count[((digits[k]! >>> shift) & 0xff) + 1]!++;
+    let moves = true;
+    for (let b = 1; b <= 256; b++) if (count[b] === len) moves = false;
+    if (!moves) continue; // every record has this byte
+    for (let b = 0; b < 256; b++) count[b + 1]! += count[b]!;
+    for (let k = 0; k < len; k++) {
+      const to = count[(digits[k]! >>> shift) & 0xff]!++;
+      alt.idx[to] = cur.idx[k]!;
+      alt.p0[to] = cur.p0[k]!;
+      alt.p1[to] = cur.p1[k]!;
+    }
+    const t = cur;
+    cur = alt;
+    alt = t;
+  }
+  return [cur, alt];
+}
+
+/**
+ * The distinct keys of a buffer's records, found as they arrive: a key's bytes are hashed while
+ * they are still in cache from being encoded, and each record is tagged with its key's group.
+ * At a spill only the distinct keys are sorted, and the records are placed key by key in one
+ * pass over the entries in arrival order. A pair per word of text with no combiner (tens of
+ * records per distinct key) spills several times faster so than by radix passes over every
+ * record; keys that prove mostly distinct stop the grouping, and the radix sort takes them.
+ */
+class KeyGroups {
+  n = 0;
+  /** Per group, G words (see the G_* offsets), so that one cache line serves a lookup. */
+  cols = new Int32Array(1024 * G);
+  /** Open addressing, two words a slot: the key's hash, and its group + 1 (0: empty). */
+  table = new Int32Array(2 * 4096);
+
+  /** Group of the key `a[at, at + kl)` of record `i` in partition `r`; a new key gets a new group. */
+  find(a: Buffer, at: number, kl: number, r: number, i: number): number {
+    let h = 0x811c9dc5 ^ kl;
+    for (let b = at, end = at + kl; b < end; b++) h = Math.imul(h ^ a[b]!, 0x01000193);
+    const p0 = word(a, at, kl) | 0;
+    const p1 = kl > 4 ? word(a, at + 4, kl - 4) | 0 : 0;
+    const table = this.table;
+    const c = this.cols;
+    const mask = (table.length >> 1) - 1;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const t = table[2 * slot + 1]!;
+      if (t === 0) {
+        const x = this.add(i, h, r, at, kl, p0, p1);
+        table[2 * slot] = h;
+        table[2 * slot + 1] = x + 1;
+        if (this.n * 4 > table.length) this.rehash();
+        return x;
+      }
+      if (table[2 * slot] !== h) continue;
+      const g = (t - 1) * G;
+      if (c[g + G_LEN] !== kl || c[g + G_P0] !== p0 || c[g + G_P1] !== p1 || c[g + G_PART] !== r) continue;
+      if (kl > 8 && !sameTail(a, c[g + G_AT]!, at, kl)) continue;
+      c[g + G_COUNT]!++;
+      return t - 1;
+    }
+  }
+
+  private add(i: number, h: number, r: number, at: number, kl: number, p0: number, p1: number): number {
+    if ((this.n + 1) * G > this.cols.length) {
+      const more = new Int32Array(this.cols.length * 2);
+      more.set(this.cols);
+      this.cols = more;
+    }
+    const x = this.n++;
+    const g = x * G;
+    const c = this.cols;
+    c[g + G_AT] = at;
+    c[g + G_LEN] = kl;
+    c[g + G_PART] = r;
+    c[g + G_P0] = p0;
+    c[g + G_P1] = p1;
+    c[g + G_COUNT] = 1;
+    c[g + G_REP] = i;
+    c[g + G_HASH] = h;
+    return x;
+  }
+
+  /** Twice the slots, every group placed again. */
+  private rehash(): void {
+    const table = new Int32Array(this.table.length * 2);
+    const mask = (table.length >> 1) - 1;
+    for (let x = 0; x < this.n; x++) {
+      const h = this.cols[x * G + G_HASH]!;
+      let slot = h & mask;
+      while (table[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+      table[2 * slot] = h;
+      table[2 * slot + 1] = x + 1;
+    }
+    this.table = table;
+  }
+
+  /** Empty again for the next fill of the buffer, keeping its memory. */
+  reset(): void {
+    if (this.n > 0) this.table.fill(0);
+    this.n = 0;
+  }
+}
+
+/**
+ * The words of a group in KeyGroups.cols: its first record's arena offset, key length,
+ * partition, the key's two prefix words, its records, its first record's index, its hash.
+ */
+const G = 8;
+const G_AT = 0;
+const G_LEN = 1;
+const G_PART = 2;
+const G_P0 = 3;
+const G_P1 = 4;
+const G_COUNT = 5;
+const G_REP = 6;
+const G_HASH = 7;
+
+/** Whether the keys of `kl` bytes at `x` and `y` agree past their first 8 bytes. */
+function sameTail(a: Buffer, x: number, y: number, kl: number): boolean {
+  for (let b = 8; b < kl; b++) if (a[x + b] !== a[y + b]) return false;
+  return true;
 }
 
 /** Up to four bytes from `at`, big-endian, zero-padded. */
@@ -91,6 +232,8 @@ export class MapOutputBuffer {
   private n = 0;
   private readonly runs: string[][] = [];
   private spillCount = 0;
+  /** The keys of the buffered records, while they repeat enough to be worth grouping. */
+  private groups: KeyGroups | undefined = new KeyGroups();
   records = 0;
 
   constructor(private readonly o: MapOutputOptions) {
@@ -144,12 +287,18 @@ export class MapOutputBuffer {
   }
 
   private push(r: number, at: number, kl: number, vl: number): void {
-    const e = this.entry(this.n++);
+    const i = this.n++;
+    const e = this.entry(i);
     const m = this.meta;
     m[e] = at;
     m[e + 1] = kl;
     m[e + 2] = vl;
     m[e + 3] = r;
+    const g = this.groups;
+    if (g) {
+      m[e + 4] = g.find(this.arena, at, kl, r, i);
+      if (g.n > (this.n >> 3) + GROUP_SLACK) this.groups = undefined;
+    }
     this.used = at + kl + vl;
   }
 
@@ -202,6 +351,10 @@ export class MapOutputBuffer {
    * runs of equal prefixes sorted by their remaining bytes.
    */
   private sortPartitions(write: (r: number, s: SortedPartition) => void): void {
+    if (this.groups) {
+      this.sortGrouped(this.groups, write);
+      return;
+    }
     const n = this.n;
     const P = this.o.nReduce;
     const m = this.meta;
@@ -234,45 +387,112 @@ export class MapOutputBuffer {
         cur.p0[k] = word(a, o, kl);
         cur.p1[k] = kl > 4 ? word(a, o + 4, kl - 4) : 0;
       }
-      for (let pass = 0; pass < 8 && len > 1; pass++) {
-        const shift = (pass & 3) * 8;
-        const digits = pass < 4 ? cur.p1 : cur.p0;
-        count.fill(0);
-        for (let k = 0; k < len; k++) count[((digits[k]! >>> shift) & 0xff) + 1]!++;
-        let moves = true;
-        for (let b = 1; b <= 256; b++) if (count[b] === len) moves = false;
-        if (!moves) continue; // every record has this byte
-        for (let b = 0; b < 256; b++) count[b + 1]! += count[b]!;
-        for (let k = 0; k < len; k++) {
-          const to = count[(digits[k]! >>> shift) & 0xff]!++;
-          alt.idx[to] = cur.idx[k]!;
-          alt.p0[to] = cur.p0[k]!;
-          alt.p1[to] = cur.p1[k]!;
-        }
-        const t = cur;
-        cur = alt;
-        alt = t;
-      }
+      [cur, alt] = radixSort(cur, alt, len, count);
       this.gather(cur, 0, len);
-      for (let k = 0; k < len; ) {
-        const a0 = cur.p0[k]!;
-        const a1 = cur.p1[k]!;
-        const kl = cur.kl[k]!;
-        let e = k + 1;
-        let allEqual = kl <= 8;
-        while (e < len && cur.p0[e] === a0 && cur.p1[e] === a1) {
-          if (cur.kl[e] !== kl) allEqual = false;
-          e++;
-        }
-        // Equal prefixes and equal lengths of at most 8 bytes: equal keys, already in arrival order.
-        if (e - k > 1 && !allEqual) {
-          this.sortRun(cur.idx, k, e);
-          this.gather(cur, k, e);
-        }
-        k = e;
-      }
+      this.sortPrefixTies(cur, len);
       cur.length = len;
       write(p, cur);
+    }
+  }
+
+  /**
+   * After the radix sort on prefixes: runs of equal prefixes whose keys may differ (longer than
+   * 8 bytes, or of different lengths) sorted by their remaining bytes, arrival order kept.
+   */
+  private sortPrefixTies(cur: SortedPartition, len: number): void {
+    for (let k = 0; k < len; ) {
+      const a0 = cur.p0[k]!;
+      const a1 = cur.p1[k]!;
+      const kl = cur.kl[k]!;
+      let e = k + 1;
+      let allEqual = kl <= 8;
+      while (e < len && cur.p0[e] === a0 && cur.p1[e] === a1) {
+        if (cur.kl[e] !== kl) allEqual = false;
+        e++;
+      }
+      // Equal prefixes and equal lengths of at most 8 bytes: equal keys, already in arrival order.
+      if (e - k > 1 && !allEqual) {
+        this.sortRun(cur.idx, k, e);
+        this.gather(cur, k, e);
+      }
+      k = e;
+    }
+  }
+
+  /**
+   * Sorts the buffer by its key groups (see KeyGroups): the distinct keys ordered by partition
+   * then key bytes, then every record placed after the records of the keys before its own, in
+   * arrival order within a key. Hands each partition to `write` as sortPartitions does.
+   */
+  private sortGrouped(g: KeyGroups, write: (r: number, s: SortedPartition) => void): void {
+    const d = g.n;
+    const n = this.n;
+    const P = this.o.nReduce;
+    const c = g.cols;
+    // The distinct keys: radix on their prefixes, a stable pass by partition, then each run of
+    // equal prefixes in one partition by the keys' remaining bytes.
+    let keys: PrefixKeys = { idx: new Int32Array(d), p0: new Uint32Array(d), p1: new Uint32Array(d) };
+    for (let x = 0; x < d; x++) {
+      keys.idx[x] = x;
+      keys.p0[x] = c[x * G + G_P0]! >>> 0;
+      keys.p1[x] = c[x * G + G_P1]! >>> 0;
+    }
+    [keys] = radixSort(keys, { idx: new Int32Array(d), p0: new Uint32Array(d), p1: new Uint32Array(d) }, d, new Int32Array(257));
+    const bounds = new Int32Array(P + 1);
+    const firstKey = new Int32Array(P + 1);
+    for (let x = 0; x < d; x++) {
+      bounds[c[x * G + G_PART]! + 1]! += c[x * G + G_COUNT]!;
+      firstKey[c[x * G + G_PART]! + 1]!++;
+    }
+    for (let p = 0; p < P; p++) {
+      bounds[p + 1]! += bounds[p]!;
+      firstKey[p + 1]! += firstKey[p]!;
+    }
+    const sorted = new Int32Array(d);
+    const nextKey = firstKey.slice(0, P);
+    for (let k = 0; k < d; k++) {
+      const x = keys.idx[k]!;
+      sorted[nextKey[c[x * G + G_PART]!]!++] = x;
+    }
+    const sameRun = (x: number, y: number) => c[x * G + G_PART] === c[y * G + G_PART] && c[x * G + G_P0] === c[y * G + G_P0] && c[x * G + G_P1] === c[y * G + G_P1];
+    const byKey = (x: number, y: number) => this.tieBreak(c[x * G + G_REP]!, c[y * G + G_REP]!);
+    for (let k = 0; k < d; ) {
+      let e = k + 1;
+      while (e < d && sameRun(sorted[k]!, sorted[e]!)) e++;
+      if (e - k > 1) sorted.set(Array.from(sorted.subarray(k, e)).sort(byKey), k);
+      k = e;
+    }
+    // Where each key's records start; then the records, read in arrival order, into place.
+    const start = new Int32Array(d);
+    for (let k = 0, at = 0; k < d; k++) {
+      const x = sorted[k]!;
+      start[x] = at;
+      at += c[x * G + G_COUNT]!;
+    }
+    // What writeSorted reads: the prefixes only to find a key's run for the combiner; arena
+    // indexes never (the records are placed already).
+    const prefixes = this.o.combine ? n : 0;
+    const out: SortedPartition = { idx: new Int32Array(0), p0: new Uint32Array(prefixes), p1: new Uint32Array(prefixes), off: new Uint32Array(n), kl: new Uint32Array(n), vl: new Uint32Array(n), length: n };
+    const m = this.meta;
+    const top = m.length - ENTRY_WORDS;
+    for (let i = 0; i < n; i++) {
+      const e = top - ENTRY_WORDS * i;
+      const x = m[e + 4]!;
+      const to = start[x]!++;
+      out.off[to] = m[e]!;
+      out.kl[to] = m[e + 1]!;
+      out.vl[to] = m[e + 2]!;
+      if (prefixes > 0) {
+        out.p0[to] = c[x * G + G_P0]!;
+        out.p1[to] = c[x * G + G_P1]!;
+      }
+    }
+    for (let p = 0; p < P; p++) {
+      const lo = bounds[p]!;
+      const hi = bounds[p + 1]!;
+      const view = (col: Uint32Array) => col.subarray(lo, hi);
+      const pre = (col: Uint32Array) => (prefixes > 0 ? view(col) : col);
+      write(p, { idx: out.idx, p0: pre(out.p0), p1: pre(out.p1), off: view(out.off), kl: view(out.kl), vl: view(out.vl), length: hi - lo });
     }
   }
 
@@ -357,6 +577,8 @@ export class MapOutputBuffer {
   private clear(): void {
     this.n = 0;
     this.used = 0;
+    if (this.groups) this.groups.reset();
+    else this.groups = new KeyGroups();
     if (this.arena.length > this.arenaBytes) this.allocate(this.arenaBytes);
   }
 
