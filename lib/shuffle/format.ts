@@ -168,6 +168,24 @@ export class FileSink {
     this.pos += encodeInto(value, this.buf, this.pos, encoding);
   }
 
+  /**
+   * One record whose key is `src[keyAt, keyAt + kl)` and whose value is `vl` bytes: up to four
+   * packed little-endian in `small`, else `src[valueAt, valueAt + vl)`.
+   */
+  writeKeyValue(src: Uint8Array, keyAt: number, kl: number, valueAt: number, vl: number, small: number): void {
+    this.room(kl + vl + 20);
+    this.varint(kl);
+    this.varint(vl);
+    copyBytes(src, keyAt, this.buf, this.pos, kl);
+    this.pos += kl;
+    if (vl <= 4) {
+      for (let b = 0; b < vl; b++) this.buf[this.pos++] = (small >>> (8 * b)) & 0xff;
+    } else {
+      copyBytes(src, valueAt, this.buf, this.pos, vl);
+      this.pos += vl;
+    }
+  }
+
   /** One record whose key and value bytes lie back to back in `src` from `start`. */
   writeRawRecord(src: Uint8Array, start: number, keyLength: number, valueLength: number): void {
     const n = keyLength + valueLength;

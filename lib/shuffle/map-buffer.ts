@@ -74,6 +74,8 @@ interface SortedPartition extends PrefixKeys {
   kl: Uint32Array;
   vl: Uint32Array;
   length: number;
+  /** Set when the partition writes itself rather than through off/kl/vl (see sortGrouped). */
+  writeTo?: (sink: FileSink) => void;
 }
 
 /**
@@ -469,12 +471,42 @@ export class MapOutputBuffer {
       start[x] = at;
       at += c[x * G + G_COUNT]!;
     }
-    // What writeSorted reads: the prefixes only to find a key's run for the combiner; arena
-    // indexes never (the records are placed already).
-    const prefixes = this.o.combine ? n : 0;
-    const out: SortedPartition = { idx: new Int32Array(0), p0: new Uint32Array(prefixes), p1: new Uint32Array(prefixes), off: new Uint32Array(n), kl: new Uint32Array(n), vl: new Uint32Array(n), length: n };
     const m = this.meta;
     const top = m.length - ENTRY_WORDS;
+    const a = this.arena;
+    if (!this.o.combine) {
+      // Nothing to fold: each key is written from its first record's bytes, which stay in cache
+      // while its records follow, and each record's value, read here in arrival order (the
+      // order of the arena), is kept with it; values of up to 4 bytes are packed into a word.
+      // Writing then never reads the arena in key order, a cache miss per record.
+      const valueAt = new Uint32Array(n);
+      const vlen = new Uint32Array(n);
+      const small = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const e = top - ENTRY_WORDS * i;
+        const to = start[m[e + 4]!]!++;
+        const vo = m[e]! + m[e + 1]!;
+        const vl = m[e + 2]!;
+        valueAt[to] = vo;
+        vlen[to] = vl;
+        if (vl <= 4) small[to] = (vl > 0 ? a[vo]! : 0) | (vl > 1 ? a[vo + 1]! << 8 : 0) | (vl > 2 ? a[vo + 2]! << 16 : 0) | (vl > 3 ? a[vo + 3]! << 24 : 0);
+      }
+      const none = new Uint32Array(0);
+      for (let p = 0; p < P; p++) {
+        const writeTo = (sink: FileSink) => {
+          for (let k = firstKey[p]!, at = bounds[p]!; k < firstKey[p + 1]!; k++) {
+            const g = sorted[k]! * G;
+            const keyAt = c[g + G_AT]!;
+            const kl = c[g + G_LEN]!;
+            for (const end = at + c[g + G_COUNT]!; at < end; at++) sink.writeKeyValue(a, keyAt, kl, valueAt[at]!, vlen[at]!, small[at]!);
+          }
+        };
+        write(p, { idx: new Int32Array(0), p0: none, p1: none, off: none, kl: none, vl: none, length: bounds[p + 1]! - bounds[p]!, writeTo });
+      }
+      return;
+    }
+    // With a combiner, writeSorted finds each key's run by its prefixes and bytes.
+    const out: SortedPartition = { idx: new Int32Array(0), p0: new Uint32Array(n), p1: new Uint32Array(n), off: new Uint32Array(n), kl: new Uint32Array(n), vl: new Uint32Array(n), length: n };
     for (let i = 0; i < n; i++) {
       const e = top - ENTRY_WORDS * i;
       const x = m[e + 4]!;
@@ -482,17 +514,14 @@ export class MapOutputBuffer {
       out.off[to] = m[e]!;
       out.kl[to] = m[e + 1]!;
       out.vl[to] = m[e + 2]!;
-      if (prefixes > 0) {
-        out.p0[to] = c[x * G + G_P0]!;
-        out.p1[to] = c[x * G + G_P1]!;
-      }
+      out.p0[to] = c[x * G + G_P0]!;
+      out.p1[to] = c[x * G + G_P1]!;
     }
     for (let p = 0; p < P; p++) {
       const lo = bounds[p]!;
       const hi = bounds[p + 1]!;
       const view = (col: Uint32Array) => col.subarray(lo, hi);
-      const pre = (col: Uint32Array) => (prefixes > 0 ? view(col) : col);
-      write(p, { idx: out.idx, p0: pre(out.p0), p1: pre(out.p1), off: view(out.off), kl: view(out.kl), vl: view(out.vl), length: hi - lo });
+      write(p, { idx: out.idx, p0: view(out.p0), p1: view(out.p1), off: view(out.off), kl: view(out.kl), vl: view(out.vl), length: hi - lo });
     }
   }
 
@@ -539,6 +568,10 @@ export class MapOutputBuffer {
 
   /** Writes one sorted partition, folding each key's values with the combiner. */
   private writeSorted(sink: FileSink, s: SortedPartition): void {
+    if (s.writeTo) {
+      s.writeTo(sink);
+      return;
+    }
     const a = this.arena;
     const combine = this.o.combine;
     const enc = this.o.encoding;
