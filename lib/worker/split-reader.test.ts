@@ -101,7 +101,9 @@ describe('map input pieces', () => {
     expect(mapChunkBytes(256 * 1024 * 1024, WHOLE_FILE_BYTES)).toBe(WHOLE_FILE_BYTES);
     const big = mapChunkBytes(256 * 1024 * 1024, 64 * 1024 * 1024);
     expect(big).toBeLessThan(WHOLE_FILE_BYTES);
-    expect(mapChunkBytes(4 * 1024 * 1024 * 1024, 64 * 1024 * 1024)).toBeGreaterThan(big);
+    // Pieces are sized for V8's young generation, not the budget.
+    expect(big).toBe(64 * 1024);
+    expect(mapChunkBytes(4 * 1024 * 1024 * 1024, 64 * 1024 * 1024)).toBe(big);
   });
 });
 
@@ -148,7 +150,8 @@ describe('PieceSize', () => {
     const second = new PieceSize(memory, split, first.learned);
     expect(second.next).toBe(first.next);
     // Never past this split's own bounds.
-    expect(new PieceSize(64 * MiB, split, first.learned).next).toBe(8 * MiB);
+    expect(first.learned).toBeGreaterThan(2 * MiB);
+    expect(new PieceSize(16 * MiB, split, first.learned).next).toBe(2 * MiB);
     const whole = new PieceSize(memory, WHOLE_FILE_BYTES, first.learned);
     expect(whole.next).toBe(WHOLE_FILE_BYTES);
     expect(whole.learned).toBe(0);
