@@ -111,7 +111,7 @@ function radixSort<T extends PrefixKeys>(cur: T, alt: T, len: number, count: Int
  * they are still in cache from being encoded, and each record is tagged with its key's group.
  * At a spill only the distinct keys are sorted, and the records are placed key by key in one
  * pass over the entries in arrival order. A pair per word of text with no combiner (tens of
- * records per distinct key) spills several times faster so than by radix passes over every
+ * records per distinct key) spills several times faster than by radix passes over every
  * record; keys that prove mostly distinct stop the grouping, and the radix sort takes them.
  */
 class KeyGroups {
