@@ -135,8 +135,8 @@ export function packTarget(costs: number[], o: Pick<PlanOptions, 'splitBytes' | 
 }
 
 /**
- * Plans map tasks, in input order. A file larger than `splitBytes` (by over SPLIT_SLOP) becomes several splits (the
- * reader cuts them at line boundaries). With `pack`, consecutive small files share a task: a
+ * Plans map tasks, in input order. A file larger than `splitBytes` by over SPLIT_SLOP becomes
+ * several splits (the reader cuts them at line boundaries). With `pack`, consecutive small files share a task: a
  * file whose size plus PACK_FILE_COST is under the packTarget joins the current task until the
  * task would pass the target; any other file is a task of its own. Every file of a packed task
  * is still read and mapped on its own, under its own name. Compressed files (gzip, brotli) are

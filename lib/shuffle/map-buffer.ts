@@ -28,7 +28,8 @@ export interface MapOutputOptions {
 /**
  * Per buffered record: an entry of five 32-bit words (offset, key length, value length,
  * partition, key group) at the arena's far end; at a spill, a word of partition order and, for
- * the partition being sorted, six words of radix-sort state. All of it counts against the budget.
+ * the partition being sorted, six words of radix-sort state, or, for grouped keys, three words
+ * of placed records. All of it counts against the budget.
  */
 const ENTRY_WORDS = 5;
 const RECORD_OVERHEAD = 4 * ENTRY_WORDS + 4 + 24;
@@ -492,6 +493,7 @@ export class MapOutputBuffer {
         if (vl <= 4) small[to] = (vl > 0 ? a[vo]! : 0) | (vl > 1 ? a[vo + 1]! << 8 : 0) | (vl > 2 ? a[vo + 2]! << 16 : 0) | (vl > 3 ? a[vo + 3]! << 24 : 0);
       }
       const none = new Uint32Array(0);
+      const noIdx = new Int32Array(0);
       for (let p = 0; p < P; p++) {
         const writeTo = (sink: FileSink) => {
           for (let k = firstKey[p]!, at = bounds[p]!; k < firstKey[p + 1]!; k++) {
@@ -501,7 +503,7 @@ export class MapOutputBuffer {
             for (const end = at + c[g + G_COUNT]!; at < end; at++) sink.writeKeyValue(a, keyAt, kl, valueAt[at]!, vlen[at]!, small[at]!);
           }
         };
-        write(p, { idx: new Int32Array(0), p0: none, p1: none, off: none, kl: none, vl: none, length: bounds[p + 1]! - bounds[p]!, writeTo });
+        write(p, { idx: noIdx, p0: none, p1: none, off: none, kl: none, vl: none, length: bounds[p + 1]! - bounds[p]!, writeTo });
       }
       return;
     }

@@ -47,11 +47,8 @@ export const WHOLE_FILE_BYTES = 1024 * 1024;
  * at 1 MiB its pairs piled up as old garbage.
  */
 export function mapChunkBytes(_memoryBytes: number, splitBytes: number): number {
-  if (splitBytes <= WHOLE_FILE_BYTES) return WHOLE_FILE_BYTES;
-  return BASE_PIECE_BYTES;
+  return splitBytes <= WHOLE_FILE_BYTES ? WHOLE_FILE_BYTES : 64 * 1024;
 }
-
-const BASE_PIECE_BYTES = 64 * 1024;
 
 /**
  * Pairs per byte of input at which a piece stays at the base size: a pair per word of English is
@@ -67,6 +64,12 @@ const DENSE_PAIRS_PER_BYTE = 0.1;
  */
 const BUDGET_PER_PAIR = 2048;
 
+/** The size of the next piece, read at every cut, and the largest it may become. */
+export interface PieceSizing {
+  readonly next: number;
+  readonly max: number;
+}
+
 /**
  * The size of the next map call's piece, learned from what the calls so far returned. A piece
  * starts at mapChunkBytes, the size that bounds an app returning a pair per word. An app that
@@ -77,12 +80,6 @@ const BUDGET_PER_PAIR = 2048;
  * A heap past half of `--memory` after a call puts the size back to the base. A worker carries
  * the size it reached from one split to the next of the same job.
  */
-/** The size of the next piece, read at every cut, and the largest it may become. */
-export interface PieceSizing {
-  readonly next: number;
-  readonly max: number;
-}
-
 export class PieceSize implements PieceSizing {
   next: number;
   readonly max: number;
@@ -108,15 +105,12 @@ export class PieceSize implements PieceSizing {
 
   /** One map call took `bytes` of input and returned `pairs` pairs; `heapBytes` is the heap in use after it. */
   observe(bytes: number, pairs: number, heapBytes: number): void {
-    if (heapBytes > this.memoryBytes / 2) {
+    const dense = pairs >= bytes * DENSE_PAIRS_PER_BYTE && bytes >= this.next / 2;
+    if (heapBytes > this.memoryBytes / 2 || dense) {
       this.next = this.base;
       return;
     }
     if (bytes < this.next / 2) return; // a split's short last piece says little
-    if (pairs >= bytes * DENSE_PAIRS_PER_BYTE) {
-      this.next = this.base;
-      return;
-    }
     // Growth of at most 4x a call: the pairs per byte fall as a piece grows, never rise much.
     const fit = Math.floor((bytes * this.pairBudget) / Math.max(pairs, 1));
     this.next = Math.max(this.base, Math.min(this.max, fit, this.next * 4));

@@ -65,9 +65,9 @@ function describe(x: unknown): string {
  */
 async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext, onPair: (key: string, value: unknown) => void): Promise<number> {
   let inputBytes = 0;
+  const learnedKey = `${task.jobId}\0${task.memoryBytes}`;
   for (const [i, split] of task.inputs.entries()) {
     const file = path.resolve(task.workDir, split.path);
-    const learnedKey = `${task.jobId}\0${task.memoryBytes}`;
     const size = new PieceSize(task.memoryBytes, splitSize(file, split), learnedPieces.get(learnedKey));
     for (const bytes of readSplitChunks(file, split, size, splitScratch)) {
       inputBytes += bytes.length;
