@@ -121,6 +121,35 @@ describe('the coordinator gRPC API under bad requests', () => {
     c.close();
     await alive();
   });
+
+  it('answers a report that asks for the next task with that task, in the same reply', async () => {
+    const c = new KubemrClient({ address, token });
+    const inputs = ['a', 'b'].map((n) => {
+      const f = path.join(dir, `${n}.txt`);
+      fs.writeFileSync(f, `${n} words\n`);
+      return f;
+    });
+    const jobId = await c.submitJob({ app: 'wordcount', inputs, reducers: 1, noPack: true, maxAttempts: 5, workDir: dir, outputDir: path.join(dir, 'out') });
+    const ask = { workerId: 'w', app: 'wordcount', jobId };
+    const first = (await c.requestTask(ask)).task!;
+    const ref = { workerId: 'w', jobId, kind: first.kind, index: first.index, attempt: first.attempt, lease: first.lease };
+    // Another worker's request may not ride on this worker's report; nothing of the report is kept.
+    await expectCode(c.reportTask({ ...ref, success: false, error: 'E1', next: { ...ask, workerId: 'other' } }), grpc.status.INVALID_ARGUMENT, /`next.workerId`/);
+    expect((await c.getJob(jobId)).tasks.flatMap((t) => t.history).every((a) => a.error === '')).toBe(true);
+    const ack = await c.reportTask({ ...ref, success: false, error: 'E1', next: ask });
+    expect(ack.accepted).toBe(true);
+    expect(ack.next?.directive).toBe('RUN');
+    const next = ack.next!.task!;
+    // The report was handled before the request: the failed task is not handed back as held.
+    const failed = (await c.getJob(jobId)).tasks.find((t) => t.kind === first.kind && t.index === first.index)!;
+    expect(failed.history[0]!.error).toBe('E1');
+    expect([next.index, next.attempt]).not.toEqual([first.index, first.attempt]);
+    // The task handed in the reply is this worker's: its lease is good for the next report.
+    const again = await c.reportTask({ workerId: 'w', jobId, kind: next.kind, index: next.index, attempt: next.attempt, lease: next.lease, success: false, error: 'E2' });
+    expect(again.accepted).toBe(true);
+    expect(again.next).toBeNull();
+    c.close();
+  });
 });
 
 describe('cancellation', () => {

@@ -12,6 +12,7 @@ import type { JobEvent } from './gen/kubemr/v1/JobEvent.js';
 import type { JobStatus } from './gen/kubemr/v1/JobStatus.js';
 import type { PreparedJob } from '../coordinator/prepare.js';
 import type { RequestTaskReply } from './gen/kubemr/v1/RequestTaskReply.js';
+import type { RequestTaskRequest__Output } from './gen/kubemr/v1/RequestTaskRequest.js';
 import type { RequestResult, SchedulerEvent, TaskRef } from '../coordinator/scheduler.js';
 
 /** Calls that stay open: watch streams, and task requests held until there is work. */
@@ -186,6 +187,57 @@ export function coordinatorHandlers(
     }
   }
 
+  /**
+   * The answer to a worker's request for work: a task, WAIT or EXIT. With nothing to hand out
+   * now, the request is held open until a task frees up or the hold ends (see holdMs).
+   */
+  function nextTask(name: string, req: RequestTaskRequest__Output, call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'once'>, who: Principal | undefined): RequestTaskReply | Promise<RequestTaskReply> {
+    if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
+    workerScope(who, name, req.jobId);
+    // While journaled jobs are being resumed, a worker's job may not be known yet.
+    if (!coord.started) return { directive: 'WAIT', retryAfterMs: 500 };
+    const worker = { workerId: req.workerId, app: req.app, jobId: req.jobId || undefined };
+    const reply = (r: RequestResult): RequestTaskReply => {
+      if (r.directive === 'run') {
+        const task = taskToPb(r.assignment);
+        if (token) task.lease = leaseOf(token, { jobId: task.jobId!, kind: task.kind as string, index: task.index!, attempt: task.attempt!, workerId: req.workerId });
+        return { directive: 'RUN', task, retryAfterMs: 0 };
+      }
+      if (r.directive === 'wait') return { directive: 'WAIT', retryAfterMs: r.retryAfterMs };
+      return { directive: 'EXIT', retryAfterMs: 0 };
+    };
+    const first = s.requestTask(worker);
+    if (first.directive !== 'wait' || holdMs <= 0) return reply(first);
+    // Nothing now: hold the call and look again after every state change, until the hold ends.
+    return new Promise<RequestTaskReply>((resolve) => {
+      let pending: NodeJS.Immediate | undefined;
+      const finish = (r: RequestResult) => {
+        clearTimeout(timer);
+        if (pending) clearImmediate(pending);
+        unsubscribe();
+        holds.delete(flush);
+        resolve(reply(r));
+      };
+      // After a hold, a worker may ask again at once: the next request is held in turn.
+      const flush = () => {
+        const r = s.requestTask(worker);
+        finish(r.directive === 'wait' ? { directive: 'wait', retryAfterMs: 0 } : r);
+      };
+      // Re-check after the transition that fired the event has completed, never inside it.
+      const unsubscribe = s.subscribe(() => {
+        pending ??= setImmediate(() => {
+          pending = undefined;
+          const r = s.requestTask(worker);
+          if (r.directive !== 'wait') finish(r);
+        });
+      });
+      const timer = setTimeout(flush, holdMs);
+      holds.add(flush);
+      // A worker that went away while held must not be handed a task it will never run.
+      call.once('cancelled', () => finish({ directive: 'wait', retryAfterMs: 0 }));
+    });
+  }
+
   function unary<Req, Res>(name: string, body: (req: Req, call: grpc.ServerUnaryCall<Req, Res>, who: Principal | undefined) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const answer = (err: Partial<grpc.ServiceError> | null, res?: Res) => callback(err, res);
@@ -210,61 +262,21 @@ export function coordinatorHandlers(
   }
 
   return {
-    RequestTask: unary('RequestTask', (req, call, who) => {
-      if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
-      workerScope(who, 'RequestTask', req.jobId);
-      // While journaled jobs are being resumed, a worker's job may not be known yet.
-      if (!coord.started) return { directive: 'WAIT', retryAfterMs: 500 };
-      const worker = { workerId: req.workerId, app: req.app, jobId: req.jobId || undefined };
-      const reply = (r: RequestResult): RequestTaskReply => {
-        if (r.directive === 'run') {
-          const task = taskToPb(r.assignment);
-          if (token) task.lease = leaseOf(token, { jobId: task.jobId!, kind: task.kind as string, index: task.index!, attempt: task.attempt!, workerId: req.workerId });
-          return { directive: 'RUN', task, retryAfterMs: 0 };
-        }
-        if (r.directive === 'wait') return { directive: 'WAIT', retryAfterMs: r.retryAfterMs };
-        return { directive: 'EXIT', retryAfterMs: 0 };
-      };
-      const first = s.requestTask(worker);
-      if (first.directive !== 'wait' || holdMs <= 0) return reply(first);
-      // Nothing now: hold the call and look again after every state change, until the hold ends.
-      return new Promise<RequestTaskReply>((resolve) => {
-        let pending: NodeJS.Immediate | undefined;
-        const finish = (r: RequestResult) => {
-          clearTimeout(timer);
-          if (pending) clearImmediate(pending);
-          unsubscribe();
-          holds.delete(flush);
-          resolve(reply(r));
-        };
-        // After a hold, a worker may ask again at once: the next request is held in turn.
-        const flush = () => {
-          const r = s.requestTask(worker);
-          finish(r.directive === 'wait' ? { directive: 'wait', retryAfterMs: 0 } : r);
-        };
-        // Re-check after the transition that fired the event has completed, never inside it.
-        const unsubscribe = s.subscribe(() => {
-          pending ??= setImmediate(() => {
-            pending = undefined;
-            const r = s.requestTask(worker);
-            if (r.directive !== 'wait') finish(r);
-          });
-        });
-        const timer = setTimeout(flush, holdMs);
-        holds.add(flush);
-        // A worker that went away while held must not be handed a task it will never run.
-        call.once('cancelled', () => finish({ directive: 'wait', retryAfterMs: 0 }));
-      });
-    }),
-    ReportTask: unary('ReportTask', (req, _call, who) => {
+    RequestTask: unary('RequestTask', (req, call, who) => nextTask('RequestTask', req, call, who)),
+    ReportTask: unary('ReportTask', (req, call, who) => {
       workerScope(who, 'ReportTask', req.jobId);
       const ref = taskRef(req);
       holdsLease('ReportTask', req);
       if (!coord.started) throw new CoordinatorUnavailableError('the coordinator is resuming its jobs; report again');
+      const next = req.next;
+      if (next && next.workerId !== req.workerId) throw new InvalidJobSpecError(`Expected \`next.workerId\` to be the report's \`workerId\` ${req.workerId}, got \`${next.workerId}\``);
       const accepted = req.success
         ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? countersFromPb(req.counters) : undefined })
         : s.report(ref, { success: false, error: req.error || 'unknown error', fetchFailedMaps: req.fetchFailedMaps, unrecoverable: req.unrecoverable });
-      return { accepted };
+      if (!next) return { accepted };
+      // The report is handled first: the task it freed, or the phase it ended, is there to hand out.
+      const answer = nextTask('ReportTask', next, call, who);
+      return answer instanceof Promise ? answer.then((n) => ({ accepted, next: n })) : { accepted, next: answer };
     }),
     Heartbeat: unary('Heartbeat', (req, _call, who) => {
       workerScope(who, 'Heartbeat', req.jobId);

@@ -10,6 +10,7 @@ import type { HeartbeatMessage, HeartbeatThreadData } from './heartbeat-thread.j
 import { silentLogger, type Logger } from '../logger.js';
 import { intOption } from '../options.js';
 import type { Task__Output } from '../protocol/gen/kubemr/v1/Task.js';
+import type { RequestTaskReply__Output } from '../protocol/gen/kubemr/v1/RequestTaskReply.js';
 import { runStreamingMapTask, runStreamingReduceTask } from './streaming.js';
 import { runMapTask, runReduceTask, TaskAbandonedError, type TaskContext, type TaskResult } from './tasks.js';
 import { fetchFailedMaps, layoutOf } from './attempt-files.js';
@@ -118,12 +119,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   }
 
   let tasks = 0;
+  const request = { workerId, app: options.appName, jobId: options.jobId ?? '' };
+  /** The next task, when the last report's reply carried it (see ReportTaskRequest.next). */
+  let handed: RequestTaskReply__Output | undefined;
   try {
     for (;;) {
       if (options.signal?.aborted) return { tasks, reason: 'aborted' };
-      const reply = await persist('RequestTask', () =>
-        client.requestTask({ workerId, app: options.appName, jobId: options.jobId ?? '' }),
-      );
+      const reply = handed ?? (await persist('RequestTask', () => client.requestTask(request)));
+      handed = undefined;
       if (!reply) return { tasks, reason: options.signal?.aborted ? 'aborted' : 'coordinator-gone' };
       if (reply.directive === 'EXIT') {
         log.info('told to exit', { tasks });
@@ -194,10 +197,13 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           unrecoverable,
           counters: result?.counters ?? {},
           fetchFailedMaps: fetchFailed ?? [],
+          next: request,
         }),
       );
       if (ack === undefined) return { tasks, reason: options.signal?.aborted ? 'aborted' : 'coordinator-gone' };
       if (!ack.accepted) tlog.info('report not needed: the task was already done or reassigned');
+      // A coordinator that predates ReportTaskRequest.next answers no next task: ask for one.
+      handed = ack.next ?? undefined;
     }
   } finally {
     if (hb) {

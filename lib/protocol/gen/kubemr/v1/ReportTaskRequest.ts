@@ -2,6 +2,7 @@
 
 import type { TaskKind as _kubemr_v1_TaskKind, TaskKind__Output as _kubemr_v1_TaskKind__Output } from '../../kubemr/v1/TaskKind.js';
 import type { TaskCounters as _kubemr_v1_TaskCounters, TaskCounters__Output as _kubemr_v1_TaskCounters__Output } from '../../kubemr/v1/TaskCounters.js';
+import type { RequestTaskRequest as _kubemr_v1_RequestTaskRequest, RequestTaskRequest__Output as _kubemr_v1_RequestTaskRequest__Output } from '../../kubemr/v1/RequestTaskRequest.js';
 
 export interface ReportTaskRequest {
   'workerId'?: (string);
@@ -16,6 +17,7 @@ export interface ReportTaskRequest {
   'fetchFailedMaps'?: (number)[];
   'unrecoverable'?: (boolean);
   'lease'?: (string);
+  'next'?: (_kubemr_v1_RequestTaskRequest | null);
 }
 
 export interface ReportTaskRequest__Output {
@@ -31,4 +33,5 @@ export interface ReportTaskRequest__Output {
   'fetchFailedMaps': (number)[];
   'unrecoverable': (boolean);
   'lease': (string);
+  'next': (_kubemr_v1_RequestTaskRequest__Output | null);
 }
