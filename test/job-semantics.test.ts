@@ -13,6 +13,7 @@ import { ExternalExecutor } from '../lib/executor/external.js';
 import { KubemrClient } from '../lib/protocol/client.js';
 import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
 import { kubemr, ROOT, sequentialOutput, sortedOutput, startCoordinator, startWorker, tempDir, testApp, type Proc } from './support/cli.js';
+import { waitFor } from './support/wait.js';
 
 const WORDS = ['alpha', 'be', 'gamma', 'do', 'épée', 'zoo', 'x', 'naïve', 'kubemr', 'map', 'reduce', 'ok'];
 
@@ -187,6 +188,54 @@ describe('backup tasks', () => {
     expect(Number(on.counters['map.inputRecords'])).toBe(MAPS);
     expect(Number(on.counters['map.inputRecords'])).toBe(Number(off.counters['map.inputRecords']));
   }, 180_000);
+});
+
+describe('an attempt whose directory is gone', () => {
+  it('stops at its next piece instead of running to the end, and the task runs again', async () => {
+    const dir = tempDir('lost-attempt');
+    // Two MiB of distinct words: a pair per word keeps every map call at the 64 KiB base piece,
+    // some 32 calls of KUBEMR_TEST_DELAY_MS each.
+    const word = (i: number) => Array.from(i.toString(26).padStart(5, '0'), (d) => String.fromCharCode(97 + parseInt(d, 26))).join('');
+    const lines: string[] = [];
+    for (let i = 0, n = 0; n < 2 * 1024 * 1024; i++) {
+      const line = Array.from({ length: 10 }, (_, k) => word(i * 10 + k)).join(' ');
+      lines.push(line);
+      n += line.length + 1;
+    }
+    fs.writeFileSync(path.join(dir, 'in.txt'), lines.join('\n') + '\n');
+    const app = testApp('slow-wordcount.ts');
+    const expected = sequentialOutput(dir, app, ['in.txt']);
+    const token = crypto.randomBytes(16).toString('hex');
+    const coord = new Coordinator({ dataDir: path.join(dir, 'data'), executor: new ExternalExecutor(), recover: false, token });
+    await coord.start();
+    const { server, address } = await startCoordinatorServer(coord, '127.0.0.1:0', { token });
+    coord.advertise = address;
+    const worker = startWorker(dir, app, address, { KUBEMR_TOKEN: token, KUBEMR_TEST_DELAY_MS: '100' });
+    procs.push(worker);
+    try {
+      const job = await coord.submit({ app: '', inputs: ['in.txt'], reducers: 1, workDir: dir, outputDir: path.join(dir, 'out'), speculative: false });
+      const logs = coord.jobLayout(job.id).logsDir;
+      const attemptDir = path.join(coord.jobLayout(job.id).mapAttemptsDir, 'map-0-1');
+      await waitFor('attempt 1 to start', () => fs.existsSync(path.join(logs, 'map-0-1.log')) && fs.existsSync(attemptDir), 60_000);
+      // What the coordinator does to an attempt that lost the race to another one.
+      fs.rmSync(attemptDir, { recursive: true, force: true });
+      const done = await coord.waitFor(job.id);
+      expect(done.phase, done.message).toBe('succeeded');
+      expect(sortedOutput(path.join(dir, 'out'))).toBe(expected);
+      const [first, second] = done.maps[0]!.history;
+      expect(first).toMatchObject({ state: 'failed', error: expect.stringMatching(/directory .*map-0-1 was removed/) });
+      expect(second!.state).toBe('succeeded');
+      const log1 = fs.readFileSync(path.join(logs, 'map-0-1.log'), 'utf8');
+      expect(log1).toMatch(/abandoned: another attempt of this task committed first, or the job ended/);
+      expect(log1).not.toMatch(/done in/);
+      // Attempt 1 stopped within a few pieces; attempt 2 needed all of them.
+      expect(first!.endedAt! - first!.startedAt).toBeLessThan((second!.endedAt! - second!.startedAt) / 2);
+    } finally {
+      await stopServer(server, 100);
+      await coord.close();
+      worker.child.kill('SIGTERM');
+    }
+  }, 120_000);
 });
 
 it('the test apps are built', () => {

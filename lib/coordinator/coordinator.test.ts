@@ -164,6 +164,37 @@ describe('Coordinator', () => {
     expect(ex.launched.map((l) => l.jobId)).toEqual(['resume-me']);
   });
 
+  it('removes the directory of an attempt that lost the race the moment the winner commits', async () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'b.txt'), 'three four\n');
+    let now = 1_000_000;
+    const c = await coordinator(dir, { clock: { now: () => now } });
+    await c.submit({ inputs: ['in.txt', 'b.txt'], workDir: dir, reducers: 1, packSmallFiles: false }, 'race');
+    const run = (workerId: string) => {
+      const r = c.requestTask({ workerId, app: '' });
+      if (r.directive !== 'run') throw new Error(`expected a task for ${workerId}, got ${r.directive}`);
+      return { ref: { jobId: 'race', kind: 'map' as const, index: r.assignment.task.index, attempt: r.assignment.attempt, workerId }, dir: r.assignment.attemptDir! };
+    };
+    const commit = (a: ReturnType<typeof run>) => {
+      const out = path.join(a.dir, `mr-${a.ref.index}-0`);
+      fs.writeFileSync(out, 'x');
+      return c.report(a.ref, { success: true, outputFiles: [out] });
+    };
+    const fast = run('fast');
+    const slow = run('slow');
+    expect(commit(fast)).toBe(true);
+    // The slow attempt has run far past the finished one: an idle worker backs it up.
+    now += 60_000;
+    const backup = run('spare');
+    expect([backup.ref.index, backup.ref.attempt]).toEqual([slow.ref.index, 2]);
+    expect(fs.existsSync(slow.dir)).toBe(true);
+    expect(commit(backup)).toBe(true);
+    expect(fs.existsSync(slow.dir)).toBe(false);
+    expect(c.getJob('race').maps[slow.ref.index]!.history[0]!.state).toBe('abandoned');
+    // The loser's late report changes nothing.
+    expect(c.report(slow.ref, { success: false, error: 'its directory is gone' })).toBe(false);
+  });
+
   it('finishes on restart a commit granted before a crash, and refuses reports that name other files', async () => {
     const dir = tmp();
     const first = await coordinator(dir);

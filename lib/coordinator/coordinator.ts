@@ -308,7 +308,15 @@ export class Coordinator {
     }
     // A reduce's output is named by where it will be once the job has succeeded.
     const named = finalNames(job, ref.kind, ref.index, committed);
-    return this.scheduler.report(ref, { success: true, outputFiles: named, counters: result.counters });
+    const accepted = this.scheduler.report(ref, { success: true, outputFiles: named, counters: result.counters });
+    // The attempts that lost the race lose their directories now: their workers see it and stop
+    // (see runWorker), instead of running on to the end of work nobody will read.
+    if (accepted) {
+      for (const other of (ref.kind === 'map' ? job.maps : job.reduces)[ref.index]!.history) {
+        if (other.attempt !== ref.attempt && other.state === 'abandoned') discardAttempt(taskFiles(job, ref.kind, ref.index, other.attempt));
+      }
+    }
+    return accepted;
   }
 
   newJobId(name: string): string {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -146,8 +147,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       Atomics.store(flags, 0, 0);
       Atomics.store(flags, 1, 0);
       post({ type: 'start', ref, intervalMs: Math.max(50, Math.floor(Number(task.leaseMs) / 3)) });
+      const lost = attemptLost(task.attemptDir);
       const ctx: TaskContext = {
-        abandoned: () => Atomics.load(flags, 0) === 1 || options.signal?.aborted === true,
+        abandoned: () => Atomics.load(flags, 0) === 1 || options.signal?.aborted === true || lost(),
         progress: (f) => Atomics.store(flags, 1, Math.round(Math.min(1, Math.max(0, f)) * 1e6)),
         tag: `${workerId}-${task.attempt}-${crypto.randomBytes(3).toString('hex')}`,
       };
@@ -163,7 +165,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       try {
         result = await runTask(options.app, task, ctx);
       } catch (err) {
-        if (err instanceof TaskAbandonedError) {
+        if (lost(true)) {
+          // Reported all the same: a coordinator that still counts the attempt as running (the
+          // directory went some other way) retries the task rather than handing this worker the
+          // same attempt again; one that knows the attempt lost ignores the report.
+          error = `the attempt's directory ${task.attemptDir} was removed: another attempt of the task committed first, or the job ended`;
+          tlog.info('task abandoned: its attempt directory is gone');
+          attemptLog('abandoned: another attempt of this task committed first, or the job ended (its directory is gone)');
+        } else if (err instanceof TaskAbandonedError) {
           tlog.warn('task abandoned');
           attemptLog('abandoned: the coordinator took the task back');
         } else {
@@ -213,6 +222,27 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     client.close();
   }
 }
+
+/**
+ * Whether the attempt's directory is gone: the coordinator removes it when another attempt of the
+ * task commits first (a speculative backup, or the original it backed up) or the job ends, and a
+ * heartbeat could take a third of a lease to say so. Looked at no more than every
+ * LOST_CHECK_MS, or at once when `now`; an attempt without a directory of its own never is.
+ */
+function attemptLost(dir: string): (now?: boolean) => boolean {
+  let checkedAt = Date.now();
+  let gone = false;
+  return (now = false) => {
+    if (gone || !dir) return gone;
+    const t = Date.now();
+    if (!now && t - checkedAt < LOST_CHECK_MS) return false;
+    checkedAt = t;
+    gone = !fs.existsSync(dir);
+    return gone;
+  };
+}
+
+const LOST_CHECK_MS = 200;
 
 /** Runs one task inside its scope: the job's params() and this attempt's counter()s. */
 async function runTask(app: RegisteredApp | undefined, task: Task__Output, ctx: TaskContext): Promise<TaskResult> {
