@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { followFile } from '../storage/follow-file.js';
@@ -9,7 +10,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { intOption } from '../options.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo } from './types.js';
 import { JOB_DEFAULTS } from '../coordinator/jobspec.js';
-import { withNodeOptions, workerNodeOptions } from './resources.js';
+import { withNodeOptions, workerNodeOptions, workerV8Flags } from './resources.js';
 
 export interface LocalExecutorOptions {
   /**
@@ -52,6 +53,8 @@ interface Slot {
   /** The current incarnation's log. */
   logFile: string;
   stopped: boolean;
+  /** Node flags of its own, decided at launch (see workerV8Flags). */
+  v8Flags: string[];
 }
 
 /** The CLI entry: the built main.js, or the .ts source when running from sources. */
@@ -96,8 +99,11 @@ export class LocalExecutor implements Executor {
 
   async launch(spec: LaunchSpec, n: number): Promise<void> {
     const have = this.slots.filter((s) => s.jobId === spec.jobId).length;
+    const running = this.slots.filter((s) => !s.stopped).length + Math.max(0, n - have);
+    const v8Flags = this.command[0] === process.execPath ? workerV8Flags(running, os.availableParallelism()) : [];
     for (let i = have; i < n; i++) {
       const slot: Slot = {
+        v8Flags,
         jobId: spec.jobId,
         index: i,
         restarts: 0,
@@ -121,7 +127,7 @@ export class LocalExecutor implements Executor {
     if (this.closed || slot.stopped) return;
     const workerId = `local-${spec.jobId}-${this.incarnation}-w${slot.index}-${slot.restarts}`;
     const [cmd, ...pre] = this.command;
-    const args = [...pre, 'worker', ...(spec.app ? [spec.app] : ['--streaming']), '--coordinator', spec.coordinator, '--job', spec.jobId, '--worker-id', workerId];
+    const args = [...slot.v8Flags, ...pre, 'worker', ...(spec.app ? [spec.app] : ['--streaming']), '--coordinator', spec.coordinator, '--job', spec.jobId, '--worker-id', workerId];
     slot.logFile = this.logFile(spec, workerId);
     const log = fs.openSync(slot.logFile, 'a');
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.env };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkWorkerResources, mergeWorkerResources, parseQuantity, withNodeOptions, workerMemory, workerNodeOptions } from './resources.js';
+import { checkWorkerResources, mergeWorkerResources, parseQuantity, withNodeOptions, workerMemory, workerNodeOptions, workerV8Flags } from './resources.js';
 
 const MIB = 1024 * 1024;
 
@@ -54,5 +54,12 @@ describe('worker node options', () => {
     expect(workerNodeOptions(8 * 1024 * MIB)).toBe('--max-semi-space-size=64');
     expect(withNodeOptions('--a', undefined)).toBe('--a');
     expect(withNodeOptions('--a', '--max-semi-space-size=8')).toBe('--a --max-semi-space-size=8');
+  });
+
+  it('collects garbage on each worker\'s own thread only when the workers fill every core', () => {
+    expect(workerV8Flags(2, 2)).toEqual(['--single-threaded-gc']);
+    expect(workerV8Flags(8, 2)).toEqual(['--single-threaded-gc']);
+    expect(workerV8Flags(1, 2)).toEqual([]);
+    expect(workerV8Flags(3, 16)).toEqual([]);
   });
 });

@@ -177,6 +177,16 @@ export function workerNodeOptions(memoryBytes: number): string {
   return `--max-semi-space-size=${semiSpaceMb}`;
 }
 
+/**
+ * V8 flags for local worker processes (they are not allowed in NODE_OPTIONS): when the workers
+ * are as many as the cores, each collects garbage on its own thread. V8's helper threads would
+ * only take cores from the other workers: the indexer bench (2 workers, 2 cores) ran 3% faster on
+ * 3% less CPU, wordcount likewise, the README's app within 1%. With a core to spare they help.
+ */
+export function workerV8Flags(workers: number, cores: number): string[] {
+  return workers >= cores ? ['--single-threaded-gc'] : [];
+}
+
 /** `ours` followed by what the environment already has, so a user's own options win. */
 export function withNodeOptions(ours: string, existing: string | undefined): string {
   return existing ? `${ours} ${existing}` : ours;
