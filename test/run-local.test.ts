@@ -59,6 +59,18 @@ describe('kubemr run on awkward text', () => {
     expect(got).toBe(sequentialOutput(dir, testApp('crash-app.ts'), ['a b.txt', './sub/c.txt']));
   });
 
+  it('local workers run the one-file worker bundle; job params reach the app there', () => {
+    const dir = tempDir('bundle');
+    const inputs = BOOKS.slice(0, 2);
+    const r = kubemr(['run', testApp('entry-probe.ts'), ...inputs, '-w', '2', '--param', 'probe=seen', '--out', 'out', '--data', 'data', '-q'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = sortedOutput(path.join(dir, 'out')).split('\n');
+    expect(lines.filter((l) => l.startsWith('~entry '))).toEqual([`~entry ${path.join(ROOT, 'dist', 'lib', 'worker', 'worker-bundle.js')} `]);
+    expect(lines.filter((l) => l.startsWith('~param '))).toEqual(['~param seen ']);
+    const words = (out: string) => out.split('\n').filter((l) => l && !l.startsWith('~')).join('\n');
+    expect(words(sortedOutput(path.join(dir, 'out')))).toBe(words(sequentialOutput(dir, testApp('entry-probe.ts'), inputs)));
+  });
+
   it('an app started through the explicit kubemr/worker entry is a worker, with no kubemr CLI', async () => {
     const dir = tempDir('direct');
     const inputs = BOOKS.slice(0, 4);

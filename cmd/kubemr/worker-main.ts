@@ -1,0 +1,8 @@
+/**
+ * `kubemr worker` alone: the entry of the worker bundle (scripts/bundle-worker.ts), which the
+ * local executor starts instead of the whole CLI. Same flags, output and exit codes.
+ */
+import { runProgram } from './program.js';
+import { workerCommand } from './worker.js';
+
+await runProgram([workerCommand()]);
