@@ -1,11 +1,17 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 /**
  * Bundles `kubemr worker` (cmd/kubemr/worker-main.ts and everything it loads, gRPC included)
  * into one file, dist/lib/worker/worker-bundle.js, which the local executor starts for each
  * worker. Loading one file costs a worker process far less than resolving and compiling some
- * hundred and fifty modules: a two-worker job of one small file ran in 470 ms instead of 518 ms.
+ * hundred and fifty modules: a two-worker job of one small file ran in 460 ms instead of 518 ms.
+ *
+ * It lives in dist/lib/worker because the modules bundled from there find files beside them by
+ * their own URL, which in the bundle is the bundle's: the heartbeat thread's script
+ * (./heartbeat-thread.js), the bundled apps and proto/ (found walking up to the package root).
  *
  * The App API (dist/lib/app/) stays outside the bundle: the user's app imports it from the
  * package, and the process then holds one copy of it (its registry and task scope live on
@@ -43,9 +49,10 @@ export async function bundleWorker(dist: string): Promise<string> {
     banner: { js: "import { createRequire as kubemrCreateRequire } from 'node:module'; const require = kubemrCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
+  if (!fs.existsSync(outfile)) throw new Error(`esbuild wrote no ${outfile}`);
   return outfile;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   await bundleWorker(path.resolve(process.argv[2] ?? 'dist'));
 }

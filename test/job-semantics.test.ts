@@ -226,7 +226,7 @@ describe('an attempt whose directory is gone', () => {
       expect(first).toMatchObject({ state: 'failed', error: expect.stringMatching(/directory .*map-0-1 was removed/) });
       expect(second!.state).toBe('succeeded');
       const log1 = fs.readFileSync(path.join(logs, 'map-0-1.log'), 'utf8');
-      expect(log1).toMatch(/abandoned: another attempt of this task committed first, or the job ended/);
+      expect(log1).toMatch(/abandoned: another attempt of the task committed first, or the job ended/);
       expect(log1).not.toMatch(/done in/);
       // Attempt 1 stopped within a few pieces; attempt 2 needed all of them.
       expect(first!.endedAt! - first!.startedAt).toBeLessThan((second!.endedAt! - second!.startedAt) / 2);

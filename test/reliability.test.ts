@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubemrClient, RpcError } from '../lib/protocol/client.js';
+import { workerCredential } from '../lib/protocol/credentials.js';
 import { Coordinator } from '../lib/coordinator/coordinator.js';
 import { startCoordinatorServer, stopServer } from '../lib/protocol/server.js';
 import { waitFor } from './support/wait.js';
@@ -133,8 +134,12 @@ describe('the coordinator gRPC API under bad requests', () => {
     const ask = { workerId: 'w', app: 'wordcount', jobId };
     const first = (await c.requestTask(ask)).task!;
     const ref = { workerId: 'w', jobId, kind: first.kind, index: first.index, attempt: first.attempt, lease: first.lease };
-    // Another worker's request may not ride on this worker's report; nothing of the report is kept.
+    // Another worker's request may not ride on this worker's report, nor a request for a job
+    // its credential does not cover; nothing of the report is kept.
     await expectCode(c.reportTask({ ...ref, success: false, error: 'E1', next: { ...ask, workerId: 'other' } }), grpc.status.INVALID_ARGUMENT, /`next.workerId`/);
+    const asWorker = new KubemrClient({ address, token: workerCredential(token, jobId) });
+    await expectCode(asWorker.reportTask({ ...ref, success: false, error: 'E1', next: { ...ask, jobId: 'another-job' } }), grpc.status.PERMISSION_DENIED, /another-job/);
+    asWorker.close();
     expect((await c.getJob(jobId)).tasks.flatMap((t) => t.history).every((a) => a.error === '')).toBe(true);
     const ack = await c.reportTask({ ...ref, success: false, error: 'E1', next: ask });
     expect(ack.accepted).toBe(true);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Coordinator, type WorkerEvent } from './coordinator.js';
 import type { Executor, LaunchSpec, WorkerDeathListener, WorkerInfo, WorkersExhaustedListener, WorkersStuckListener } from '../executor/types.js';
 
@@ -164,8 +164,8 @@ describe('Coordinator', () => {
     expect(ex.launched.map((l) => l.jobId)).toEqual(['resume-me']);
   });
 
-  it('removes the directory of an attempt that lost the race the moment the winner commits', async () => {
-    const dir = tmp();
+  /** A job of two maps: `fast` commits one, `slow` holds the other until `spare` backs it up. */
+  async function race(dir: string) {
     fs.writeFileSync(path.join(dir, 'b.txt'), 'three four\n');
     let now = 1_000_000;
     const c = await coordinator(dir, { clock: { now: () => now } });
@@ -187,12 +187,33 @@ describe('Coordinator', () => {
     now += 60_000;
     const backup = run('spare');
     expect([backup.ref.index, backup.ref.attempt]).toEqual([slow.ref.index, 2]);
+    return { c, slow, backup, commit };
+  }
+
+  it('removes the directory of an attempt that lost the race the moment the winner commits', async () => {
+    const { c, slow, backup, commit } = await race(tmp());
     expect(fs.existsSync(slow.dir)).toBe(true);
     expect(commit(backup)).toBe(true);
     expect(fs.existsSync(slow.dir)).toBe(false);
     expect(c.getJob('race').maps[slow.ref.index]!.history[0]!.state).toBe('abandoned');
     // The loser's late report changes nothing.
     expect(c.report(slow.ref, { success: false, error: 'its directory is gone' })).toBe(false);
+  });
+
+  it('a losing attempt\'s directory that cannot be removed does not undo the winner\'s commit', async () => {
+    const { c, slow, backup, commit } = await race(tmp());
+    const real = fs.rmSync;
+    const spy = vi.spyOn(fs, 'rmSync').mockImplementation((p, o) => {
+      if (String(p) === slow.dir) throw Object.assign(new Error(`ENOTEMPTY: directory not empty, rmdir '${slow.dir}'`), { code: 'ENOTEMPTY' });
+      return real(p, o);
+    });
+    try {
+      expect(commit(backup)).toBe(true);
+      expect(spy).toHaveBeenCalledWith(slow.dir, expect.anything());
+    } finally {
+      spy.mockRestore();
+    }
+    expect(c.getJob('race').maps[slow.ref.index]!.state).toBe('done');
   });
 
   it('finishes on restart a commit granted before a crash, and refuses reports that name other files', async () => {

@@ -313,7 +313,14 @@ export class Coordinator {
     // (see runWorker), instead of running on to the end of work nobody will read.
     if (accepted) {
       for (const other of (ref.kind === 'map' ? job.maps : job.reduces)[ref.index]!.history) {
-        if (other.attempt !== ref.attempt && other.state === 'abandoned') discardAttempt(taskFiles(job, ref.kind, ref.index, other.attempt));
+        if (other.attempt === ref.attempt || other.state !== 'abandoned') continue;
+        try {
+          discardAttempt(taskFiles(job, ref.kind, ref.index, other.attempt));
+        } catch (err) {
+          // The loser writing as it goes (or a file held open on NFS) can keep the directory
+          // from going; the commit stands, and the job's end sweeps what is left.
+          this.logger.warn('could not remove a losing attempt\'s directory', { job: job.id, task: taskName(ref.kind, ref.index), attempt: other.attempt, ...errorFields(err) });
+        }
       }
     }
     return accepted;

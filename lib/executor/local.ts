@@ -57,15 +57,20 @@ interface Slot {
   v8Flags: string[];
 }
 
-/** The CLI entry: the built main.js, or the .ts source when running from sources. */
+/**
+ * What a worker process runs: `kubemr worker` bundled into one file by the build
+ * (scripts/bundle-worker.ts), which starts its first task sooner than the CLI loading its modules
+ * one by one; the built main.js when there is no bundle, or one older than main.js (a `tsc` run
+ * without the bundling step); the .ts source when running from sources.
+ */
 export function defaultWorkerCommand(): string[] {
   const here = fileURLToPath(import.meta.url);
   const root = path.resolve(path.dirname(here), '..', '..');
   if (here.endsWith('.ts')) return [process.execPath, '--import', 'tsx', path.join(root, 'cmd', 'kubemr', 'main.ts')];
-  // `kubemr worker` bundled into one file by the build (scripts/bundle-worker.ts): a process that
-  // loads it starts its first task sooner than one that loads the CLI's modules one by one.
+  const main = path.join(root, 'cmd', 'kubemr', 'main.js');
   const bundle = path.join(root, 'lib', 'worker', 'worker-bundle.js');
-  return [process.execPath, fs.existsSync(bundle) ? bundle : path.join(root, 'cmd', 'kubemr', 'main.js')];
+  const mtime = (f: string) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  return [process.execPath, mtime(bundle) >= mtime(main) ? bundle : main];
 }
 
 /**

@@ -269,7 +269,11 @@ export function coordinatorHandlers(
       holdsLease('ReportTask', req);
       if (!coord.started) throw new CoordinatorUnavailableError('the coordinator is resuming its jobs; report again');
       const next = req.next;
-      if (next && next.workerId !== req.workerId) throw new InvalidJobSpecError(`Expected \`next.workerId\` to be the report's \`workerId\` ${req.workerId}, got \`${next.workerId}\``);
+      // All of `next` is checked before the report changes anything.
+      if (next) {
+        if (next.workerId !== req.workerId) throw new InvalidJobSpecError(`Expected \`next.workerId\` to be the report's \`workerId\` ${req.workerId}, got \`${next.workerId}\``);
+        workerScope(who, 'ReportTask', next.jobId);
+      }
       const accepted = req.success
         ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? countersFromPb(req.counters) : undefined })
         : s.report(ref, { success: false, error: req.error || 'unknown error', fetchFailedMaps: req.fetchFailedMaps, unrecoverable: req.unrecoverable });

@@ -169,9 +169,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           // Reported all the same: a coordinator that still counts the attempt as running (the
           // directory went some other way) retries the task rather than handing this worker the
           // same attempt again; one that knows the attempt lost ignores the report.
-          error = `the attempt's directory ${task.attemptDir} was removed: another attempt of the task committed first, or the job ended`;
+          const why = 'another attempt of the task committed first, or the job ended';
+          error = `the attempt's directory ${task.attemptDir} was removed (${why})${err instanceof TaskAbandonedError ? '' : `; the task stopped with: ${errorMessage(err)}`}`;
           tlog.info('task abandoned: its attempt directory is gone');
-          attemptLog('abandoned: another attempt of this task committed first, or the job ended (its directory is gone)');
+          attemptLog(`abandoned: ${why} (its directory is gone)`);
         } else if (err instanceof TaskAbandonedError) {
           tlog.warn('task abandoned');
           attemptLog('abandoned: the coordinator took the task back');
@@ -206,7 +207,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           unrecoverable,
           counters: result?.counters ?? {},
           fetchFailedMaps: fetchFailed ?? [],
-          next: request,
+          // A worker on its way out asks for nothing more.
+          next: options.signal?.aborted ? undefined : request,
         }),
       );
       if (ack === undefined) return { tasks, reason: options.signal?.aborted ? 'aborted' : 'coordinator-gone' };
@@ -227,13 +229,16 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
  * Whether the attempt's directory is gone: the coordinator removes it when another attempt of the
  * task commits first (a speculative backup, or the original it backed up) or the job ends, and a
  * heartbeat could take a third of a lease to say so. Looked at no more than every
- * LOST_CHECK_MS, or at once when `now`; an attempt without a directory of its own never is.
+ * LOST_CHECK_MS, or at once when `now`; an attempt whose directory was not there when it
+ * started (none of its own, or one the coordinator failed to make) never is.
  */
 function attemptLost(dir: string): (now?: boolean) => boolean {
   let checkedAt = Date.now();
   let gone = false;
+  // One the coordinator could not make (it logs why) was never there to lose.
+  const had = dir !== '' && fs.existsSync(dir);
   return (now = false) => {
-    if (gone || !dir) return gone;
+    if (gone || !had) return gone;
     const t = Date.now();
     if (!now && t - checkedAt < LOST_CHECK_MS) return false;
     checkedAt = t;
