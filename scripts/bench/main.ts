@@ -107,6 +107,13 @@ function normalize(files: string[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** `work/name`, emptied: a reference run's output directory, from scratch in a reused --dir. */
+function freshOut(work: string, name: string): string {
+  const dir = path.join(work, name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return dir;
+}
+
 const digest = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const outFiles = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith('mr-out-')).map((f) => path.join(dir, f));
 const median = (xs: number[]) => {
@@ -254,9 +261,7 @@ async function main(): Promise<void> {
   }
   if (on('indexer')) {
     // The indexer's reference is its own sequential run.
-    const seqOut = path.join(work, 'indexer-seq');
-    fs.mkdirSync(seqOut, { recursive: true });
-    fs.rmSync(seqOut, { recursive: true, force: true });
+    const seqOut = freshOut(work, 'indexer-seq');
     log('indexer: the sequential run, for the reference');
     execFileSync(process.execPath, [CLI, 'run', 'indexer', ...parts, '--sequential', '--out', seqOut, '-q'], { cwd: work });
     idxR = await appGroup('indexer', 'indexer', BUNDLED('indexer'), digest(normalize(outFiles(seqOut))));
@@ -308,8 +313,7 @@ async function main(): Promise<void> {
     // The MIT lab's corpus as it is (the books, not the ASCII copy), end to end.
     const mitFiles = fs.readdirSync(BOOKS).filter((f) => f.endsWith('.txt')).sort().map((f) => path.join(BOOKS, f));
     const mitBytes = mitFiles.reduce((a, f) => a + fs.statSync(f).size, 0);
-    const mitSeqOut = path.join(work, 'mit-seq');
-    fs.mkdirSync(mitSeqOut, { recursive: true });
+    const mitSeqOut = freshOut(work, 'mit-seq');
     execFileSync(process.execPath, [CLI, 'run', 'wordcount', ...mitFiles, '--sequential', '--out', mitSeqOut, '-q'], { cwd: work });
     [mit] = await bench.group([{ name: 'MIT corpus wordcount, 2 workers', bytes: mitBytes, argv: (out) => kubemr(['wordcount', ...mitFiles, '--workers', '2', '--out', out]), collect: outFiles, reference: digest(normalize(outFiles(mitSeqOut))) }], Math.max(3, R));
   }
@@ -321,8 +325,7 @@ async function main(): Promise<void> {
     const dir = path.join(work, 'small-files');
     const files = splitIntoFiles(one.file, dir, flags.smallFiles);
     log(`small files: ${files.length} files of ${(one.bytes / files.length / 1024).toFixed(1)} KiB on average, ${mb(one.bytes)} MB in all`);
-    const seqOut = path.join(work, 'small-seq');
-    fs.mkdirSync(seqOut, { recursive: true });
+    const seqOut = freshOut(work, 'small-seq');
     execFileSync(process.execPath, [CLI, 'run', 'wordcount', one.file, '--sequential', '--out', seqOut, '-q'], { cwd: work });
     const ref = digest(normalize(outFiles(seqOut)));
     small = await bench.group(
