@@ -57,11 +57,16 @@ interface Slot {
   v8Flags: string[];
 }
 
+/** How much older than main.js the worker bundle may be and still be the same build's. */
+const STALE_BUNDLE_MS = 10_000;
+
 /**
  * What a worker process runs: `kubemr worker` bundled into one file by the build
  * (scripts/bundle-worker.ts), which starts its first task sooner than the CLI loading its modules
- * one by one; the built main.js when there is no bundle, or one older than main.js (a `tsc` run
- * without the bundling step); the .ts source when running from sources.
+ * one by one; the built main.js when there is no bundle, or one built well before main.js (a
+ * `tsc` run after the build, without its bundling step: the bundle would run the older code);
+ * the .ts source when running from sources. "Well before": a copy of dist (`cp -r`) gives its
+ * files new times, a few milliseconds apart in no particular order.
  */
 export function defaultWorkerCommand(): string[] {
   const here = fileURLToPath(import.meta.url);
@@ -70,7 +75,7 @@ export function defaultWorkerCommand(): string[] {
   const main = path.join(root, 'cmd', 'kubemr', 'main.js');
   const bundle = path.join(root, 'lib', 'worker', 'worker-bundle.js');
   const mtime = (f: string) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
-  return [process.execPath, mtime(bundle) >= mtime(main) ? bundle : main];
+  return [process.execPath, mtime(bundle) >= 0 && mtime(bundle) >= mtime(main) - STALE_BUNDLE_MS ? bundle : main];
 }
 
 /**
