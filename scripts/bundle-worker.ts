@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 /**
@@ -20,10 +19,8 @@ import { build, type Plugin } from 'esbuild';
  *
  * Usage: node dist/scripts/bundle-worker.js [distDir]   (run by `npm run build` after tsc)
  */
-export const WORKER_BUNDLE = path.join('lib', 'worker', 'worker-bundle.js');
-
-export async function bundleWorker(dist: string): Promise<string> {
-  const outfile = path.join(dist, WORKER_BUNDLE);
+async function bundleWorker(dist: string): Promise<void> {
+  const outfile = path.join(dist, 'lib', 'worker', 'worker-bundle.js');
   const appDir = path.join(dist, 'lib', 'app') + path.sep;
   const sharedWithApps: Plugin = {
     name: 'kubemr-app-api',
@@ -50,9 +47,6 @@ export async function bundleWorker(dist: string): Promise<string> {
     logLevel: 'warning',
   });
   if (!fs.existsSync(outfile)) throw new Error(`esbuild wrote no ${outfile}`);
-  return outfile;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await bundleWorker(path.resolve(process.argv[2] ?? 'dist'));
-}
+await bundleWorker(path.resolve(process.argv[2] ?? 'dist'));

@@ -276,7 +276,8 @@ export class Coordinator {
   report(ref: TaskRef, result: TaskReport): boolean {
     if (!this.scheduler.hasJob(ref.jobId)) return false;
     const job = this.scheduler.getJob(ref.jobId);
-    if ((ref.kind === 'map' ? job.maps : job.reduces)[ref.index] === undefined || ref.attempt < 1) return false;
+    const task = (ref.kind === 'map' ? job.maps : job.reduces)[ref.index];
+    if (task === undefined || ref.attempt < 1) return false;
     const files = taskFiles(job, ref.kind, ref.index, ref.attempt);
     if (!result.success) {
       // Kept in the task's history and sent in every GetJob: bounded, whatever a worker sends.
@@ -312,7 +313,7 @@ export class Coordinator {
     // The attempts that lost the race lose their directories now: their workers see it and stop
     // (see runWorker), instead of running on to the end of work nobody will read.
     if (accepted) {
-      for (const other of (ref.kind === 'map' ? job.maps : job.reduces)[ref.index]!.history) {
+      for (const other of task.history) {
         if (other.attempt === ref.attempt || other.state !== 'abandoned') continue;
         try {
           discardAttempt(taskFiles(job, ref.kind, ref.index, other.attempt));

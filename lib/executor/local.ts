@@ -74,8 +74,9 @@ export function defaultWorkerCommand(): string[] {
   if (here.endsWith('.ts')) return [process.execPath, '--import', 'tsx', path.join(root, 'cmd', 'kubemr', 'main.ts')];
   const main = path.join(root, 'cmd', 'kubemr', 'main.js');
   const bundle = path.join(root, 'lib', 'worker', 'worker-bundle.js');
-  const mtime = (f: string) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
-  return [process.execPath, mtime(bundle) >= 0 && mtime(bundle) >= mtime(main) - STALE_BUNDLE_MS ? bundle : main];
+  const bundleTime = fs.statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
+  const mainTime = fs.statSync(main, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  return [process.execPath, bundleTime !== undefined && bundleTime >= mainTime - STALE_BUNDLE_MS ? bundle : main];
 }
 
 /**

@@ -187,13 +187,17 @@ export function coordinatorHandlers(
     }
   }
 
-  /**
-   * The answer to a worker's request for work: a task, WAIT or EXIT. With nothing to hand out
-   * now, the request is held open until a task frees up or the hold ends (see holdMs).
-   */
-  function nextTask(name: string, req: RequestTaskRequest__Output, call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'once'>, who: Principal | undefined): RequestTaskReply | Promise<RequestTaskReply> {
+  /** A worker's request for work may be answered: it names the worker and a job its credential covers. */
+  function checkRequest(name: string, req: RequestTaskRequest__Output, who: Principal | undefined): void {
     if (!req.workerId) throw new InvalidJobSpecError('Expected `workerId` to be set, got an empty string');
     workerScope(who, name, req.jobId);
+  }
+
+  /**
+   * The answer to a checked request for work: a task, WAIT or EXIT. With nothing to hand out
+   * now, the request is held open until a task frees up or the hold ends (see holdMs).
+   */
+  function nextTask(req: RequestTaskRequest__Output, call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'once'>): RequestTaskReply | Promise<RequestTaskReply> {
     // While journaled jobs are being resumed, a worker's job may not be known yet.
     if (!coord.started) return { directive: 'WAIT', retryAfterMs: 500 };
     const worker = { workerId: req.workerId, app: req.app, jobId: req.jobId || undefined };
@@ -262,7 +266,10 @@ export function coordinatorHandlers(
   }
 
   return {
-    RequestTask: unary('RequestTask', (req, call, who) => nextTask('RequestTask', req, call, who)),
+    RequestTask: unary('RequestTask', (req, call, who) => {
+      checkRequest('RequestTask', req, who);
+      return nextTask(req, call);
+    }),
     ReportTask: unary('ReportTask', (req, call, who) => {
       workerScope(who, 'ReportTask', req.jobId);
       const ref = taskRef(req);
@@ -272,15 +279,14 @@ export function coordinatorHandlers(
       // All of `next` is checked before the report changes anything.
       if (next) {
         if (next.workerId !== req.workerId) throw new InvalidJobSpecError(`Expected \`next.workerId\` to be the report's \`workerId\` ${req.workerId}, got \`${next.workerId}\``);
-        workerScope(who, 'ReportTask', next.jobId);
+        checkRequest('ReportTask', next, who);
       }
       const accepted = req.success
         ? s.report(ref, { success: true, outputFiles: req.outputFiles, counters: req.counters ? countersFromPb(req.counters) : undefined })
         : s.report(ref, { success: false, error: req.error || 'unknown error', fetchFailedMaps: req.fetchFailedMaps, unrecoverable: req.unrecoverable });
       if (!next) return { accepted };
       // The report is handled first: the task it freed, or the phase it ended, is there to hand out.
-      const answer = nextTask('ReportTask', next, call, who);
-      return answer instanceof Promise ? answer.then((n) => ({ accepted, next: n })) : { accepted, next: answer };
+      return Promise.resolve(nextTask(next, call)).then((n) => ({ accepted, next: n }));
     }),
     Heartbeat: unary('Heartbeat', (req, _call, who) => {
       workerScope(who, 'Heartbeat', req.jobId);
