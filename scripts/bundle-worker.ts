@@ -40,7 +40,8 @@ async function bundleWorker(dist: string): Promise<void> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['tsx', 'tsx/*'],
+    // grpc-js loads proto-loader only for channelz and ORCA, which no kubemr process uses.
+    external: ['tsx', 'tsx/*', '@grpc/proto-loader'],
     plugins: [sharedWithApps],
     // The bundled CommonJS packages (gRPC) require Node's own modules.
     banner: { js: "import { createRequire as kubemrCreateRequire } from 'node:module'; const require = kubemrCreateRequire(import.meta.url);" },

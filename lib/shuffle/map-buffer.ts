@@ -38,6 +38,13 @@ const RECORD_OVERHEAD = 4 * ENTRY_WORDS + 4 + 24;
  * records plus this many; past that, grouping stops until the next spill (see KeyGroups).
  */
 const GROUP_SLACK = 16384;
+/**
+ * Past this many records, grouping also stops once more than three quarters of the keys are
+ * distinct: an index of distinct words (22k records, all distinct, a task) then goes straight to
+ * the radix sort, 25% faster than grouping 19k keys first and giving up. Text with a pair per
+ * word repeats far more than that within its first 4096 words.
+ */
+const GROUP_PROBE = 4096;
 
 /** Typed-array offsets are 32-bit; a larger budget is used up to this. */
 const MAX_ARENA = 2 ** 31;
@@ -300,7 +307,7 @@ export class MapOutputBuffer {
     const g = this.groups;
     if (g) {
       m[e + 4] = g.find(this.arena, at, kl, r, i);
-      if (g.n > (this.n >> 3) + GROUP_SLACK) this.groups = undefined;
+      if (g.n > (this.n >> 3) + GROUP_SLACK || (this.n >= GROUP_PROBE && g.n * 4 > this.n * 3)) this.groups = undefined;
     }
     this.used = at + kl + vl;
   }
