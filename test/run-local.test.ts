@@ -71,6 +71,31 @@ describe('kubemr run on awkward text', () => {
     expect(words(sortedOutput(path.join(dir, 'out')))).toBe(words(sequentialOutput(dir, testApp('entry-probe.ts'), inputs)));
   });
 
+  it('local workers start from the code cache beside the bundle; one V8 refuses is written again, one it takes is kept', () => {
+    const workerDir = path.join(ROOT, 'dist', 'lib', 'worker');
+    const caches = () => fs.readdirSync(workerDir).filter((f) => /^worker-bundle\..*\.v8cache$/.test(f));
+    const dir = tempDir('codecache');
+    const inputs = BOOKS.slice(0, 2);
+    const expected = sequentialOutput(dir, 'indexer', inputs);
+    const run = (out: string) => {
+      const r = kubemr(['run', 'indexer', ...inputs, '-w', '2', '--out', out, '--data', 'data', '-q'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(sortedOutput(path.join(dir, out))).toBe(expected);
+    };
+    run('out1');
+    // Written by a worker that found none (this suite's other jobs may have written it first).
+    // There is one per set of Node flags: workers get --single-threaded-gc when they fill the cores.
+    expect(caches().length, 'no code cache beside the bundle').toBeGreaterThan(0);
+    const garbage = Buffer.alloc(4096, 0x5a);
+    for (const f of caches()) fs.writeFileSync(path.join(workerDir, f), garbage);
+    run('out2');
+    const rewritten = caches().filter((f) => !fs.readFileSync(path.join(workerDir, f)).equals(garbage));
+    expect(rewritten.length, 'the refused cache was not written again').toBeGreaterThan(0);
+    const times = rewritten.map((f) => fs.statSync(path.join(workerDir, f)).mtimeMs);
+    run('out3');
+    expect(rewritten.map((f) => fs.statSync(path.join(workerDir, f)).mtimeMs), 'a cache V8 took was written again').toEqual(times);
+  });
+
   it('an app started through the explicit kubemr/worker entry is a worker, with no kubemr CLI', async () => {
     const dir = tempDir('direct');
     const inputs = BOOKS.slice(0, 4);

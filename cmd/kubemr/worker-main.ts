@@ -5,4 +5,6 @@
 import { runProgram } from './program.js';
 import { workerCommand } from './worker.js';
 
-await runProgram([workerCommand()]);
+// No top-level await: the bundle is CommonJS (see lib/worker/worker-bundle.ts); runProgram
+// reports its own errors.
+void runProgram([workerCommand()]);

@@ -46,6 +46,15 @@ export function resolveAppModule(app: string, cwd = process.cwd()): string {
 }
 
 /**
+ * `import()`, or the one the worker bundle's starter provides (see worker-bundle.ts): code that
+ * V8 compiled from its code cache cannot import by itself.
+ */
+function importModule<T>(specifier: string): Promise<T> {
+  const viaStarter = (globalThis as Record<symbol, unknown>)[Symbol.for('kubemr.import')] as ((s: string) => Promise<T>) | undefined;
+  return viaStarter ? viaStarter(specifier) : (import(specifier) as Promise<T>);
+}
+
+/**
  * Imports an app module and returns the App it registered. TypeScript modules load through
  * tsx, so a user's .ts app runs without a build step.
  */
@@ -54,10 +63,10 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<Registe
   clearRegisteredApp();
   try {
     if (/\.[mc]?ts$/.test(file) && !process.execArgv.some((a) => a.includes('tsx'))) {
-      const { tsImport } = await import('tsx/esm/api');
+      const { tsImport } = await importModule<typeof import('tsx/esm/api')>('tsx/esm/api');
       await tsImport(pathToFileURL(file).href, import.meta.url);
     } else {
-      await import(pathToFileURL(file).href);
+      await importModule(pathToFileURL(file).href);
     }
   } catch (err) {
     if (AppNotFoundError.is(err)) throw err;
