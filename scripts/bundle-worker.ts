@@ -34,7 +34,8 @@ async function bundleWorker(dist: string): Promise<void> {
     external: ['tsx', 'tsx/*', '@grpc/proto-loader'],
     // The modules' own URL, as in the build: the bundle's.
     define: { 'import.meta.url': 'kubemrBundleUrl' },
-    banner: { js: "const kubemrBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // "use strict" first: esbuild's own directive, after a banner, would no longer be one.
+    banner: { js: "'use strict';\nconst kubemrBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
   });
   if (!fs.existsSync(outfile)) throw new Error(`esbuild wrote no ${outfile}`);

@@ -31,7 +31,11 @@ export function protoPath(): string {
  * thread) some 30 ms of its start.
  */
 function serviceDefinition(service: protobuf.Service): grpc.ServiceDefinition {
-  const serialize = (type: protobuf.Type) => (value: object) => Buffer.from(type.encode(type.fromObject(value)).finish());
+  const serialize = (type: protobuf.Type) => (value: object) => {
+    // A Buffer already under Node (protobufjs's BufferWriter); viewed, not copied, otherwise.
+    const bytes = type.encode(type.fromObject(value)).finish();
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
   const deserialize = (type: protobuf.Type) => (bytes: Buffer) => type.toObject(type.decode(bytes), TO_OBJECT);
   const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
   for (const method of service.methodsArray) {

@@ -35,7 +35,8 @@ const ENTRY_WORDS = 5;
 const RECORD_OVERHEAD = 4 * ENTRY_WORDS + 4 + 24;
 /**
  * Keys are grouped as they arrive while a buffer's distinct keys stay under an eighth of its
- * records plus this many; past that, grouping stops until the next spill (see KeyGroups).
+ * records plus this many (and see GROUP_PROBE); past that, grouping stops until the next spill
+ * (see KeyGroups).
  */
 const GROUP_SLACK = 16384;
 /**

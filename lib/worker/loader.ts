@@ -46,8 +46,8 @@ export function resolveAppModule(app: string, cwd = process.cwd()): string {
 }
 
 /**
- * `import()`, or the one the worker bundle's starter provides (see worker-bundle.ts): code that
- * V8 compiled from its code cache cannot import by itself.
+ * `import()`, or the one the worker bundle's starter provides (see worker-bundle.ts): the bundle
+ * runs as a vm.Script compiled from V8's code cache, which cannot import by itself on Node 20.
  */
 function importModule<T>(specifier: string): Promise<T> {
   const viaStarter = (globalThis as Record<symbol, unknown>)[Symbol.for('kubemr.import')] as ((s: string) => Promise<T>) | undefined;
