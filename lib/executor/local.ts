@@ -73,10 +73,12 @@ export function defaultWorkerCommand(): string[] {
   const root = path.resolve(path.dirname(here), '..', '..');
   if (here.endsWith('.ts')) return [process.execPath, '--import', 'tsx', path.join(root, 'cmd', 'kubemr', 'main.ts')];
   const main = path.join(root, 'cmd', 'kubemr', 'main.js');
-  // The bundled code, and the module that starts it (see lib/worker/worker-bundle.ts).
-  const bundleTime = fs.statSync(path.join(root, 'lib', 'worker', 'worker-bundle.cjs'), { throwIfNoEntry: false })?.mtimeMs;
+  // The bundled code (.cjs) is what may be stale; the module that starts it (.js) is what runs
+  // (see lib/worker/worker-bundle.ts).
+  const bundle = path.join(root, 'lib', 'worker', 'worker-bundle');
+  const bundleTime = fs.statSync(`${bundle}.cjs`, { throwIfNoEntry: false })?.mtimeMs;
   const mainTime = fs.statSync(main, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  return [process.execPath, bundleTime !== undefined && bundleTime >= mainTime - STALE_BUNDLE_MS ? path.join(root, 'lib', 'worker', 'worker-bundle.js') : main];
+  return [process.execPath, bundleTime !== undefined && bundleTime >= mainTime - STALE_BUNDLE_MS ? `${bundle}.js` : main];
 }
 
 /**

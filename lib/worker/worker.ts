@@ -235,7 +235,6 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
 function attemptLost(dir: string): (now?: boolean) => boolean {
   let checkedAt = Date.now();
   let gone = false;
-  // One the coordinator could not make (it logs why) was never there to lose.
   const had = dir !== '' && fs.existsSync(dir);
   return (now = false) => {
     if (gone || !had) return gone;
