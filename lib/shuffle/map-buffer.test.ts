@@ -245,6 +245,26 @@ describe('RunMerger', () => {
     expect(got).toEqual(expected.map(([k, vs]) => [k, String((vs as string[]).reduce((a, v) => a + Number(v), 0))]));
   });
 
+  it('orders keys that tie on their first four bytes, are shorter than four or end in NUL, with values in run order', () => {
+    let seed = 11;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const alphabet = [0x00, 0x01, 0x61, 0x7f, 0x80, 0xff];
+    const order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
+    const files: string[] = [];
+    const records: Array<[string, string]> = [];
+    for (let f = 0; f < 9; f++) {
+      const keys = Array.from({ length: 150 }, () => Buffer.from(Array.from({ length: rnd(7) }, () => alphabet[rnd(alphabet.length)]!)).toString('latin1'));
+      // Sorted, stable: a run's values for one key stay in the order written.
+      const run = keys.sort(order).map((k, i): [string, string] => [k, `${f}.${i}`]);
+      records.push(...run);
+      files.push(writeRun(`tie${f}`, run));
+    }
+    const expected = [...new Set(records.map(([k]) => k))].sort(order).map((k) => [k, records.filter(([rk]) => rk === k).map(([, v]) => v)]);
+    const m = new RunMerger(files);
+    expect([...m.groups('latin1')].map(([k, vs]) => [k.toString('latin1'), vs])).toEqual(expected);
+    m.close();
+  });
+
   it('merges many runs into one byte-ordered stream', () => {
     const all: string[] = [];
     const files: string[] = [];

@@ -28,23 +28,43 @@ function sameRange(a: Buffer, as: number, al: number, b: Buffer, bs: number, bl:
   return true;
 }
 
+/** The first four bytes of a[at, at + len), big-endian and zero-padded: keys in this order compare as their prefixes do, or tie. */
+function prefix(a: Uint8Array, at: number, len: number): number {
+  if (len >= 4) return ((a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!) >>> 0;
+  let w = 0;
+  for (let i = 0; i < 4; i++) w = w * 256 + (i < len ? a[at + i]! : 0);
+  return w;
+}
+
 /**
  * A k-way merge over sorted runs, grouping equal keys. Memory is bounded by one buffer per run
  * plus the values of the current key.
+ *
+ * The heap compares the readers' key prefixes (the first four bytes, kept as numbers) before
+ * any bytes, so keys that differ early (most keys of a high-cardinality job) are told apart by
+ * one comparison, and it sifts by moving a hole rather than by swapping pairs.
  */
 export class RunMerger {
   private readonly readers: RunReader[];
   /** Min-heap of reader indexes ordered by current key (then index, for stability). */
   private readonly heap: number[] = [];
+  /** Per reader, the prefix of its current key. */
+  private readonly pre: Float64Array;
 
   constructor(files: string[]) {
     this.readers = files.map((f) => new RunReader(f));
+    this.pre = new Float64Array(this.readers.length);
     this.readers.forEach((rd, i) => {
-      if (rd.next()) this.push(i);
+      if (!rd.next()) return;
+      this.pre[i] = prefix(rd.data, rd.keyStart, rd.keyLength);
+      this.push(i);
     });
   }
 
   private less(a: number, b: number): boolean {
+    const pa = this.pre[a]!;
+    const pb = this.pre[b]!;
+    if (pa !== pb) return pa < pb;
     const x = this.readers[a]!;
     const y = this.readers[b]!;
     const c = compareRange(x.data, x.keyStart, x.keyLength, y.data, y.keyStart, y.keyLength);
@@ -53,35 +73,41 @@ export class RunMerger {
 
   private push(i: number): void {
     const h = this.heap;
+    let j = h.length;
     h.push(i);
-    let j = h.length - 1;
     while (j > 0) {
       const p = (j - 1) >> 1;
-      if (!this.less(h[j]!, h[p]!)) break;
-      [h[j], h[p]] = [h[p]!, h[j]!];
+      if (!this.less(i, h[p]!)) break;
+      h[j] = h[p]!;
       j = p;
     }
+    h[j] = i;
   }
 
+  /** Moves heap[0] down to its place. */
   private siftDown(): void {
     const h = this.heap;
+    const n = h.length;
+    const x = h[0]!;
     let j = 0;
     for (;;) {
       const l = 2 * j + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = j;
-      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-      if (m === j) return;
-      [h[j], h[m]] = [h[m]!, h[j]!];
-      j = m;
+      const c = r < n && this.less(h[r]!, h[l]!) ? r : l;
+      if (!this.less(h[c]!, x)) break;
+      h[j] = h[c]!;
+      j = c;
     }
+    h[j] = x;
   }
 
   /** Advances the reader at the top of the heap. */
   private pop(): void {
     const top = this.heap[0]!;
-    if (this.readers[top]!.next()) {
+    const rd = this.readers[top]!;
+    if (rd.next()) {
+      this.pre[top] = prefix(rd.data, rd.keyStart, rd.keyLength);
       this.siftDown();
     } else {
       const last = this.heap.pop()!;
