@@ -119,6 +119,20 @@ describe('kubemr run on awkward text', () => {
     expect(sortedOutput(path.join(dir, 'out'))).toBe(sequentialOutput(dir, testApp('crash-app.ts'), inputs));
   });
 
+  it('an app module that leaves a timer open when it loads: the run ends with its job, distributed and sequential', () => {
+    const dir = tempDir('openhandle');
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'a b a\nc a\n');
+    const app = testApp('open-handle.ts');
+    const seq = kubemr(['run', app, 'in.txt', '--sequential', '--out', 'seq', '-q'], { cwd: dir, timeoutMs: 60_000 });
+    expect(seq.signal, 'killed at the timeout: the sequential run did not end').toBeNull();
+    expect(seq.code, seq.stderr).toBe(0);
+    const r = kubemr(['run', app, 'in.txt', '-w', '2', '-r', '2', '--out', 'out', '--data', 'data', '-q'], { cwd: dir, timeoutMs: 60_000 });
+    expect(r.signal, 'killed at the timeout: the run did not end').toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(sortedOutput(path.join(dir, 'out'))).toBe(sortedOutput(path.join(dir, 'seq')));
+    expect(sortedOutput(path.join(dir, 'out'))).toContain('a 3\n');
+  });
+
   it('expands a quoted glob itself, passing the matched paths as written', () => {
     const dir = tempDir('glob');
     fs.mkdirSync(path.join(dir, 'in'));

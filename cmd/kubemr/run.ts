@@ -74,11 +74,15 @@ export function runCommand(): Command {
     .option('-q, --quiet', 'no progress output')
     .option('-v, --verbose', 'debug logging')
     .action(async (app: string | undefined, inputs: string[], flags: RunFlags) => {
+      let code: number;
       try {
-        process.exitCode = await run(app, inputs, flags);
+        code = await run(app, inputs, flags);
       } catch (err) {
         exitWithError(withFlagNames(err));
       }
+      // The job is over, its workers stopped and its results written: exit even when the app
+      // module, which this process imports to check it, left a timer or a socket open.
+      process.exit(code);
     });
 }
 

@@ -74,7 +74,10 @@ export function workerCommand(): Command {
           giveUpMs: flags.giveUpMs ?? (process.env.KUBEMR_GIVE_UP_MS ? giveUpFlag('KUBEMR_GIVE_UP_MS')(process.env.KUBEMR_GIVE_UP_MS) : 30_000),
           signal: abort.signal,
         });
-        process.exitCode = summary.reason === 'aborted' ? 143 : 0;
+        // The work is over and reported: exit now, neither waiting on whatever the app left
+        // open (a socket, a timer) nor for V8 to free a heap of hundreds of megabytes object by
+        // object, which a natural exit does (100-300 ms for a 300 MB heap, measured).
+        process.exit(summary.reason === 'aborted' ? 143 : 0);
       } catch (err) {
         exitWithError(err);
       }
