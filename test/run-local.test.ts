@@ -123,9 +123,12 @@ describe('kubemr run on awkward text', () => {
     const dir = tempDir('openhandle');
     fs.writeFileSync(path.join(dir, 'in.txt'), 'a b a\nc a\n');
     const app = testApp('open-handle.ts');
-    const seq = kubemr(['run', app, 'in.txt', '--sequential', '--out', 'seq', '-q'], { cwd: dir, timeoutMs: 60_000 });
+    // The sequential run prints the app's output itself, here into a pipe read only a second later.
+    const cmd = `"${process.execPath}" "${path.join(ROOT, 'bin', 'kubemr.js')}" run "${app}" in.txt --sequential --out seq -q | (sleep 1; wc -c)`;
+    const seq = spawnSync('sh', ['-c', cmd], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
     expect(seq.signal, 'killed at the timeout: the sequential run did not end').toBeNull();
-    expect(seq.code, seq.stderr).toBe(0);
+    expect(seq.status, seq.stderr).toBe(0);
+    expect(Number(seq.stdout.trim()), 'the app\'s output, all of it').toBe(200_001);
     const r = kubemr(['run', app, 'in.txt', '-w', '2', '-r', '2', '--out', 'out', '--data', 'data', '-q'], { cwd: dir, timeoutMs: 60_000 });
     expect(r.signal, 'killed at the timeout: the run did not end').toBeNull();
     expect(r.code, r.stderr).toBe(0);

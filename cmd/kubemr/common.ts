@@ -280,6 +280,21 @@ export function exitWithError(err: unknown): never {
   process.exit(exitCodeOf(err));
 }
 
+/**
+ * Exits with `code` once what this process wrote to stdout and stderr is out (a pipe takes
+ * writes asynchronously, and process.exit drops what is still queued), even when something
+ * else, an app module's timer or socket, would keep the process alive.
+ */
+export function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let left = 2;
+  const one = () => {
+    if (--left === 0) process.exit(code);
+  };
+  // A write's callback runs once every write before it is out, or with the error (EPIPE) that ended the stream.
+  for (const s of [process.stdout, process.stderr]) s.write('', one);
+}
+
 /** Where a finished job's logs are, and the command that prints them. */
 export function logsLine(jobId: string, logsDir: string, dataFlag: string | undefined): string {
   return `logs: ${logsDir} (kubemr logs ${jobId}${dataFlag !== undefined ? ` --data ${dataFlag}` : ''})`;

@@ -16,7 +16,7 @@ import { BUNDLED_APPS, loadApp, resolveAppModule } from '../../lib/worker/loader
 import type { RegisteredApp } from '../../lib/app/app.js';
 import { runSequentialJob } from '../../lib/coordinator/sequential.js';
 import { formatCounters, jobCounters } from '../../lib/coordinator/counters.js';
-import { cliLogger, dataDir, defaultWorkers, EXIT, exitWithError, intFlag, jobEndError, localToken, logsLine, paramFlag, portFlag, sizeFlag, withFlagNames } from './common.js';
+import { cliLogger, dataDir, defaultWorkers, EXIT, exitWithError, exitWhenFlushed, intFlag, jobEndError, localToken, logsLine, paramFlag, portFlag, sizeFlag, withFlagNames } from './common.js';
 import { reportProgress } from './progress.js';
 import { resumeRun } from './resume.js';
 
@@ -82,7 +82,7 @@ export function runCommand(): Command {
       }
       // The job is over, its workers stopped and its results written: exit even when the app
       // module, which this process imports to check it, left a timer or a socket open.
-      process.exit(code);
+      exitWhenFlushed(code);
     });
 }
 

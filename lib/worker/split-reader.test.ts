@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planMapTasks } from '../coordinator/inputs.js';
-import { decodeText, mapChunkBytes, PieceSize, readSplitBytes, readSplitChunks, reusableScratch, WHOLE_FILE_BYTES } from './split-reader.js';
+import { decodePiece, mapChunkBytes, PieceSize, readSplitBytes, readSplitChunks, reusableScratch, WHOLE_FILE_BYTES } from './split-reader.js';
 
 let dir: string;
 beforeEach(() => {
@@ -101,11 +101,15 @@ describe('map input pieces', () => {
     const ascii = Buffer.from('plain ASCII, tabs\tand NUL\0 '.repeat(80_000)); // over 1 MB: Node keeps it outside the heap
     const cases = [Buffer.alloc(0), Buffer.from('word\n'), ascii, Buffer.from('é中\u{1F600} x\n'), Buffer.from([0x61, 0xff, 0xc3, 0x0a, 0x80]), Buffer.concat([ascii, Buffer.from('ü')])];
     for (const b of cases) {
-      const text = decodeText(b);
+      const { text } = decodePiece(b);
       expect(text === b.toString('utf8'), `${b.length} bytes`).toBe(true);
     }
     // The Latin-1 path must never see a byte above 0x7f: it would turn 'ü' into two characters.
-    expect(decodeText(Buffer.from('über'))).toBe('über');
+    expect(decodePiece(Buffer.from('über')).text).toBe('über');
+    // A large ASCII piece is counted as text off the heap; a small one, or UTF-8, is on it.
+    expect(decodePiece(ascii).outsideHeap).toBe(ascii.length);
+    expect(decodePiece(Buffer.from('word\n')).outsideHeap).toBe(0);
+    expect(decodePiece(cases[5]!).outsideHeap).toBe(0);
   });
 
   it('a file up to 1 MiB is one map call, a larger one several', () => {

@@ -6,7 +6,7 @@ import { InvalidJobSpecError } from '../errors.js';
 import { checkOutputFormat, formatRecord, reduceRecords } from '../storage/output-format.js';
 import { decodeValues, encodeValue } from '../shuffle/values.js';
 import { decodeRange, writeAtomically } from '../shuffle/format.js';
-import { decodeText, PieceSize, readSplitChunks, reusableScratch, splitSize } from './split-reader.js';
+import { decodePiece, PieceSize, readSplitChunks, reusableScratch, splitSize } from './split-reader.js';
 import { CorruptRunError } from '../errors.js';
 import { layoutOf, mapOnlyOutputPath, mapOutputPaths, reduceInputPaths, reduceOutputPath } from './attempt-files.js';
 import { defaultPartition } from '../app/partition.js';
@@ -71,10 +71,12 @@ async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext,
     const size = new PieceSize(task.memoryBytes, splitSize(file, split), learnedPieces.get(learnedKey));
     for (const bytes of readSplitChunks(file, split, size, splitScratch)) {
       inputBytes += bytes.length;
-      let out = app.map(split.path, decodeText(bytes));
+      const { text, outsideHeap } = decodePiece(bytes);
+      let out = app.map(split.path, text);
       if (isThenable(out)) out = await out;
       const pairs = ingest(out, split.path, onPair, ctx);
-      size.observe(bytes.length, pairs, v8.getHeapStatistics().used_heap_size);
+      // The text counts whether or not V8 holds it: the pairs may still point into it.
+      size.observe(bytes.length, pairs, v8.getHeapStatistics().used_heap_size + outsideHeap);
       if (ctx.abandoned()) throw new TaskAbandonedError();
     }
     if (size.learned > 0) learnedPieces.set(learnedKey, size.learned);
