@@ -3,7 +3,7 @@ import path from 'node:path';
 import { copyBytes, decodeRange, encodeInto, FileSink, RunReader } from './format.js';
 import { tempPathFor } from '../storage/layout.js';
 import { foldInto } from './fold.js';
-import { mergeRunsToFile } from './merge.js';
+import { mergeRunsToFile, word } from './merge.js';
 
 /**
  * The map side of the shuffle. Pairs are buffered as bytes; when the buffer passes the memory
@@ -216,11 +216,6 @@ const G_HASH = 7;
 function sameTail(a: Buffer, x: number, y: number, kl: number): boolean {
   for (let b = 8; b < kl; b++) if (a[x + b] !== a[y + b]) return false;
   return true;
-}
-
-/** Up to four bytes from `at`, big-endian, zero-padded. */
-function word(a: Buffer, at: number, len: number): number {
-  return ((len > 0 ? a[at]! << 24 : 0) | (len > 1 ? a[at + 1]! << 16 : 0) | (len > 2 ? a[at + 2]! << 8 : 0) | (len > 3 ? a[at + 3]! : 0)) >>> 0;
 }
 
 /**

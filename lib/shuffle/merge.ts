@@ -28,19 +28,19 @@ function sameRange(a: Buffer, as: number, al: number, b: Buffer, bs: number, bl:
   return true;
 }
 
-/** The first four bytes of a[at, at + len), big-endian and zero-padded: keys in this order compare as their prefixes do, or tie. */
-function prefix(a: Uint8Array, at: number, len: number): number {
-  if (len >= 4) return ((a[at]! << 24) | (a[at + 1]! << 16) | (a[at + 2]! << 8) | a[at + 3]!) >>> 0;
-  let w = 0;
-  for (let i = 0; i < 4; i++) w = w * 256 + (i < len ? a[at + i]! : 0);
-  return w;
+/**
+ * Up to four bytes of a key from `at`, big-endian, zero-padded: keys in byte order have their
+ * words in the same order, or equal ones. The map buffer sorts by it, the merge compares by it.
+ */
+export function word(a: Uint8Array, at: number, len: number): number {
+  return ((len > 0 ? a[at]! << 24 : 0) | (len > 1 ? a[at + 1]! << 16 : 0) | (len > 2 ? a[at + 2]! << 8 : 0) | (len > 3 ? a[at + 3]! : 0)) >>> 0;
 }
 
 /**
  * A k-way merge over sorted runs, grouping equal keys. Memory is bounded by one buffer per run
  * plus the values of the current key.
  *
- * The heap compares the readers' key prefixes (the first four bytes, kept as numbers) before
+ * The heap compares the readers' key words (the first four bytes, kept as numbers) before
  * any bytes, so keys that differ early (most keys of a high-cardinality job) are told apart by
  * one comparison, and it sifts by moving a hole rather than by swapping pairs.
  */
@@ -48,7 +48,7 @@ export class RunMerger {
   private readonly readers: RunReader[];
   /** Min-heap of reader indexes ordered by current key (then index, for stability). */
   private readonly heap: number[] = [];
-  /** Per reader, the prefix of its current key. */
+  /** Per reader, the word (see `word`) of its current key. */
   private readonly pre: Float64Array;
 
   constructor(files: string[]) {
@@ -56,7 +56,7 @@ export class RunMerger {
     this.pre = new Float64Array(this.readers.length);
     this.readers.forEach((rd, i) => {
       if (!rd.next()) return;
-      this.pre[i] = prefix(rd.data, rd.keyStart, rd.keyLength);
+      this.pre[i] = word(rd.data, rd.keyStart, rd.keyLength);
       this.push(i);
     });
   }
@@ -107,7 +107,7 @@ export class RunMerger {
     const top = this.heap[0]!;
     const rd = this.readers[top]!;
     if (rd.next()) {
-      this.pre[top] = prefix(rd.data, rd.keyStart, rd.keyLength);
+      this.pre[top] = word(rd.data, rd.keyStart, rd.keyLength);
       this.siftDown();
     } else {
       const last = this.heap.pop()!;
