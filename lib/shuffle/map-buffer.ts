@@ -115,6 +115,107 @@ function radixSort<T extends PrefixKeys>(cur: T, alt: T, len: number, count: Int
   return [cur, alt];
 }
 
+// The sort's loops below are functions of the module, not methods, and take what they read as
+// arguments: V8 then optimizes each once per process. As methods of the buffer (one per task),
+// inlined into the function that calls them, their optimized code was thrown away as each
+// task's buffer and callbacks died and came back new, and compiled again for the next task.
+
+/** Cumulative record counts by partition: partition p holds records [bounds[p], bounds[p + 1]). */
+function partitionBounds(m: Uint32Array, top: number, n: number, P: number): Int32Array {
+  const bounds = new Int32Array(P + 1);
+  for (let i = 0; i < n; i++) bounds[m[top - ENTRY_WORDS * i + 3]! + 1]!++;
+  for (let p = 0; p < P; p++) bounds[p + 1]! += bounds[p]!;
+  return bounds;
+}
+
+/** The record indexes, partition by partition, in arrival order within each. */
+function orderByPartition(m: Uint32Array, top: number, n: number, bounds: Int32Array): Int32Array {
+  const order = new Int32Array(n);
+  const next = bounds.slice(0, bounds.length - 1);
+  for (let i = 0; i < n; i++) order[next[m[top - ENTRY_WORDS * i + 3]!]!++] = i;
+  return order;
+}
+
+/** cur[0, len) set to the records order[lo, lo + len) and their key prefixes. */
+function loadPrefixes(cur: PrefixKeys, order: Int32Array, lo: number, len: number, m: Uint32Array, top: number, a: Buffer): void {
+  for (let k = 0; k < len; k++) {
+    const i = order[lo + k]!;
+    const e = top - ENTRY_WORDS * i;
+    const o = m[e]!;
+    const kl = m[e + 1]!;
+    cur.idx[k] = i;
+    cur.p0[k] = word(a, o, kl);
+    cur.p1[k] = kl > 4 ? word(a, o + 4, kl - 4) : 0;
+  }
+}
+
+/** Copies the entries of s.idx[from, to) into s.off, s.kl and s.vl at the same positions. */
+function gatherEntries(m: Uint32Array, top: number, s: SortedPartition, from: number, to: number): void {
+  for (let k = from; k < to; k++) {
+    const e = top - ENTRY_WORDS * s.idx[k]!;
+    s.off[k] = m[e]!;
+    s.kl[k] = m[e + 1]!;
+    s.vl[k] = m[e + 2]!;
+  }
+}
+
+/** Byte order of the keys of records i and j whose 8-byte prefixes are equal, then arrival. */
+function compareTails(a: Buffer, m: Uint32Array, top: number, i: number, j: number): number {
+  const ei = top - ENTRY_WORDS * i;
+  const ej = top - ENTRY_WORDS * j;
+  const oi = m[ei]!;
+  const oj = m[ej]!;
+  const li = m[ei + 1]!;
+  const lj = m[ej + 1]!;
+  const n = li < lj ? li : lj;
+  for (let k = 8; k < n; k++) {
+    const d = a[oi + k]! - a[oj + k]!;
+    if (d !== 0) return d;
+  }
+  return li - lj || i - j;
+}
+
+/** Stable sort of idx[lo, hi) by the bytes past the prefix: insertion sort when short. */
+function sortRun(idx: Int32Array, lo: number, hi: number, a: Buffer, m: Uint32Array, top: number): void {
+  if (hi - lo > 16) {
+    idx.set(Array.from(idx.subarray(lo, hi)).sort((i, j) => compareTails(a, m, top, i, j)), lo);
+    return;
+  }
+  for (let k = lo + 1; k < hi; k++) {
+    const x = idx[k]!;
+    let j = k - 1;
+    while (j >= lo && compareTails(a, m, top, idx[j]!, x) > 0) {
+      idx[j + 1] = idx[j]!;
+      j--;
+    }
+    idx[j + 1] = x;
+  }
+}
+
+/**
+ * After the radix sort on prefixes: runs of equal prefixes whose keys may differ (longer than
+ * 8 bytes, or of different lengths) sorted by their remaining bytes, arrival order kept.
+ */
+function sortPrefixTies(cur: SortedPartition, len: number, m: Uint32Array, top: number, a: Buffer): void {
+  for (let k = 0; k < len; ) {
+    const a0 = cur.p0[k]!;
+    const a1 = cur.p1[k]!;
+    const kl = cur.kl[k]!;
+    let e = k + 1;
+    let allEqual = kl <= 8;
+    while (e < len && cur.p0[e] === a0 && cur.p1[e] === a1) {
+      if (cur.kl[e] !== kl) allEqual = false;
+      e++;
+    }
+    // Equal prefixes and equal lengths of at most 8 bytes: equal keys, already in arrival order.
+    if (e - k > 1 && !allEqual) {
+      sortRun(cur.idx, k, e, a, m, top);
+      gatherEntries(m, top, cur, k, e);
+    }
+    k = e;
+  }
+}
+
 /**
  * The distinct keys of a buffer's records, found as they arrive: a key's bytes are hashed while
  * they are still in cache from being encoded, and each record is tagged with its key's group.
@@ -328,28 +429,6 @@ export class MapOutputBuffer {
     this.push(r, at, kl, vl);
   }
 
-  private off(i: number): number {
-    return this.meta[this.entry(i)]!;
-  }
-  private klen(i: number): number {
-    return this.meta[this.entry(i) + 1]!;
-  }
-
-  /** Byte order of the keys of records i and j whose 8-byte prefixes are equal, then arrival. */
-  private tieBreak = (i: number, j: number): number => {
-    const a = this.arena;
-    const li = this.klen(i);
-    const lj = this.klen(j);
-    const oi = this.off(i);
-    const oj = this.off(j);
-    const m = li < lj ? li : lj;
-    for (let k = 8; k < m; k++) {
-      const d = a[oi + k]! - a[oj + k]!;
-      if (d !== 0) return d;
-    }
-    return li - lj || i - j;
-  };
-
   /**
    * Sorts the buffer partition by partition and hands each sorted partition to `write`: a
    * counting sort by partition, then per partition a stable LSD radix sort on the key's first
@@ -365,63 +444,25 @@ export class MapOutputBuffer {
     const P = this.o.nReduce;
     const m = this.meta;
     const top = m.length - ENTRY_WORDS;
-    const bounds = new Int32Array(P + 1);
-    for (let i = 0; i < n; i++) bounds[m[top - ENTRY_WORDS * i + 3]! + 1]!++;
+    const a = this.arena;
+    const bounds = partitionBounds(m, top, n, P);
     let largest = 0;
-    for (let p = 0; p < P; p++) {
-      largest = Math.max(largest, bounds[p + 1]!);
-      bounds[p + 1]! += bounds[p]!;
-    }
-    const order = new Int32Array(n);
-    const next = bounds.slice(0, P);
-    for (let i = 0; i < n; i++) order[next[m[top - ENTRY_WORDS * i + 3]!]!++] = i;
+    for (let p = 0; p < P; p++) largest = Math.max(largest, bounds[p + 1]! - bounds[p]!);
+    const order = orderByPartition(m, top, n, bounds);
     // Filled after the sort, so both buffers of the radix passes share them.
     const entries = { off: new Uint32Array(largest), kl: new Uint32Array(largest), vl: new Uint32Array(largest) };
     let cur: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), ...entries, length: 0 };
     let alt: SortedPartition = { idx: new Int32Array(largest), p0: new Uint32Array(largest), p1: new Uint32Array(largest), ...entries, length: 0 };
     const count = new Int32Array(257);
-    const a = this.arena;
     for (let p = 0; p < P; p++) {
       const lo = bounds[p]!;
       const len = bounds[p + 1]! - lo;
-      for (let k = 0; k < len; k++) {
-        const i = order[lo + k]!;
-        const e = top - ENTRY_WORDS * i;
-        const o = m[e]!;
-        const kl = m[e + 1]!;
-        cur.idx[k] = i;
-        cur.p0[k] = word(a, o, kl);
-        cur.p1[k] = kl > 4 ? word(a, o + 4, kl - 4) : 0;
-      }
+      loadPrefixes(cur, order, lo, len, m, top, a);
       [cur, alt] = radixSort(cur, alt, len, count);
-      this.gather(cur, 0, len);
-      this.sortPrefixTies(cur, len);
+      gatherEntries(m, top, cur, 0, len);
+      sortPrefixTies(cur, len, m, top, a);
       cur.length = len;
       write(p, cur);
-    }
-  }
-
-  /**
-   * After the radix sort on prefixes: runs of equal prefixes whose keys may differ (longer than
-   * 8 bytes, or of different lengths) sorted by their remaining bytes, arrival order kept.
-   */
-  private sortPrefixTies(cur: SortedPartition, len: number): void {
-    for (let k = 0; k < len; ) {
-      const a0 = cur.p0[k]!;
-      const a1 = cur.p1[k]!;
-      const kl = cur.kl[k]!;
-      let e = k + 1;
-      let allEqual = kl <= 8;
-      while (e < len && cur.p0[e] === a0 && cur.p1[e] === a1) {
-        if (cur.kl[e] !== kl) allEqual = false;
-        e++;
-      }
-      // Equal prefixes and equal lengths of at most 8 bytes: equal keys, already in arrival order.
-      if (e - k > 1 && !allEqual) {
-        this.sortRun(cur.idx, k, e);
-        this.gather(cur, k, e);
-      }
-      k = e;
     }
   }
 
@@ -461,7 +502,10 @@ export class MapOutputBuffer {
       sorted[nextKey[c[x * G + G_PART]!]!++] = x;
     }
     const sameRun = (x: number, y: number) => c[x * G + G_PART] === c[y * G + G_PART] && c[x * G + G_P0] === c[y * G + G_P0] && c[x * G + G_P1] === c[y * G + G_P1];
-    const byKey = (x: number, y: number) => this.tieBreak(c[x * G + G_REP]!, c[y * G + G_REP]!);
+    const m = this.meta;
+    const top = m.length - ENTRY_WORDS;
+    const a = this.arena;
+    const byKey = (x: number, y: number) => compareTails(a, m, top, c[x * G + G_REP]!, c[y * G + G_REP]!);
     for (let k = 0; k < d; ) {
       let e = k + 1;
       while (e < d && sameRun(sorted[k]!, sorted[e]!)) e++;
@@ -475,9 +519,6 @@ export class MapOutputBuffer {
       start[x] = at;
       at += c[x * G + G_COUNT]!;
     }
-    const m = this.meta;
-    const top = m.length - ENTRY_WORDS;
-    const a = this.arena;
     if (!this.o.combine) {
       // Nothing to fold: each key is written from its first record's bytes, which stay in cache
       // while its records follow, and each record's value, read here in arrival order (the
@@ -527,35 +568,6 @@ export class MapOutputBuffer {
       const hi = bounds[p + 1]!;
       const view = (col: Uint32Array) => col.subarray(lo, hi);
       write(p, { idx: out.idx, p0: view(out.p0), p1: view(out.p1), off: view(out.off), kl: view(out.kl), vl: view(out.vl), length: hi - lo });
-    }
-  }
-
-  /** Copies the entries of s.idx[from, to) into s.off, s.kl and s.vl at the same positions. */
-  private gather(s: SortedPartition, from: number, to: number): void {
-    const m = this.meta;
-    const top = m.length - ENTRY_WORDS;
-    for (let k = from; k < to; k++) {
-      const e = top - ENTRY_WORDS * s.idx[k]!;
-      s.off[k] = m[e]!;
-      s.kl[k] = m[e + 1]!;
-      s.vl[k] = m[e + 2]!;
-    }
-  }
-
-  /** Stable sort of idx[lo, hi) by the bytes past the prefix: insertion sort when short. */
-  private sortRun(idx: Int32Array, lo: number, hi: number): void {
-    if (hi - lo > 16) {
-      idx.set(Array.from(idx.subarray(lo, hi)).sort(this.tieBreak), lo);
-      return;
-    }
-    for (let k = lo + 1; k < hi; k++) {
-      const x = idx[k]!;
-      let j = k - 1;
-      while (j >= lo && this.tieBreak(idx[j]!, x) > 0) {
-        idx[j + 1] = idx[j]!;
-        j--;
-      }
-      idx[j + 1] = x;
     }
   }
 

@@ -60,10 +60,9 @@ function describe(x: unknown): string {
 
 /**
  * Feeds every split of a map task to `map`, in bounded pieces (see mapChunkBytes), and each pair
- * it emits to `onPair` (the value as the shuffle carries it: see lib/shuffle/values.ts).
- * Returns the input bytes read.
+ * it emits to `sink`. Returns the input bytes read.
  */
-async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext, onPair: (key: string, value: unknown) => void): Promise<number> {
+async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext, sink: PairSink): Promise<number> {
   let inputBytes = 0;
   const learnedKey = `${task.jobId}\0${task.memoryBytes}`;
   for (const [i, split] of task.inputs.entries()) {
@@ -74,7 +73,7 @@ async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext,
       const { text, outsideHeap } = decodePiece(bytes);
       let out = app.map(split.path, text);
       if (isThenable(out)) out = await out;
-      const pairs = ingest(out, split.path, onPair, ctx);
+      const pairs = ingest(out, split.path, sink, ctx);
       // The text counts whether or not V8 holds it: the pairs may still point into it.
       size.observe(bytes.length, pairs, v8.getHeapStatistics().used_heap_size + outsideHeap);
       if (ctx.abandoned()) throw new TaskAbandonedError();
@@ -85,6 +84,28 @@ async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext,
   return inputBytes;
 }
 
+/**
+ * Where a map call's pairs go. An object with a method rather than a closure per task: V8's
+ * optimized code for ingest then serves every task of the process, where a new closure (and
+ * the buffer it held) each task threw it away.
+ */
+interface PairSink {
+  add(key: string, value: unknown): void;
+}
+
+/** A value as the shuffle carries it (see lib/shuffle/values.ts). */
+function shuffled(value: unknown): string {
+  return typeof value === 'string' && value.charCodeAt(0) !== 0 ? value : encodeValue(value);
+}
+
+/** Pairs into a map output buffer or a combine table, their values as the shuffle carries them. */
+class ShuffledPairs implements PairSink {
+  constructor(private readonly to: { add(key: string, value: string): void }) {}
+  add(key: string, value: unknown): void {
+    this.to.add(key, shuffled(value));
+  }
+}
+
 const badPair = (file: string, kv: unknown) => new TypeError(`map(${JSON.stringify(file)}) emitted ${describe(kv)}; expected { key: string, value }`);
 
 /**
@@ -92,13 +113,13 @@ const badPair = (file: string, kv: unknown) => new TypeError(`map(${JSON.stringi
  * iterator object, no result object per pair. Anything else iterable (a Set, a generator) goes
  * through the iterator protocol. The abandon flag is polled every CHECK_EVERY pairs.
  */
-function ingest(out: unknown, file: string, onPair: (key: string, value: unknown) => void, ctx: TaskContext): number {
+function ingest(out: unknown, file: string, sink: PairSink, ctx: TaskContext): number {
   if (Array.isArray(out)) {
     const pairs = out as unknown[];
     for (let i = 0; i < pairs.length; i++) {
       const kv = pairs[i] as { key?: unknown; value?: unknown } | undefined;
       if (typeof kv?.key !== 'string' || kv.value === undefined) throw badPair(file, kv);
-      onPair(kv.key, kv.value);
+      sink.add(kv.key, kv.value);
       if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1 && ctx.abandoned()) throw new TaskAbandonedError();
     }
     return pairs.length;
@@ -109,7 +130,7 @@ function ingest(out: unknown, file: string, onPair: (key: string, value: unknown
   let n = 0;
   for (const kv of out as Iterable<{ key?: unknown; value?: unknown } | undefined>) {
     if (typeof kv?.key !== 'string' || kv.value === undefined) throw badPair(file, kv);
-    onPair(kv.key, kv.value);
+    sink.add(kv.key, kv.value);
     if (++n % CHECK_EVERY === 0 && ctx.abandoned()) throw new TaskAbandonedError();
   }
   return n;
@@ -134,11 +155,10 @@ export async function runMapTask(app: App<Json>, task: Task__Output, ctx: TaskCo
     tag: ctx.tag,
     encoding: 'utf8',
   });
-  const shuffled = (value: unknown): string => (typeof value === 'string' && value.charCodeAt(0) !== 0 ? value : encodeValue(value));
   // With a combiner, pairs are folded as they arrive and reach the buffer once per key per flush.
   const table = combine ? new CombineTable(combine, (k, v) => buffer.add(k, v), Math.floor(task.memoryBytes / 4)) : undefined;
   try {
-    const inputBytes = await forEachPair(app, task, ctx, table ? (key, value) => table.add(key, shuffled(value)) : (key, value) => buffer.add(key, shuffled(value)));
+    const inputBytes = await forEachPair(app, task, ctx, new ShuffledPairs(table ?? buffer));
     table?.flush();
     const outputFiles = mapOutputPaths(task);
     const stats = buffer.finish(outputFiles);
@@ -158,9 +178,11 @@ async function runMapOnlyTask(app: App<Json>, task: Task__Output, ctx: TaskConte
   let records = 0;
   let inputBytes = 0;
   const outputBytes = await writeAtomically(finalPath, ctx.tag, async (sink) => {
-    inputBytes = await forEachPair(app, task, ctx, (key, value) => {
-      sink.writeString(formatRecord(format, key, value));
-      records++;
+    inputBytes = await forEachPair(app, task, ctx, {
+      add(key, value) {
+        sink.writeString(formatRecord(format, key, value));
+        records++;
+      },
     });
   });
   return { outputFiles: [finalPath], counters: { inputBytes, inputRecords: task.inputs.length, outputRecords: records, outputBytes, spills: 0 } };
