@@ -116,7 +116,7 @@ export class LocalExecutor implements Executor {
   async launch(spec: LaunchSpec, n: number): Promise<void> {
     const have = this.slots.filter((s) => s.jobId === spec.jobId).length;
     const running = this.slots.filter((s) => !s.stopped).length + Math.max(0, n - have);
-    const v8Flags = this.command[0] === process.execPath ? workerV8Flags(running, os.availableParallelism()) : [];
+    const v8Flags = this.command[0] === process.execPath ? workerV8Flags(running, os.availableParallelism(), spec.memoryBytes ?? JOB_DEFAULTS.memoryBytes) : [];
     for (let i = have; i < n; i++) {
       const slot: Slot = {
         v8Flags,

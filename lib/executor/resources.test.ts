@@ -57,9 +57,17 @@ describe('worker node options', () => {
   });
 
   it('collects garbage on each worker\'s own thread only when the workers fill every core', () => {
-    expect(workerV8Flags(2, 2)).toEqual(['--single-threaded-gc']);
-    expect(workerV8Flags(8, 2)).toEqual(['--single-threaded-gc']);
-    expect(workerV8Flags(1, 2)).toEqual([]);
-    expect(workerV8Flags(3, 16)).toEqual([]);
+    const M = 256 * 1024 * 1024;
+    expect(workerV8Flags(2, 2, M)).toEqual(['--single-threaded-gc', '--initial-old-space-size=64']);
+    expect(workerV8Flags(8, 2, M)).toEqual(['--single-threaded-gc', '--initial-old-space-size=64']);
+    expect(workerV8Flags(1, 2, M)).toEqual(['--initial-old-space-size=64']);
+    expect(workerV8Flags(3, 16, M)).toEqual(['--initial-old-space-size=64']);
+  });
+
+  it('starts the old generation at a quarter of the memory budget, 16 to 256 MB', () => {
+    const mb = (bytes: number) => workerV8Flags(1, 2, bytes).at(-1);
+    expect(mb(32 * 1024 * 1024)).toBe('--initial-old-space-size=16');
+    expect(mb(100 * 1024 * 1024)).toBe('--initial-old-space-size=25');
+    expect(mb(8 * 1024 * 1024 * 1024)).toBe('--initial-old-space-size=256');
   });
 });
