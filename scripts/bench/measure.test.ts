@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measure, workerPeaks } from './measure.js';
+import { measure, noteProcess, workerPeaks, type Measurement } from './measure.js';
 
 // A child process that spins until it has used `ms` of CPU, so the time can only come from a descendant.
 const spinInChild = (ms: number, exitCode: number) => [
@@ -29,5 +29,18 @@ describe('bench measure()', () => {
       [13, { cmd: 'node main.js worker wordcount --coordinator unix:/x', hwmBytes: 290, parent: 11 }],
     ]);
     expect(workerPeaks({ wallMs: 1, exitCode: 0, stderr: '', treePeakBytes: 0, cpuMs: 0, processes })).toEqual([300, 310]);
+  });
+
+  it('keeps a process\'s peak when a poll finds it exited but not yet reaped, and starts again at its exec', () => {
+    const processes: Measurement['processes'] = new Map();
+    const parent = () => 10;
+    // Forked by the CLI, not yet exec'd: the CLI's command line and memory.
+    noteProcess(processes, 11, 'node kubemr.js run wordcount in.txt', 80, parent);
+    noteProcess(processes, 11, 'node main.js worker wordcount', 40, parent);
+    noteProcess(processes, 11, 'node main.js worker wordcount', 590, parent);
+    noteProcess(processes, 11, 'node main.js worker wordcount', 420, parent);
+    // A zombie: no command line, no VmHWM.
+    noteProcess(processes, 11, '', 0, parent);
+    expect(processes.get(11)).toEqual({ cmd: 'node main.js worker wordcount', hwmBytes: 590, parent: 10 });
   });
 });

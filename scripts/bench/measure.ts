@@ -68,6 +68,20 @@ function tree(root: number): number[] {
 }
 
 /**
+ * Records one poll's reading of a process. A process seen between fork and exec shows its
+ * parent's command line and memory; after the exec both are its own (the kernel starts a new
+ * high-water mark with the new image), so a new command line replaces the entry. A process that
+ * has exited and is not yet reaped shows neither (no command line, no VmHWM): its entry keeps
+ * the peak it reached. A zombie read that way had erased a worker's 590 MB peak.
+ */
+export function noteProcess(processes: Measurement['processes'], pid: number, cmd: string, hwmBytes: number, parentOf: (pid: number) => number): void {
+  if (cmd === '' || hwmBytes === 0) return;
+  const seen = processes.get(pid);
+  if (seen && seen.cmd === cmd) seen.hwmBytes = Math.max(seen.hwmBytes, hwmBytes);
+  else processes.set(pid, { cmd, hwmBytes, parent: parentOf(pid) });
+}
+
+/**
  * Runs `argv` and polls /proc for its process tree: peak RSS of every descendant (VmHWM, the
  * kernel's own high-water mark, so a peak between polls still counts) and the largest sum of
  * current RSS at one instant, and the CPU time of the whole tree. Polling costs a little CPU,
@@ -92,12 +106,7 @@ export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.
       const st = readStatus(pid);
       if (!st) continue;
       sum += st.rss;
-      const cmd = cmdline(pid);
-      const seen = processes.get(pid);
-      // A process seen between fork and exec shows its parent's command line and memory; after
-      // the exec both are its own (the kernel starts a new high-water mark with the new image).
-      if (seen && seen.cmd === cmd) seen.hwmBytes = Math.max(seen.hwmBytes, st.hwm);
-      else processes.set(pid, { cmd, hwmBytes: st.hwm, parent: parentOf(pid) });
+      noteProcess(processes, pid, cmdline(pid), st.hwm, parentOf);
     }
     treePeakBytes = Math.max(treePeakBytes, sum);
   };
