@@ -43,4 +43,16 @@ describe('bench measure()', () => {
     noteProcess(processes, 11, '', 0, parent);
     expect(processes.get(11)).toEqual({ cmd: 'node main.js worker wordcount', hwmBytes: 590, parent: 10 });
   });
+
+  it("finds a grandchild in the command's process tree and records its peak memory", async () => {
+    // The grandchild touches 150 MB, holds it a while and exits; its parent waits for it.
+    const grandchild = "const b = Buffer.alloc(150 * 1024 * 1024, 1); setTimeout(() => b.length, 600); // grandchild-marker";
+    const m = await measure([process.execPath, '-e', `require('node:child_process').execFileSync(process.execPath, ['-e', ${JSON.stringify(grandchild)}])`], { cwd: process.cwd(), pollMs: 50 });
+    expect(m.exitCode).toBe(0);
+    const found = [...m.processes.values()].filter((p) => p.cmd.includes('grandchild-marker') && !p.cmd.includes('execFileSync'));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.hwmBytes).toBeGreaterThan(150 * 1024 * 1024);
+    expect(m.processes.get(found[0]!.parent)?.cmd).toMatch(/execFileSync/);
+  });
 });
+
