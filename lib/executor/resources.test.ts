@@ -64,10 +64,14 @@ describe('worker node options', () => {
     expect(workerV8Flags(3, 16, M)).toEqual(['--initial-old-space-size=64']);
   });
 
-  it('starts the old generation at a quarter of the memory budget, 16 to 256 MB', () => {
+  it('starts the old generation at a quarter of the memory budget, rounded down to a power of two, 16 to 256 MB', () => {
     const mb = (bytes: number) => workerV8Flags(1, 2, bytes).at(-1);
-    expect(mb(32 * 1024 * 1024)).toBe('--initial-old-space-size=16');
-    expect(mb(100 * 1024 * 1024)).toBe('--initial-old-space-size=25');
-    expect(mb(8 * 1024 * 1024 * 1024)).toBe('--initial-old-space-size=256');
+    const M = 1024 * 1024;
+    expect(mb(32 * M)).toBe('--initial-old-space-size=16');
+    expect(mb(100 * M)).toBe('--initial-old-space-size=16');
+    expect(mb(200 * M)).toBe('--initial-old-space-size=32');
+    expect(mb(512 * M)).toBe('--initial-old-space-size=128');
+    expect(mb(700 * M)).toBe('--initial-old-space-size=128');
+    expect(mb(8 * 1024 * M)).toBe('--initial-old-space-size=256');
   });
 });

@@ -85,9 +85,9 @@ async function forEachPair(app: App<Json>, task: Task__Output, ctx: TaskContext,
 }
 
 /**
- * Where a map call's pairs go. An object with a method rather than a closure per task: V8's
- * optimized code for ingest then serves every task of the process, where a new closure (and
- * the buffer it held) each task threw it away.
+ * Where a map call's pairs go. For a job with reduces, an instance of one class (ShuffledPairs)
+ * rather than a new closure per task: V8's optimized code for ingest then serves every task of
+ * the process, where a new closure (and the buffer it held) each task threw it away.
  */
 interface PairSink {
   add(key: string, value: unknown): void;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { measure, noteProcess, workerPeaks, type Measurement } from './measure.js';
+import { spawn } from 'node:child_process';
+import { childrenOf, measure, noteProcess, workerPeaks, type Measurement } from './measure.js';
 
 // A child process that spins until it has used `ms` of CPU, so the time can only come from a descendant.
 const spinInChild = (ms: number, exitCode: number) => [
@@ -54,5 +55,17 @@ describe('bench measure()', () => {
     expect(found[0]!.hwmBytes).toBeGreaterThan(150 * 1024 * 1024);
     expect(m.processes.get(found[0]!.parent)?.cmd).toMatch(/execFileSync/);
   });
-});
 
+  it('lists a process\'s children from the kernel, and none for a process that is gone', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: 'ignore' });
+    try {
+      expect(childrenOf(process.pid)).toContain(child.pid);
+      expect(childrenOf(child.pid!)).toEqual([]);
+    } finally {
+      child.kill();
+    }
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(childrenOf(process.pid)).not.toContain(child.pid);
+    expect(childrenOf(2 ** 22 + 1)).toEqual([]);
+  });
+});

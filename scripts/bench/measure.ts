@@ -47,21 +47,35 @@ function cmdline(pid: number): string {
 }
 
 /**
- * The children of `pid`'s main thread (where Node, bash and Python start their children), from
- * the kernel's own list; undefined where the kernel keeps none (CONFIG_PROC_CHILDREN unset).
+ * The children of `pid`, from the kernel's own lists (one per thread: a child is listed under
+ * the thread that started it); undefined where the kernel keeps none (CONFIG_PROC_CHILDREN
+ * unset). A process gone meanwhile has none.
  */
-function childrenOf(pid: number): number[] | undefined {
+export function childrenOf(pid: number): number[] | undefined {
+  let tids: string[];
   try {
-    const text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return text === '' ? [] : text.split(' ').map(Number);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(`/proc/${pid}`) ? undefined : [];
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
   }
+  const out: number[] = [];
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    } catch (err) {
+      // The thread ended since the listing, or the kernel has no such file at all.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(`/proc/${pid}/task/${tid}`)) return undefined;
+      continue;
+    }
+    if (text !== '') out.push(...text.split(' ').map(Number));
+  }
+  return out;
 }
 
 /**
  * The pid and all its descendants now alive. Read down from the root through the kernel's
- * children lists: a poll reads a file per process of the tree, not three per process on the
+ * children lists: a poll reads a few files per process of the tree, not one per process on the
  * machine. Scanning all of /proc took a few milliseconds of a core every poll, which a
  * single-process contender leaves to the idle core and a 2-worker run on 2 cores pays for.
  */
