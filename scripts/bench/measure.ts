@@ -78,22 +78,28 @@ export function childrenOf(pid: number): number[] | undefined {
  * children lists: a poll reads a few files per process of the tree, not one per process on the
  * machine. Scanning all of /proc took a few milliseconds of a core every poll, which a
  * single-process contender leaves to the idle core and a 2-worker run on 2 cores pays for.
+ * Where the kernel lists no children, every process's parent is read instead.
  */
 function tree(root: number): number[] {
+  return walk(root, childrenOf) ?? walk(root, childrenByScan())!;
+}
+
+/** root and what `kids` leads to from it, depth first; undefined as soon as `kids` is. */
+function walk(root: number, kids: (pid: number) => number[] | undefined): number[] | undefined {
   const out: number[] = [];
   const stack = [root];
   while (stack.length > 0) {
     const p = stack.pop()!;
     out.push(p);
-    const kids = childrenOf(p);
-    if (kids === undefined) return scanTree(root);
-    stack.push(...kids);
+    const k = kids(p);
+    if (k === undefined) return undefined;
+    stack.push(...k);
   }
   return out;
 }
 
-/** tree() by every process's parent, where the kernel lists no children. */
-function scanTree(root: number): number[] {
+/** Every process's children, from each one's parent in /proc. */
+function childrenByScan(): (pid: number) => number[] {
   const children = new Map<number, number[]>();
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
@@ -103,14 +109,7 @@ function scanTree(root: number): number[] {
     if (list) list.push(pid);
     else children.set(ppid, [pid]);
   }
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    out.push(p);
-    stack.push(...(children.get(p) ?? []));
-  }
-  return out;
+  return (pid) => children.get(pid) ?? [];
 }
 
 /**
@@ -130,8 +129,8 @@ export function noteProcess(processes: Measurement['processes'], pid: number, cm
 /**
  * Runs `argv` and polls /proc for its process tree: peak RSS of every descendant (VmHWM, the
  * kernel's own high-water mark, so a peak between polls still counts) and the largest sum of
- * current RSS at one instant, and the CPU time of the whole tree. Polling costs a little CPU,
- * the same for every contender.
+ * current RSS at one instant, and the CPU time of the whole tree. A poll reads a few files per
+ * process of the tree (see tree).
  */
 export async function measure(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; pollMs?: number }): Promise<Measurement> {
   const started = performance.now();
